@@ -1,0 +1,19 @@
+"""Task families: each owns featurisation, head and metric once for all its tasks."""
+
+from __future__ import annotations
+
+from trainables.families.base import Family
+from trainables.families.classification import ClassificationFamily
+from trainables.families.tagging import TaggingFamily
+
+FAMILIES: dict[str, Family] = {
+    family.name: family for family in (ClassificationFamily(), TaggingFamily())
+}
+
+
+def get_family(name: str) -> Family:
+    """The trainable family called `name` (retrieval has no head and lives apart)."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise KeyError(f"no trainable family {name!r}; known: {sorted(FAMILIES)}") from None

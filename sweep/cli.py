@@ -1,0 +1,139 @@
+"""`sweep`: run, plan, validate and read X-STILTs sweeps.
+
+Exit status: 0 success, 1 a stage failed (finished stages are kept; rerun with --resume),
+2 bad input (spec, storage or arguments), before any Ray work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _load(path: str | None):
+    from sweep.spec import default_spec_path, load_spec
+
+    return load_spec(path or default_spec_path())
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    spec = _load(args.file)
+    print(f"{args.file}: valid ({spec.name}: {len(spec.intermediate_tasks)} intermediate, "
+          f"{len(spec.target_tasks)} target, {len(spec.retrieval_tasks)} retrieval tasks)")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from sweep.plan import describe, make_plan
+    from sweep.runner import resolve_storage
+
+    spec = _load(args.file)
+    print(describe(make_plan(spec), str(resolve_storage(spec, args.storage))))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sweep.manifest import RunExistsError
+    from sweep.results import load, tables
+    from sweep.runner import StageFailed, run_sweep
+
+    spec = _load(args.file)
+    try:
+        outcome = run_sweep(spec, storage=args.storage, resume=args.resume)
+    except RunExistsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except StageFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"\nsweep {spec.name!r} done in {outcome.seconds:.0f}s: ran {len(outcome.ran)} stages, "
+          f"skipped {len(outcome.skipped)} finished earlier; results in {outcome.storage}")
+    try:
+        for title, table in tables(load(outcome.storage)).items():
+            print(f"\n{title}\n{table.round(4).to_string()}")
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from sweep.results import load, load_trials, tables, to_markdown
+
+    try:
+        frame = load_trials(args.path) if args.trials else None
+        named = {"trials": frame} if args.trials else tables(load(args.path))
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.format == "parquet":
+        if not args.output:
+            print("error: --format parquet needs --output FILE", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        target = frame if args.trials else load(args.path)
+        target.to_parquet(args.output, index=False)
+        print(f"wrote {len(target)} rows to {args.output}")
+        return 0
+    chunks = []
+    for title, table in named.items():
+        if args.format == "csv":
+            chunks.append(f"# {title}\n{table.to_csv()}")
+        elif args.format == "markdown":
+            chunks.append(f"### {title}\n\n{to_markdown(table)}\n")
+        else:
+            chunks.append(f"{title}\n{table.round(4).to_string()}\n")
+    text = "\n".join(chunks)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sweep", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a sweep (no FILE: the offline default)")
+    run.add_argument("file", nargs="?", help="search-space YAML (default: search_spaces/default.yaml)")
+    run.add_argument("--storage", help="where results go (overrides the file's storage)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue an interrupted or finished run; finished stages are skipped")
+    run.set_defaults(handler=cmd_run)
+
+    plan = commands.add_parser("plan", help="print the stages, trials and resources; no Ray")
+    plan.add_argument("file")
+    plan.add_argument("--storage")
+    plan.set_defaults(handler=cmd_plan)
+
+    validate = commands.add_parser("validate", help="check a search-space file")
+    validate.add_argument("file")
+    validate.set_defaults(handler=cmd_validate)
+
+    results = commands.add_parser("results", help="print the results of a run as tables")
+    results.add_argument("path", help="the run's storage path")
+    results.add_argument("--format", choices=["table", "csv", "parquet", "markdown"],
+                         default="table")
+    results.add_argument("--trials", action="store_true",
+                         help="Tune's per-trial dataframe of every training stage instead")
+    results.add_argument("--output", help="write to this file instead of standard output")
+    results.set_defaults(handler=cmd_results)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sweep.spec import SpecError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except SpecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Spec -> plan: the DAG of stages, a pure function testable without Ray.
+
+Stages, in the order they run:
+  intermediate/<task>  one Tune experiment per intermediate task (or mixture)
+  target/<task>        one Tune experiment per target task; the intermediate checkpoint
+                       (`none` included) is a search dimension
+  eval/<task>          zero-shot evaluation of the best target checkpoint(s) x languages
+  retrieval/<task>     retrieval from every intermediate encoder and the base model x languages
+Each stage carries a hash of everything that determines its output, its upstream stages'
+hashes included, so a finished stage is skipped only while that hash still matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sweep.spec import HYPERPARAMETERS, Spec, dimension_values
+from trainables.tasks import get_task
+from trainables.trial import NO_INTERMEDIATE
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    kind: str  # intermediate | target | eval | retrieval
+    task: str
+    depends_on: tuple[str, ...]
+    trials: int
+    resources: str
+    config: dict[str, Any] = field(compare=False)
+    config_hash: str = ""
+
+    @property
+    def slug(self) -> str:
+        """The stage name as a directory name."""
+        return self.name.replace("/", "-")
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: Spec
+    stages: tuple[Stage, ...]
+
+    def stage(self, name: str) -> Stage:
+        return next(stage for stage in self.stages if stage.name == name)
+
+    def of_kind(self, kind: str) -> list[Stage]:
+        return [stage for stage in self.stages if stage.kind == kind]
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def count_training_trials(spec: Spec, kind: str) -> int:
+    """Trials Tune will run for one training stage."""
+    search = getattr(spec.search, kind)
+    if spec.searcher.type != "grid":
+        return search.num_samples
+    sizes = [len(dimension_values(getattr(search, key))) for key in HYPERPARAMETERS]
+    if kind == "target":
+        sizes.append(len(spec.target_intermediates()))
+    return math.prod(sizes) * search.num_samples
+
+
+def max_iterations(spec: Spec, kind: str) -> int:
+    """ASHA's max_t: evaluation intervals of the longest trial (unless the spec sets it)."""
+    if spec.scheduler.max_t:
+        return spec.scheduler.max_t
+    epochs = dimension_values(getattr(spec.search, kind).epochs)
+    return int(max(epochs)) * spec.scheduler.evals_per_epoch
+
+
+def evaluation_languages(spec: Spec, task_name: str) -> list[str]:
+    languages = get_task(task_name).languages
+    chosen = spec.evaluation.languages
+    return list(languages) if chosen == "all" else [lang for lang in languages if lang in chosen]
+
+
+def _training_resources(spec: Spec) -> str:
+    resources = spec.resources
+    worker = f"CPU: {resources.cpus_per_worker:g}"
+    if resources.gpus_per_worker:
+        worker += f", GPU: {resources.gpus_per_worker:g}"
+    return f"1 driver {{trial_driver: 1}} + {resources.workers_per_trial} x {{{worker}}}"
+
+
+def _eval_resources(spec: Spec) -> str:
+    resources = spec.resources
+    text = f"1 task {{CPU: {resources.eval_cpus:g}"
+    if resources.gpus_per_worker:
+        text += f", GPU: {min(resources.gpus_per_worker, 1):g}"
+    return text + "}"
+
+
+def make_plan(spec: Spec) -> Plan:
+    """Expand a spec into its stages, upstream first."""
+    shared = {"model": spec.model.model_dump(), "data": spec.data.model_dump(),
+              "scheduler": spec.scheduler.model_dump(), "searcher": spec.searcher.model_dump()}
+    stages: list[Stage] = []
+    hashes: dict[str, str] = {}
+
+    def add(name: str, kind: str, task: str, depends_on: list[str], trials: int,
+            resources: str, config: dict[str, Any]) -> None:
+        config = {**config, "upstream": {dep: hashes[dep] for dep in depends_on}}
+        hashes[name] = config_hash(config)
+        stages.append(Stage(name, kind, task, tuple(depends_on), trials, resources, config,
+                            hashes[name]))
+
+    for name in spec.intermediate_names():
+        members, cap = spec.intermediate_members(name)
+        add(f"intermediate/{name}", "intermediate", name, [],
+            count_training_trials(spec, "intermediate"), _training_resources(spec),
+            {**shared, "tasks": members, "cap": cap,
+             "search": spec.search.intermediate.model_dump()})
+
+    choices = spec.target_intermediates()
+    upstream = [f"intermediate/{name}" for name in choices if name != NO_INTERMEDIATE]
+    for task in spec.target_tasks:
+        add(f"target/{task}", "target", task, upstream, count_training_trials(spec, "target"),
+            _training_resources(spec),
+            {**shared, "tasks": [task], "search": spec.search.target.model_dump(),
+             "intermediate": choices})
+
+    for task in spec.target_tasks:
+        checkpoints = len(choices) if spec.evaluation.full_table else 1
+        languages = evaluation_languages(spec, task)
+        add(f"eval/{task}", "eval", task, [f"target/{task}"],
+            checkpoints * len(languages) * len(spec.evaluation.splits), _eval_resources(spec),
+            {"task": task, "languages": languages, "splits": spec.evaluation.splits,
+             "full_table": spec.evaluation.full_table})
+
+    all_intermediates = [f"intermediate/{name}" for name in spec.intermediate_names()]
+    for task in spec.retrieval_tasks:
+        languages = evaluation_languages(spec, task)
+        add(f"retrieval/{task}", "retrieval", task, all_intermediates,
+            (1 + len(all_intermediates)) * len(languages), _eval_resources(spec),
+            {"task": task, "languages": languages, "model": spec.model.model_dump(),
+             "data": spec.data.model_dump(), "retrieval": spec.evaluation.retrieval.model_dump()})
+    return Plan(spec, tuple(stages))
+
+
+def describe(plan: Plan, storage: str) -> str:
+    """The plan as a text table, for `sweep plan`."""
+    spec = plan.spec
+    lines = [
+        f"sweep {spec.name!r}: {len(plan.stages)} stages, "
+        f"{sum(s.trials for s in plan.stages if s.kind in ('intermediate', 'target'))} training "
+        f"trials; searcher {spec.searcher.type}, scheduler {spec.scheduler.type}, "
+        f"at most {spec.resources.max_concurrent_trials} trials at once",
+        f"storage: {storage}",
+        "",
+    ]
+    rows = [("stage", "trials", "each trial asks for", "after")]
+    for stage in plan.stages:
+        rows.append((stage.name, str(stage.trials), stage.resources,
+                     ", ".join(stage.depends_on) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(widths[i]) if i < 3 else cell
+                               for i, cell in enumerate(row)).rstrip())
+    lines.append("")
+    lines.append("eval and retrieval 'trials' are Ray tasks: checkpoints x languages x splits.")
+    return "\n".join(lines)

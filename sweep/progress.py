@@ -1,0 +1,94 @@
+"""A compact, one-line-per-stage progress display.
+
+On a terminal the line is redrawn in place; elsewhere (CI logs, files) a line is printed only
+when something changed and at most every `interval` seconds, so logs stay short.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from ray.tune import Callback
+
+
+class StageProgress:
+    def __init__(self, stage: str, total: int, metric: str = "score",
+                 stream: TextIO | None = None, interval: float = 10.0) -> None:
+        self.stage, self.total, self.metric = stage, total, metric
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.interval = 0.2 if self.tty else interval
+        self.started = time.time()
+        self.running = self.stopped = self.finished = self.errored = 0
+        self.best: float | None = None
+        self.best_label = ""
+        self._last_line = ""
+        self._last_time = 0.0
+
+    def line(self) -> str:
+        elapsed = int(time.time() - self.started)
+        best = f"best {self.metric} {self.best:.4f}{self.best_label}" if self.best is not None \
+            else "best -"
+        parts = [f"[{self.stage}]", f"{self.running} running", f"{self.stopped} stopped early",
+                 f"{self.finished}/{self.total} finished"]
+        if self.errored:
+            parts.append(f"{self.errored} failed")
+        return " | ".join(parts + [best, f"{elapsed // 60}:{elapsed % 60:02d}"])
+
+    def offer_best(self, value: float | None, label: str = "") -> None:
+        if value is not None and (self.best is None or value > self.best):
+            self.best, self.best_label = value, label
+
+    def show(self, force: bool = False) -> None:
+        line = self.line()
+        now = time.time()
+        changed = line.split(" | ")[:-1] != self._last_line.split(" | ")[:-1]
+        if not force and (not changed or now - self._last_time < self.interval):
+            return
+        if self.tty:
+            self.stream.write("\r\033[K" + line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self._last_line, self._last_time = line, now
+
+    def close(self) -> None:
+        self.show(force=True)
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class TuneProgress(Callback):
+    """Feeds Tune's trial events into a StageProgress."""
+
+    def __init__(self, progress: StageProgress, expected_iterations: Any) -> None:
+        self.progress = progress
+        self.expected_iterations = expected_iterations
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        self.progress.running += 1
+        self.progress.show()
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        intermediate = trial.config.get("intermediate")
+        label = f" (lr {trial.config.get('learning_rate', 0):.2g}"
+        label += f", from {intermediate})" if intermediate else ")"
+        self.progress.offer_best(result.get("score"), label)
+        self.progress.show()
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self.progress.running -= 1
+        done = (trial.last_result or {}).get("training_iteration", 0)
+        if done < self.expected_iterations(trial.config):
+            self.progress.stopped += 1
+        else:
+            self.progress.finished += 1
+        self.progress.show()
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self.progress.running -= 1
+        self.progress.errored += 1
+        self.progress.show(force=True)

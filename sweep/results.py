@@ -1,0 +1,116 @@
+"""Result rows: tidy long parquet files under the storage path, and the tables made from them.
+
+Every evaluation writes one row per (checkpoint, task, language, split, metric). `load(path)`
+reads a finished (or partly finished) run back with no cluster running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ROWS_DIR = "rows"
+TRIALS_DIR = "trials"
+
+COLUMNS = [
+    "experiment", "stage", "trial_id", "base_model", "intermediate_task", "target_task", "task",
+    "language", "split", "metric", "value", "learning_rate", "intermediate_learning_rate",
+    "seed", "step", "retrieval_layer", "retrieval_pooling", "checkpoint_uri",
+    "train_examples_seen", "wall_seconds", "train_wall_seconds", "device_hours", "num_examples",
+    "synthetic",
+]  # fmt: skip
+
+
+def write_rows(storage: Path, stage_slug: str, rows: Iterable[dict[str, Any]]) -> Path:
+    """Write one stage's rows (every column present, in order) as parquet."""
+    frame = pd.DataFrame(list(rows)).reindex(columns=COLUMNS)
+    path = storage / ROWS_DIR / f"{stage_slug}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(".parquet.tmp")
+    frame.to_parquet(staging, index=False)
+    staging.replace(path)
+    return path
+
+
+def load(path: str | Path) -> pd.DataFrame:
+    """All result rows of a run, one per (checkpoint, task, language, split, metric)."""
+    files = sorted((Path(path) / ROWS_DIR).glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no result rows under {Path(path) / ROWS_DIR}")
+    return pd.concat([pd.read_parquet(file) for file in files], ignore_index=True)
+
+
+def load_trials(path: str | Path) -> pd.DataFrame:
+    """Tune's per-trial dataframe of every training stage, with a `stage` column."""
+    files = sorted((Path(path) / TRIALS_DIR).glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no trial tables under {Path(path) / TRIALS_DIR}")
+    return pd.concat([pd.read_parquet(file) for file in files], ignore_index=True)
+
+
+def _main_metric(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each task's selection metric on its evaluation split (test if present)."""
+    split = "test" if (rows["split"] == "test").any() else rows["split"].iloc[0]
+    return rows[(rows["split"] == split) & (rows["metric"] == rows["main_metric"])]
+
+
+def _with_main_metric(rows: pd.DataFrame) -> pd.DataFrame:
+    from trainables.tasks import REGISTRY
+
+    rows = rows.copy()
+    rows["main_metric"] = rows["task"].map(lambda name: REGISTRY[name].metric
+                                           if name in REGISTRY else "accuracy")
+    return rows
+
+
+def transfer_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Intermediate task x target task: each target's score averaged over its languages."""
+    rows = _main_metric(_with_main_metric(rows[rows["stage"].str.startswith("eval/")]))
+    table = rows.pivot_table(index="intermediate_task", columns="target_task", values="value",
+                             aggfunc="mean")
+    table["avg"] = table.mean(axis=1)
+    return table
+
+
+def language_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """(target task, intermediate task) x language, with the average over languages."""
+    rows = _main_metric(_with_main_metric(rows[rows["stage"].str.startswith("eval/")]))
+    table = rows.pivot_table(index=["target_task", "intermediate_task"], columns="language",
+                             values="value", aggfunc="mean")
+    table["avg"] = table.mean(axis=1)
+    return table
+
+
+def retrieval_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """(retrieval task, intermediate encoder) x language."""
+    rows = _main_metric(_with_main_metric(rows[rows["stage"].str.startswith("retrieval/")]))
+    table = rows.pivot_table(index=["task", "intermediate_task"], columns="language",
+                             values="value", aggfunc="mean")
+    table["avg"] = table.mean(axis=1)
+    return table
+
+
+def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The named tables `sweep results` prints; empty ones are left out."""
+    made = {}
+    stages = rows["stage"]
+    if stages.str.startswith("eval/").any():
+        made["intermediate task x target task (mean over languages)"] = transfer_table(rows)
+        made["target task x language"] = language_table(rows)
+    if stages.str.startswith("retrieval/").any():
+        made["retrieval: encoder x language"] = retrieval_table(rows)
+    return made
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
+    """A GitHub-flavoured markdown table (no extra dependency)."""
+    frame = table.reset_index()
+    header = [str(column) for column in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for values in frame.itertuples(index=False):
+        cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in values]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,354 @@
+"""Running a plan on Ray: each stage in order, skipping those already finished.
+
+  1. training stages (intermediate, then target) are Tune experiments of `train_trial`;
+  2. their best checkpoints go to the manifest;
+  3. eval and retrieval stages fan out Ray tasks over checkpoints x languages;
+  4. every stage writes its rows (and Tune's trial table) under the storage path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import ray
+from ray import tune
+
+from sweep.manifest import Manifest
+from sweep.plan import Plan, Stage, make_plan, max_iterations
+from sweep.progress import StageProgress, TuneProgress
+from sweep.results import TRIALS_DIR, write_rows
+from sweep.search import build_scheduler, build_search, expected_iterations
+from sweep.spec import Spec
+from trainables.evaluation import evaluate_checkpoint, retrieval_accuracy
+from trainables.tasks import get_task
+from trainables.training import SCORE
+from trainables.trial import NO_INTERMEDIATE, train_trial
+
+TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial drivers
+
+
+class StageFailed(RuntimeError):
+    """A stage ended with failed trials or tasks; finished stages stay recorded."""
+
+
+@dataclass
+class SweepOutcome:
+    storage: Path
+    ran: list[str]
+    skipped: list[str]
+    seconds: float
+
+
+def resolve_storage(spec: Spec, storage: str | None) -> Path:
+    chosen = storage or spec.storage or os.path.join("results", spec.name)
+    return Path(chosen).expanduser().resolve()
+
+
+def init_ray(spec: Spec) -> None:
+    """Connect to RAY_ADDRESS, or start a local Ray sized for this spec."""
+    if ray.is_initialized():
+        return
+    logging.getLogger("ray").setLevel(logging.WARNING)
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init(log_to_driver=False)
+    else:
+        ray.init(
+            resources={TRIAL_DRIVER: spec.resources.max_concurrent_trials},
+            include_dashboard=True,  # the State API cleans up ASHA-stopped Train runs
+            log_to_driver=False,
+        )
+
+
+def preflight(spec: Spec) -> None:
+    """Fail in seconds, not with trials PENDING forever, when a trial cannot fit."""
+    total = ray.cluster_resources()
+    resources = spec.resources
+    needs = {"CPU": resources.workers_per_trial * resources.cpus_per_worker,
+             "GPU": resources.workers_per_trial * resources.gpus_per_worker, TRIAL_DRIVER: 1}
+    missing = [f"{need:g} {name} (the cluster has {total.get(name, 0):g})"
+               for name, need in needs.items() if need and total.get(name, 0) < need]
+    if missing:
+        raise StageFailed("a trial cannot be placed on this cluster: it needs "
+                          + ", ".join(missing))
+
+
+def run_sweep(
+    spec: Spec, storage: str | None = None, resume: bool = False, quiet: bool = False
+) -> SweepOutcome:
+    """Run every stage of the spec's plan; with `resume`, skip what is already finished."""
+    started = time.time()
+    root = resolve_storage(spec, storage)
+    manifest = Manifest.open(root, spec.name, resume)
+    manifest.data["spec"] = spec.model_dump(mode="json")
+    manifest.save()
+    plan = make_plan(spec)
+    init_ray(spec)
+    preflight(spec)
+    ran, skipped = [], []
+    for stage in plan.stages:
+        if manifest.is_finished(stage.name, stage.config_hash):
+            skipped.append(stage.name)
+            if not quiet:
+                StageProgress(stage.name, stage.trials).stream.write(
+                    f"[{stage.name}] finished earlier, skipped\n")
+            continue
+        runner = _run_training_stage if stage.kind in ("intermediate", "target") else \
+            _run_evaluation_stage
+        entry = runner(plan, stage, manifest, root, resume, quiet)
+        manifest.record(stage.name, {"status": "finished", "config_hash": stage.config_hash,
+                                     "kind": stage.kind, **entry})
+        ran.append(stage.name)
+    return SweepOutcome(root, ran, skipped, time.time() - started)
+
+
+# -- training stages -------------------------------------------------------------------------
+
+
+def _run_training_stage(
+    plan: Plan, stage: Stage, manifest: Manifest, root: Path, resume: bool, quiet: bool
+) -> dict[str, Any]:
+    spec = plan.spec
+    choices = stage.config.get("intermediate")
+    run = {
+        "loop": {
+            "model": spec.model.model_dump(), "data": spec.data.model_dump(),
+            "tasks": stage.config["tasks"], "group": stage.task,
+            "mixture_cap": stage.config.get("cap"), "max_length": spec.model.max_length,
+            "evals_per_epoch": spec.scheduler.evals_per_epoch,
+        },
+        "intermediate_checkpoints": {
+            name: manifest.best(f"intermediate/{name}")["checkpoint"]
+            for name in choices or [] if name != NO_INTERMEDIATE
+        },
+        "resources": spec.resources.model_dump(),
+        "train_storage": str(root / "train"),
+        "max_failures": spec.resources.max_failures,
+    }
+    trainable = tune.with_resources(
+        tune.with_parameters(train_trial, run=run), {"CPU": 0, TRIAL_DRIVER: 1}
+    )
+    max_t = max_iterations(spec, stage.kind)
+    progress = StageProgress(stage.name, stage.trials, metric=f"en dev {get_task(stage.task).metric}"
+                             if stage.kind == "target" else "en dev score")
+    callbacks = [] if quiet else [TuneProgress(progress,
+                                               lambda c: expected_iterations(spec, c, max_t))]
+    experiment_dir = root / "tune" / stage.slug
+    if resume and tune.Tuner.can_restore(str(experiment_dir)):
+        tuner = tune.Tuner.restore(str(experiment_dir), trainable, resume_unfinished=True,
+                                   resume_errored=True)
+    else:
+        param_space, search_alg, num_samples = build_search(spec, stage.kind, choices)
+        tuner = tune.Tuner(
+            trainable,
+            param_space=param_space,
+            tune_config=tune.TuneConfig(
+                metric=SCORE, mode="max", scheduler=build_scheduler(spec, max_t),
+                search_alg=search_alg, num_samples=num_samples,
+                max_concurrent_trials=spec.resources.max_concurrent_trials,
+            ),
+            run_config=tune.RunConfig(
+                name=stage.slug, storage_path=str(root / "tune"), verbose=0,
+                callbacks=callbacks,
+            ),
+        )
+    grid = tuner.fit()
+    if not quiet:
+        progress.close()
+
+    trials = _trial_table(grid, spec, stage, max_t)
+    trials_path = root / TRIALS_DIR / f"{stage.slug}.parquet"
+    trials_path.parent.mkdir(parents=True, exist_ok=True)
+    trials.to_parquet(trials_path, index=False)
+    if grid.errors:
+        raise StageFailed(
+            f"{stage.name}: {len(grid.errors)} trial(s) failed; see the error files under "
+            f"{experiment_dir}. Finished stages are kept: fix the cause and rerun with --resume."
+            f"\nfirst error: {grid.errors[0]}"
+        )
+
+    candidates = [_best_of_trial(result, spec) for result in grid]
+    candidates = [c for c in candidates if c]
+    if not candidates:
+        raise StageFailed(f"{stage.name}: no trial produced a checkpoint")
+    entry: dict[str, Any] = {
+        "best": max(candidates, key=lambda c: c["score"]),
+        "trials": len(trials),
+        "stopped_early": int(trials["stopped_early"].sum()),
+        "trials_table": str(trials_path.relative_to(root)),
+    }
+    if stage.kind == "target":
+        by_choice: dict[str, dict] = {}
+        for candidate in candidates:
+            name = candidate["config"]["intermediate"]
+            if name not in by_choice or candidate["score"] > by_choice[name]["score"]:
+                by_choice[name] = candidate
+        entry["by_intermediate"] = by_choice
+    return entry
+
+
+def _best_of_trial(result: Any, spec: Spec) -> dict[str, Any] | None:
+    """The best reported checkpoint of one trial, with what produced it."""
+    history = result.metrics_dataframe
+    if history is None or SCORE not in history or "checkpoint_path" not in history:
+        return None
+    history = history.dropna(subset=["checkpoint_path"])
+    history = history[history["checkpoint_path"].map(lambda p: Path(p).exists())]
+    if history.empty:
+        return None
+    row = history.loc[history[SCORE].idxmax()]
+    resources = spec.resources
+    devices = resources.workers_per_trial * (1 if resources.gpus_per_worker else 0)
+    return {
+        "trial_id": result.metrics.get("trial_id"),
+        "checkpoint": row["checkpoint_path"],
+        "score": float(row[SCORE]),
+        "step": int(row["step"]),
+        "examples_seen": int(row["examples_seen"]),
+        "train_seconds": float(history["train_seconds"].max()),
+        "devices": devices or resources.workers_per_trial,
+        "config": dict(result.config),
+    }
+
+
+def _trial_table(grid: Any, spec: Spec, stage: Stage, max_t: int) -> pd.DataFrame:
+    """Tune's per-trial dataframe plus the stage and whether ASHA stopped the trial."""
+    frame = grid.get_dataframe()
+    if frame.empty:
+        return frame
+    frame.insert(0, "stage", stage.name)
+    errored = {result.metrics.get("trial_id") for result in grid if result.error}
+    config_columns = {c[len("config/"):]: c for c in frame.columns if c.startswith("config/")}
+    expected = frame.apply(lambda row: expected_iterations(
+        spec, {key: row[col] for key, col in config_columns.items()}, max_t), axis=1)
+    frame["stopped_early"] = (frame["training_iteration"] < expected) & \
+        ~frame["trial_id"].isin(errored)
+    return frame
+
+
+# -- evaluation stages -----------------------------------------------------------------------
+
+
+def _lineage(manifest: Manifest, checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """Training facts of a target checkpoint and the intermediate one it started from."""
+    intermediate = checkpoint["config"].get("intermediate", NO_INTERMEDIATE)
+    upstream = manifest.best(f"intermediate/{intermediate}") \
+        if intermediate != NO_INTERMEDIATE else None
+    device_seconds = checkpoint["train_seconds"] * checkpoint["devices"]
+    if upstream:
+        device_seconds += upstream["train_seconds"] * upstream["devices"]
+    return {
+        "intermediate_task": intermediate,
+        "intermediate_learning_rate": upstream["config"]["learning_rate"] if upstream else None,
+        "train_device_seconds": device_seconds,
+    }
+
+
+def _run_evaluation_stage(
+    plan: Plan, stage: Stage, manifest: Manifest, root: Path, resume: bool, quiet: bool
+) -> dict[str, Any]:
+    spec = plan.spec
+    model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
+    task = get_task(stage.task)
+    options: dict[str, Any] = {"num_cpus": spec.resources.eval_cpus}
+    if spec.resources.gpus_per_worker:
+        options["num_gpus"] = min(spec.resources.gpus_per_worker, 1)
+    jobs: list[tuple[dict[str, Any], Any]] = []
+
+    if stage.kind == "eval":
+        target = f"target/{stage.task}"
+        checkpoints = list(manifest.stages[target]["by_intermediate"].values()) \
+            if spec.evaluation.full_table else [manifest.best(target)]
+        remote = ray.remote(evaluate_checkpoint).options(**options)
+        for checkpoint in checkpoints:
+            lineage = _lineage(manifest, checkpoint)
+            for language in stage.config["languages"]:
+                for split in stage.config["splits"]:
+                    facts = {
+                        "trial_id": checkpoint["trial_id"], "target_task": stage.task,
+                        "intermediate_task": lineage["intermediate_task"],
+                        "learning_rate": checkpoint["config"]["learning_rate"],
+                        "intermediate_learning_rate": lineage["intermediate_learning_rate"],
+                        "seed": checkpoint["config"]["seed"], "step": checkpoint["step"],
+                        "checkpoint_uri": checkpoint["checkpoint"],
+                        "train_examples_seen": checkpoint["examples_seen"],
+                        "train_wall_seconds": checkpoint["train_seconds"],
+                        "train_device_seconds": lineage["train_device_seconds"],
+                        "language": language, "split": split,
+                    }
+                    jobs.append((facts, remote.remote(
+                        model_cfg, data_cfg, checkpoint["checkpoint"], stage.task, language,
+                        split, spec.model.max_length)))
+    else:
+        retrieval = spec.evaluation.retrieval
+        encoders: list[tuple[str, dict[str, Any] | None]] = [(NO_INTERMEDIATE, None)] + [
+            (name, manifest.best(f"intermediate/{name}")) for name in spec.intermediate_names()
+        ]
+        remote = ray.remote(retrieval_accuracy).options(**options)
+        for name, checkpoint in encoders:
+            for language in stage.config["languages"]:
+                facts = {
+                    "trial_id": checkpoint["trial_id"] if checkpoint else None,
+                    "intermediate_task": name,
+                    "intermediate_learning_rate":
+                        checkpoint["config"]["learning_rate"] if checkpoint else None,
+                    "seed": checkpoint["config"]["seed"] if checkpoint else None,
+                    "step": checkpoint["step"] if checkpoint else 0,
+                    "checkpoint_uri": checkpoint["checkpoint"] if checkpoint else
+                    f"base:{spec.model.name}",
+                    "train_examples_seen": checkpoint["examples_seen"] if checkpoint else 0,
+                    "train_wall_seconds": checkpoint["train_seconds"] if checkpoint else 0.0,
+                    "train_device_seconds": checkpoint["train_seconds"] * checkpoint["devices"]
+                    if checkpoint else 0.0,
+                    "retrieval_layer": retrieval.layer, "retrieval_pooling": retrieval.pooling,
+                    "language": language, "split": "test",
+                }
+                jobs.append((facts, remote.remote(
+                    model_cfg, data_cfg, checkpoint["checkpoint"] if checkpoint else None,
+                    stage.task, language, retrieval.layer, retrieval.pooling,
+                    retrieval.direction, retrieval.max_length)))
+
+    progress = StageProgress(stage.name, len(jobs), metric=task.metric)
+    progress.running = len(jobs)
+    pending = {ref: facts for facts, ref in jobs}
+    rows, failures = [], []
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        facts = pending.pop(done[0])
+        progress.running -= 1
+        try:
+            outcome = ray.get(done[0])
+        except Exception as error:  # keep the others; report every failure at the end
+            failures.append(f"{facts['language']}: {error}")
+            progress.errored += 1
+            continue
+        progress.finished += 1
+        if facts["language"] == "en" or stage.kind == "retrieval":
+            progress.offer_best(outcome["metrics"].get(task.metric), f" ({facts['language']})")
+        rows += _rows(spec, stage, facts, outcome)
+        if not quiet:
+            progress.show()
+    if not quiet:
+        progress.close()
+    if failures:
+        raise StageFailed(f"{stage.name}: {len(failures)} evaluation(s) failed:\n  "
+                          + "\n  ".join(failures))
+    path = write_rows(root, stage.slug, rows)
+    return {"rows": str(path.relative_to(root)), "evaluations": len(jobs)}
+
+
+def _rows(spec: Spec, stage: Stage, facts: dict[str, Any], outcome: dict[str, Any]) -> list:
+    base = {
+        "experiment": spec.name, "stage": stage.name, "base_model": spec.model.name,
+        "task": stage.task, "synthetic": get_task(stage.task).synthetic,
+        "wall_seconds": outcome["seconds"], "num_examples": outcome["num_examples"],
+        **{key: value for key, value in facts.items() if key != "train_device_seconds"},
+    }
+    device_hours = (facts["train_device_seconds"] + outcome["seconds"]) / 3600
+    return [{**base, "metric": metric, "value": value, "device_hours": device_hours}
+            for metric, value in outcome["metrics"].items()]

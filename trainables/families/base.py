@@ -1,0 +1,77 @@
+"""What every trainable family provides, and the batching they share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainables.tasks import Task
+
+Feature = dict[str, Any]
+
+
+class Family:
+    """Featurise examples, build a head over encoder states, score predictions."""
+
+    name: str = ""
+
+    def featurize(
+        self, task: Task, examples: Sequence[dict], tokenizer: Any, max_length: int
+    ) -> list[Feature]:
+        """Turn examples into features with `input_ids`, `labels` and `example_index`."""
+        raise NotImplementedError
+
+    def make_head(self, hidden_size: int, num_labels: int, dropout: float) -> nn.Module:
+        """A fresh head that maps encoder states (batch, seq, hidden) to logits."""
+        raise NotImplementedError
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100
+        )
+
+    def predictions(
+        self, task: Task, features: Sequence[Feature], logits: Sequence[torch.Tensor],
+        num_examples: int,
+    ) -> list[Any]:
+        """One prediction per example, from the logits of its features."""
+        raise NotImplementedError
+
+    def references(self, task: Task, examples: Sequence[dict]) -> list[Any]:
+        """The gold answer of each example, in the form `predictions` returns."""
+        raise NotImplementedError
+
+    def score(self, task: Task, predictions: Sequence[Any], references: Sequence[Any]) -> dict:
+        """Metric name -> value; the task's `metric` key is the one model selection uses."""
+        raise NotImplementedError
+
+
+def label_index(task: Task, value: Any) -> int:
+    """A label given as an index or a name -> its index in `task.labels`."""
+    if isinstance(value, str):
+        return task.labels.index(value)
+    return int(value)
+
+
+def collate(features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Pad a batch of features to its longest member."""
+    longest = max(len(f["input_ids"]) for f in features)
+    input_ids = torch.full((len(features), longest), pad_token_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(features), longest), dtype=torch.long)
+    for row, feature in enumerate(features):
+        ids = feature["input_ids"]
+        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, : len(ids)] = 1
+    batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+    labels = [f["labels"] for f in features]
+    if isinstance(labels[0], list):
+        padded = torch.full((len(features), longest), -100, dtype=torch.long)
+        for row, seq in enumerate(labels):
+            padded[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        batch["labels"] = padded
+    else:
+        batch["labels"] = torch.tensor(labels, dtype=torch.long)
+    return batch

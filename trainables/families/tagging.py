@@ -1,0 +1,101 @@
+"""Token tagging (POS, NER): label the first sub-token of each word, split long sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainables.families.base import Family, Feature, label_index
+from trainables.tasks import Task
+
+
+class TaggingHead(nn.Module):
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(hidden_states))
+
+
+def word_pieces(tokenizer: Any, words: Sequence[str]) -> list[list[int]]:
+    """Sub-token ids of each word (at least one: an empty split becomes <unk>)."""
+    pieces = tokenizer(list(words), add_special_tokens=False)["input_ids"]
+    return [ids or [tokenizer.unk_token_id] for ids in pieces]
+
+
+def split_into_windows(pieces: Sequence[Sequence[int]], budget: int) -> list[tuple[int, int]]:
+    """[start, end) word ranges whose sub-tokens fit `budget`, covering every word once.
+
+    Long sentences are split rather than truncated so that every word gets a prediction; a
+    single word longer than the budget keeps its first `budget` sub-tokens.
+    """
+    windows, start, used = [], 0, 0
+    for index, ids in enumerate(pieces):
+        size = min(len(ids), budget)
+        if used + size > budget and index > start:
+            windows.append((start, index))
+            start, used = index, 0
+        used += size
+    windows.append((start, len(pieces)))
+    return windows
+
+
+class TaggingFamily(Family):
+    name = "tagging"
+
+    def featurize(
+        self, task: Task, examples: Sequence[dict], tokenizer: Any, max_length: int
+    ) -> list[Feature]:
+        budget = max_length - 2  # <s> and </s>
+        features = []
+        for index, example in enumerate(examples):
+            words = example[task.text_fields[0]]
+            tags = [label_index(task, tag) for tag in example[task.label_field]]
+            pieces = word_pieces(tokenizer, words)
+            for start, end in split_into_windows(pieces, budget):
+                input_ids, labels = [tokenizer.cls_token_id], [-100]
+                for ids, tag in zip(pieces[start:end], tags[start:end]):
+                    ids = list(ids[:budget])
+                    input_ids += ids
+                    labels += [tag] + [-100] * (len(ids) - 1)
+                input_ids.append(tokenizer.sep_token_id)
+                labels.append(-100)
+                features.append(
+                    {"input_ids": input_ids, "labels": labels, "example_index": index,
+                     "first_word": start}
+                )
+        return features
+
+    def make_head(self, hidden_size: int, num_labels: int, dropout: float) -> nn.Module:
+        return TaggingHead(hidden_size, num_labels, dropout)
+
+    def predictions(
+        self, task: Task, features: Sequence[Feature], logits: Sequence[torch.Tensor],
+        num_examples: int,
+    ) -> list[list[int]]:
+        predicted: list[dict[int, int]] = [{} for _ in range(num_examples)]
+        for feature, row in zip(features, logits):
+            first_pieces = [i for i, label in enumerate(feature["labels"]) if label != -100]
+            best = row[: len(feature["labels"])].argmax(-1)
+            for offset, position in enumerate(first_pieces):
+                predicted[feature["example_index"]][feature["first_word"] + offset] = int(
+                    best[position]
+                )
+        return [[words[i] for i in sorted(words)] for words in predicted]
+
+    def references(self, task: Task, examples: Sequence[dict]) -> list[list[int]]:
+        return [[label_index(task, tag) for tag in ex[task.label_field]] for ex in examples]
+
+    def score(
+        self, task: Task, predictions: Sequence[Sequence[int]], references: Sequence[Sequence[int]]
+    ) -> dict:
+        total = sum(len(gold) for gold in references)
+        correct = sum(
+            int(p == g) for pred, gold in zip(predictions, references) for p, g in zip(pred, gold)
+        )
+        return {"accuracy": correct / total}

@@ -1,0 +1,86 @@
+"""Base encoders, the multi-task model and its checkpoints.
+
+STILTs transfer loads the encoder only: a checkpoint keeps the encoder (`encoder/`, in
+`save_pretrained` format) apart from its task heads (`heads.pt`), so the target stage takes the
+first and always builds fresh heads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainables.families import get_family
+from trainables.tasks import get_task
+
+
+def base_model_reference(model_cfg: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """(tokenizer location, encoder location, hub revision) of the configured base model."""
+    if model_cfg["source"] == "offline":
+        from trainables.offline.benchmark import ensure_benchmark
+        from trainables.offline.tiny_model import cache_dir, ensure_tiny_model
+
+        tiny = dict(model_cfg["tiny"])
+        corpus = ensure_benchmark(cache_dir() / "benchmarks", seed=tiny["corpus_seed"]) / "corpus"
+        root = ensure_tiny_model(tiny, corpus)
+        return str(root / "tokenizer"), str(root / "encoder"), None
+    return model_cfg["name"], model_cfg["name"], model_cfg.get("revision")
+
+
+def load_tokenizer(model_cfg: Mapping[str, Any]) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer_ref, _, revision = base_model_reference(model_cfg)
+    return AutoTokenizer.from_pretrained(tokenizer_ref, revision=revision)
+
+
+def load_encoder(model_cfg: Mapping[str, Any], checkpoint: str | None = None) -> nn.Module:
+    """The base encoder, or the encoder of a checkpoint this project wrote."""
+    from transformers import AutoModel
+
+    if checkpoint:
+        return AutoModel.from_pretrained(Path(checkpoint) / "encoder", add_pooling_layer=False)
+    _, encoder_ref, revision = base_model_reference(model_cfg)
+    return AutoModel.from_pretrained(encoder_ref, revision=revision, add_pooling_layer=False)
+
+
+class MultiTaskModel(nn.Module):
+    """One shared encoder and a head per task; a single task is a mixture of one."""
+
+    def __init__(self, encoder: nn.Module, task_names: list[str], dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        heads = {}
+        for name in task_names:
+            task = get_task(name)
+            heads[name] = get_family(task.family).make_head(hidden, task.num_labels, dropout)
+        self.heads = nn.ModuleDict(heads)
+
+    def forward(self, task_name: str, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.heads[task_name](states)
+
+
+def save_checkpoint(model: MultiTaskModel, directory: Path, meta: dict) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    model.encoder.save_pretrained(directory / "encoder")
+    torch.save(model.heads.state_dict(), directory / "heads.pt")
+    (directory / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+
+
+def read_meta(checkpoint: str | Path) -> dict:
+    return json.loads((Path(checkpoint) / "meta.json").read_text())
+
+
+def load_checkpoint(model_cfg: Mapping[str, Any], checkpoint: str | Path) -> MultiTaskModel:
+    """A full model (encoder and heads) from a checkpoint, for evaluation or resuming."""
+    meta = read_meta(checkpoint)
+    model = MultiTaskModel(load_encoder(model_cfg, str(checkpoint)), meta["tasks"])
+    model.heads.load_state_dict(torch.load(Path(checkpoint) / "heads.pt", map_location="cpu"))
+    return model

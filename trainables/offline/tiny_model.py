@@ -1,0 +1,106 @@
+"""The offline base model: a tiny XLM-R with random weights and a tokenizer trained here.
+
+Both are built deterministically from their settings and the offline corpus, then cached, so
+every process on every node that asks for the same settings gets the same model without a
+shared file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..4
+TINY_MODEL_VERSION = 2
+
+
+def cache_dir() -> Path:
+    """Where generated assets live: $XSTILTS_CACHE, else ~/.cache/xstilts-sweep."""
+    root = os.environ.get("XSTILTS_CACHE") or Path.home() / ".cache" / "xstilts-sweep"
+    return Path(root)
+
+
+def publish_directory(build: Any, target: Path) -> Path:
+    """Build into a temp dir beside `target` and rename it into place (first writer wins)."""
+    if (target / "DONE").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        build(staging)
+        (staging / "DONE").write_text("")
+        try:
+            os.replace(staging, target)
+        except OSError:  # another process published first; theirs is identical
+            pass
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def train_tokenizer(corpus_files: list[Path], vocab_size: int, output: Path) -> None:
+    """Train a SentencePiece-style tokenizer (metaspace BPE) with XLM-R's special tokens.
+
+    BPE rather than unigram: on a corpus this small the unigram trainer splits frequent words
+    into single letters, while BPE keeps words and numbers whole, so shared anchors stay
+    shared tokens across languages.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁")
+    tokenizer.decoder = decoders.Metaspace(replacement="▁")
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+        initial_alphabet=list("0123456789"),
+    )
+    tokenizer.train([str(path) for path in corpus_files], trainer)
+    bos, eos = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
+    assert (bos, eos) == (0, 2), "XLM-R expects <s>=0 and </s>=2"
+    tokenizer.post_processor = processors.TemplateProcessing(  # XLM-R's pair template
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", bos), ("</s>", eos)],
+    )
+    PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+        cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+        model_max_length=512,
+    ).save_pretrained(output)
+
+
+def ensure_tiny_model(settings: dict, corpus_dir: Path) -> Path:
+    """Return the cached directory holding `tokenizer/` and `encoder/` for these settings."""
+    corpus_files = sorted(corpus_dir.glob("*.txt"))
+    if not corpus_files:
+        raise FileNotFoundError(f"no corpus files (*.txt) in {corpus_dir}")
+    digest = hashlib.sha256(
+        json.dumps([TINY_MODEL_VERSION, settings], sort_keys=True).encode()
+        + b"".join(hashlib.sha256(path.read_bytes()).digest() for path in corpus_files)
+    ).hexdigest()[:16]
+
+    def build(staging: Path) -> None:
+        import torch
+        from transformers import XLMRobertaConfig, XLMRobertaModel
+
+        train_tokenizer(corpus_files, settings["vocab_size"], staging / "tokenizer")
+        config = XLMRobertaConfig(
+            vocab_size=settings["vocab_size"],
+            hidden_size=settings["hidden_size"],
+            num_hidden_layers=settings["num_layers"],
+            num_attention_heads=settings["num_heads"],
+            intermediate_size=settings["intermediate_size"],
+            max_position_embeddings=settings["max_position_embeddings"],
+            pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        )
+        torch.manual_seed(settings["seed"])
+        XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(staging / "encoder")
+        (staging / "settings.json").write_text(json.dumps(settings, indent=2, sort_keys=True))
+
+    return publish_directory(build, cache_dir() / "models" / f"tiny-xlmr-{digest}")

@@ -1,0 +1,223 @@
+"""The training loop every Ray Train worker runs (intermediate and target stages alike).
+
+One loop serves a single task and a multi-task mixture: each step draws a global batch from
+one task (tasks sampled in proportion to their capped size), every rank trains on its slice of
+that batch, and at each evaluation interval rank 0 scores the English dev sets and reports them
+with a checkpoint. The trial's Train run is named after the Tune trial, so a restarted trial
+finds its last checkpoint and resumes from it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainables.data import load_examples
+from trainables.families import get_family
+from trainables.families.base import Feature, collate
+from trainables.model import MultiTaskModel, load_encoder, load_tokenizer, save_checkpoint
+from trainables.tasks import get_task
+
+SCORE = "score"  # the metric ASHA and model selection read: the English dev metric
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def featurize_split(
+    config: Mapping[str, Any], task_name: str, split: str, language: str, tokenizer: Any,
+    limit: int | None = None,
+) -> tuple[list[dict], list[Feature]]:
+    """Examples and features of one task split, with the task's own data for that split."""
+    task = get_task(task_name)
+    source_task = task.training_task if split == "train" else task.name
+    examples = load_examples(config["data"], source_task, split, language, limit=limit)
+    family = get_family(task.family)
+    max_length = config.get("max_length") or task.max_length
+    return examples, family.featurize(task, examples, tokenizer, max_length)
+
+
+def epoch_schedule(
+    sizes: Mapping[str, int], batch_size: int, cap: int | None, seed: int, epoch: int
+) -> list[tuple[str, list[int]]]:
+    """The (task, global batch indices) of one epoch, identical on every rank.
+
+    Each task contributes min(size, cap) examples, so tasks are sampled in proportion to their
+    capped size; the order of batches across tasks is shuffled.
+    """
+    rng = random.Random(f"{seed}-{epoch}")
+    schedule = []
+    for task_name in sorted(sizes):
+        order = list(range(sizes[task_name]))
+        rng.shuffle(order)
+        order = order[: cap or len(order)]
+        schedule += [
+            (task_name, order[start : start + batch_size])
+            for start in range(0, len(order), batch_size)
+        ]
+    rng.shuffle(schedule)
+    return schedule
+
+
+def evaluation_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
+    """The steps (1-based, within an epoch) after which to evaluate."""
+    count = min(evals_per_epoch, steps_per_epoch)
+    return {round((k + 1) * steps_per_epoch / count) for k in range(count)}
+
+
+@torch.no_grad()
+def predict_logits(
+    model: torch.nn.Module, task_name: str, features: Sequence[Feature], batch_size: int,
+    pad_token_id: int, device: torch.device,
+) -> list[torch.Tensor]:
+    """Logits of every feature, in order, one tensor per feature."""
+    model.eval()
+    logits = []
+    for start in range(0, len(features), batch_size):
+        batch = collate(features[start : start + batch_size], pad_token_id)
+        out = model(task_name, batch["input_ids"].to(device), batch["attention_mask"].to(device))
+        logits += list(out.float().cpu())
+    return logits
+
+
+def score_task(
+    model: torch.nn.Module, task_name: str, examples: Sequence[dict], features: Sequence[Feature],
+    batch_size: int, pad_token_id: int, device: torch.device,
+) -> dict[str, float]:
+    """The family's metrics of `model` on one task split."""
+    task = get_task(task_name)
+    family = get_family(task.family)
+    logits = predict_logits(model, task_name, features, batch_size, pad_token_id, device)
+    predictions = family.predictions(task, features, logits, len(examples))
+    return family.score(task, predictions, family.references(task, examples))
+
+
+def train_loop_per_worker(config: dict) -> None:
+    """Ray Train entry point: train, evaluate each interval, report score and checkpoint."""
+    import ray.train
+    import ray.train.torch
+    from transformers import get_linear_schedule_with_warmup
+
+    context = ray.train.get_context()
+    rank, world_size = context.get_world_rank(), context.get_world_size()
+    hparams = config["hparams"]
+    set_seed(int(hparams["seed"]))
+    device = ray.train.torch.get_device()
+    started = time.time()
+
+    tokenizer = load_tokenizer(config["model"])
+    task_names: list[str] = config["tasks"]
+    train_sets = {
+        name: featurize_split(config, name, "train", "en", tokenizer)[1] for name in task_names
+    }
+    dev_sets = (
+        {name: featurize_split(config, name, "dev", "en", tokenizer) for name in task_names}
+        if rank == 0 else {}
+    )
+
+    model = MultiTaskModel(load_encoder(config["model"], config.get("init_checkpoint")),
+                           task_names)
+    model = ray.train.torch.prepare_model(
+        model, parallel_strategy_kwargs={"find_unused_parameters": len(task_names) > 1}
+    )
+    core = model.module if hasattr(model, "module") else model
+
+    batch_size = int(hparams["batch_size"])
+    sizes = {name: len(features) for name, features in train_sets.items()}
+    cap = config.get("mixture_cap")
+    steps_per_epoch = len(epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), 0))
+    epochs = int(hparams["epochs"])
+    total_steps = steps_per_epoch * epochs
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=float(hparams["learning_rate"]),
+        weight_decay=float(hparams.get("weight_decay", 0.0)),
+    )
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(float(hparams["warmup_ratio"]) * total_steps), total_steps
+    )
+
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "examples_seen": 0,
+             "best_score": -math.inf, "train_seconds": 0.0}
+    resumed = ray.train.get_checkpoint()
+    if resumed:
+        with resumed.as_directory() as directory:
+            saved = torch.load(Path(directory) / "training_state.pt", map_location="cpu",
+                               weights_only=False)
+            core.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            state = saved["state"]
+
+    eval_steps = evaluation_steps(steps_per_epoch, int(config["evals_per_epoch"]))
+    pad_id = tokenizer.pad_token_id
+    while state["epoch"] < epochs:
+        schedule = epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), state["epoch"])
+        for step_in_epoch in range(state["step_in_epoch"], len(schedule)):
+            model.train()
+            task_name, global_batch = schedule[step_in_epoch]
+            local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
+            batch = collate(local or [train_sets[task_name][global_batch[0]]], pad_id)
+            logits = model(task_name, batch["input_ids"].to(device),
+                           batch["attention_mask"].to(device))
+            family = get_family(get_task(task_name).family)
+            loss = family.loss(logits, batch["labels"].to(device))
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            state["global_step"] += 1
+            state["examples_seen"] += len(global_batch)
+            state["step_in_epoch"] = step_in_epoch + 1
+            if state["step_in_epoch"] in eval_steps:
+                if state["step_in_epoch"] == len(schedule):
+                    state["epoch"] += 1
+                    state["step_in_epoch"] = 0
+                _evaluate_and_report(config, core, dev_sets, state, optimizer, scheduler,
+                                     rank, pad_id, device, started)
+        if state["step_in_epoch"]:  # epoch ended without an evaluation step at its end
+            state["epoch"] += 1
+            state["step_in_epoch"] = 0
+
+
+def _evaluate_and_report(
+    config: Mapping[str, Any], core: MultiTaskModel, dev_sets: Mapping[str, tuple], state: dict,
+    optimizer: torch.optim.Optimizer, scheduler: Any, rank: int, pad_id: int,
+    device: torch.device, started: float,
+) -> None:
+    import ray.train
+
+    if rank != 0:
+        ray.train.report({}, checkpoint=None)
+        return
+    metrics: dict[str, Any] = {}
+    for task_name, (examples, features) in dev_sets.items():
+        task_metrics = score_task(core, task_name, examples, features, 64, pad_id, device)
+        metrics.update({f"{task_name}/{key}": value for key, value in task_metrics.items()})
+    # A mixture is selected on the mean of its tasks' own metrics.
+    score = sum(metrics[f"{name}/{get_task(name).metric}"] for name in dev_sets) / len(dev_sets)
+    state["best_score"] = max(state["best_score"], score)
+    state["train_seconds"] = time.time() - started
+    metrics.update({
+        SCORE: score, "best_score": state["best_score"], "epoch": state["epoch"],
+        "step": state["global_step"], "examples_seen": state["examples_seen"],
+        "train_seconds": state["train_seconds"],
+    })
+    with tempfile.TemporaryDirectory() as directory:
+        meta = {"tasks": list(dev_sets), "group": config["group"],
+                "intermediate": config.get("intermediate", "none"),
+                "hparams": config["hparams"], "metrics": metrics}
+        save_checkpoint(core, Path(directory), meta)
+        torch.save({"model": core.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "state": dict(state)},
+                   Path(directory) / "training_state.pt")
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))

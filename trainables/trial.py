@@ -1,0 +1,59 @@
+"""The Tune trial: a function trainable that runs one Ray Train (DDP) fit.
+
+Tune hands it a sampled configuration (learning rate, epochs, ..., and in the target stage the
+intermediate checkpoint to start from); it builds a `TorchTrainer` whose workers run
+`trainables.training.train_loop_per_worker`, and `TuneReportCallback` forwards rank 0's
+reports to Tune so ASHA can stop the trial between evaluations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NO_INTERMEDIATE = "none"
+
+
+def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
+    """Tune function trainable. `config` is the sampled point, `run` the stage's fixed part."""
+    from ray import tune
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from trainables.training import SCORE, train_loop_per_worker
+
+    intermediate = config.get("intermediate", NO_INTERMEDIATE)
+    hparams = {key: value for key, value in config.items() if key != "intermediate"}
+    loop_config = {
+        **run["loop"],
+        "hparams": hparams,
+        "intermediate": intermediate,
+        "init_checkpoint": run["intermediate_checkpoints"].get(intermediate),
+    }
+    resources = run["resources"]
+    use_gpu = resources["gpus_per_worker"] > 0
+    worker_resources = {"CPU": resources["cpus_per_worker"]}
+    if use_gpu:
+        worker_resources["GPU"] = resources["gpus_per_worker"]
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config=loop_config,
+        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+        scaling_config=ScalingConfig(
+            num_workers=resources["workers_per_trial"], use_gpu=use_gpu,
+            resources_per_worker=worker_resources,
+        ),
+        run_config=RunConfig(
+            # Named after the trial so that a restored trial resumes its own Train run.
+            name=tune.get_context().get_trial_id(),
+            storage_path=run["train_storage"],
+            callbacks=[TuneReportCallback()],
+            checkpoint_config=CheckpointConfig(
+                num_to_keep=1, checkpoint_score_attribute=SCORE, checkpoint_score_order="max"
+            ),
+            failure_config=FailureConfig(
+                max_failures=run["max_failures"], controller_failure_limit=0
+            ),
+        ),
+    )
+    trainer.fit()
