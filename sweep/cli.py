@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a sweep (no FILE: the offline default)")
-    run.add_argument("file", nargs="?", help="search-space YAML (default: search_spaces/default.yaml)")
+    run.add_argument("file", nargs="?",
+                     help="search-space YAML (default: search_spaces/default.yaml)")
     run.add_argument("--storage", help="where results go (overrides the file's storage)")
     run.add_argument("--resume", action="store_true",
                      help="continue an interrupted or finished run; finished stages are skipped")

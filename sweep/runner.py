@@ -52,17 +52,19 @@ def resolve_storage(spec: Spec, storage: str | None) -> Path:
 
 def init_ray(spec: Spec) -> None:
     """Connect to RAY_ADDRESS, or start a local Ray sized for this spec."""
-    if ray.is_initialized():
-        return
-    logging.getLogger("ray").setLevel(logging.WARNING)
-    if os.environ.get("RAY_ADDRESS"):
-        ray.init(log_to_driver=False)
-    else:
-        ray.init(
-            resources={TRIAL_DRIVER: spec.resources.max_concurrent_trials},
-            include_dashboard=True,  # the State API cleans up ASHA-stopped Train runs
-            log_to_driver=False,
-        )
+    # Our one-line progress replaces Tune's tables; worker logs stay in Ray's session logs.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    if not ray.is_initialized():
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(log_to_driver=False)
+        else:
+            ray.init(
+                resources={TRIAL_DRIVER: spec.resources.max_concurrent_trials},
+                include_dashboard=True,  # the State API cleans up ASHA-stopped Train runs
+                log_to_driver=False,
+            )
+    for name in ("ray", "ray.tune", "ray.train", "optuna"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def preflight(spec: Spec) -> None:
@@ -134,8 +136,8 @@ def _run_training_stage(
         tune.with_parameters(train_trial, run=run), {"CPU": 0, TRIAL_DRIVER: 1}
     )
     max_t = max_iterations(spec, stage.kind)
-    progress = StageProgress(stage.name, stage.trials, metric=f"en dev {get_task(stage.task).metric}"
-                             if stage.kind == "target" else "en dev score")
+    metric = get_task(stage.task).metric if stage.kind == "target" else "score"
+    progress = StageProgress(stage.name, stage.trials, metric=f"en dev {metric}")
     callbacks = [] if quiet else [TuneProgress(progress,
                                                lambda c: expected_iterations(spec, c, max_t))]
     experiment_dir = root / "tune" / stage.slug

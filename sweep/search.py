@@ -59,8 +59,10 @@ def build_search(
             points_to_evaluate=_seed_points(dims, cover_pairs), random_state=searcher.seed
         ), num_samples
 
+    import optuna
     from ray.tune.search.optuna import OptunaSearch
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     return {}, OptunaSearch(
         space=DefineByRun(dims), metric=SCORE, mode="max", seed=searcher.seed,
         points_to_evaluate=_seed_points(dims, cover_pairs),

@@ -26,7 +26,8 @@ class SpecError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: invalid search space\n" + "\n".join(f"  - {p}" for p in problems))
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{source}: invalid search space\n{listing}")
 
 
 class Strict(BaseModel):
@@ -257,7 +258,8 @@ def _check_semantics(spec: Spec) -> list[str]:
         for value in dimension_values(getattr(spec.search, stage_name).batch_size) or []:
             if isinstance(value, int) and value % workers:
                 bad(f"search.{stage_name}.batch_size", value,
-                    f"a multiple of resources.workers_per_trial ({workers}): it is the global batch")
+                    f"a multiple of resources.workers_per_trial ({workers}), "
+                    "as it is the global batch")
 
     for index, name in enumerate(spec.evaluation.languages if spec.evaluation.languages != "all"
                                  else []):
@@ -325,6 +327,9 @@ def _check_dimension(path: str, key: str, dimension: Dimension, searcher: str, b
             bad(path, value, "a non-negative number")
 
 
+_UNION_BRANCHES = ("str", "int", "float", "list[str]", "literal['all']", "tuple[float, float]")
+
+
 def _format_pydantic(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
@@ -333,8 +338,7 @@ def _format_pydantic(error: ValidationError) -> list[str]:
         for part in item["loc"]:
             if isinstance(part, int):
                 location.append(f"[{part}]")
-            elif part[:1].isupper() or part in ("str", "int", "float", "list[str]", "literal['all']",
-                                                 "tuple[float, float]"):
+            elif part[:1].isupper() or part in _UNION_BRANCHES:
                 continue
             else:
                 location.append(("." if location else "") + str(part))

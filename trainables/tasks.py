@@ -100,7 +100,8 @@ _TASKS: tuple[Task, ...] = (
         name="mnli", family="classification", text_fields=("premise", "hypothesis"),
         languages=("en",), labels=NLI_LABELS, metric="accuracy", roles=("intermediate",),
         hub=HubSource(
-            path="nyu-mll/glue", config="mnli", splits={"train": "train", "dev": "validation_matched"},
+            path="nyu-mll/glue", config="mnli",
+            splits={"train": "train", "dev": "validation_matched"},
         ),
     ),
     Task(
@@ -130,7 +131,8 @@ def get_task(name: str) -> Task:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(sorted(REGISTRY))}") from None
+        known = ", ".join(sorted(REGISTRY))
+        raise KeyError(f"unknown task {name!r}; known tasks: {known}") from None
 
 
 def tasks_with_role(role: str) -> list[str]:

@@ -40,7 +40,7 @@ class ClassificationFamily(Family):
                 "labels": label_index(task, example[task.label_field]),
                 "example_index": index,
             }
-            for index, (ids, example) in enumerate(zip(encoded["input_ids"], examples))
+            for index, (ids, example) in enumerate(zip(encoded["input_ids"], examples, strict=True))
         ]
 
     def make_head(self, hidden_size: int, num_labels: int, dropout: float) -> nn.Module:
@@ -51,7 +51,7 @@ class ClassificationFamily(Family):
         num_examples: int,
     ) -> list[int]:
         predicted = [0] * num_examples
-        for feature, row in zip(features, logits):
+        for feature, row in zip(features, logits, strict=True):
             predicted[feature["example_index"]] = int(row.argmax())
         return predicted
 
@@ -59,5 +59,5 @@ class ClassificationFamily(Family):
         return [label_index(task, example[task.label_field]) for example in examples]
 
     def score(self, task: Task, predictions: Sequence[int], references: Sequence[int]) -> dict:
-        correct = sum(int(p == r) for p, r in zip(predictions, references))
+        correct = sum(int(p == r) for p, r in zip(predictions, references, strict=True))
         return {"accuracy": correct / len(references)}

@@ -59,7 +59,7 @@ class TaggingFamily(Family):
             pieces = word_pieces(tokenizer, words)
             for start, end in split_into_windows(pieces, budget):
                 input_ids, labels = [tokenizer.cls_token_id], [-100]
-                for ids, tag in zip(pieces[start:end], tags[start:end]):
+                for ids, tag in zip(pieces[start:end], tags[start:end], strict=True):
                     ids = list(ids[:budget])
                     input_ids += ids
                     labels += [tag] + [-100] * (len(ids) - 1)
@@ -79,7 +79,7 @@ class TaggingFamily(Family):
         num_examples: int,
     ) -> list[list[int]]:
         predicted: list[dict[int, int]] = [{} for _ in range(num_examples)]
-        for feature, row in zip(features, logits):
+        for feature, row in zip(features, logits, strict=True):
             first_pieces = [i for i, label in enumerate(feature["labels"]) if label != -100]
             best = row[: len(feature["labels"])].argmax(-1)
             for offset, position in enumerate(first_pieces):
@@ -96,6 +96,8 @@ class TaggingFamily(Family):
     ) -> dict:
         total = sum(len(gold) for gold in references)
         correct = sum(
-            int(p == g) for pred, gold in zip(predictions, references) for p, g in zip(pred, gold)
+            int(p == g)
+            for pred, gold in zip(predictions, references, strict=True)
+            for p, g in zip(pred, gold, strict=True)
         )
         return {"accuracy": correct / total}

@@ -480,7 +480,7 @@ def _xnli_example(rng: random.Random, label: int) -> Example:
     # from scratch; the two-clause ones still require matching facts to the right person.
     premise = (c1, c2) if rng.random() < 0.3 else (c1,)
     k = rng.randrange(len(premise))
-    ck, co = premise[k], premise[-1 - k]
+    ck = premise[k]
     # A tiny model trained from scratch cannot learn to compare premise and hypothesis in a
     # few hundred steps, so contradiction carries a surface cue (the negation word, shared by
     # the Latin-script languages); neutral and entailment need the comparison.

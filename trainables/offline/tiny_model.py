@@ -7,6 +7,7 @@ shared file system.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,10 +35,9 @@ def publish_directory(build: Any, target: Path) -> Path:
     try:
         build(staging)
         (staging / "DONE").write_text("")
-        try:
+        # If another process published first, keep theirs: it is identical.
+        with contextlib.suppress(OSError):
             os.replace(staging, target)
-        except OSError:  # another process published first; theirs is identical
-            pass
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,141 @@
+"""One real reduced sweep on local Ray: every stage, ASHA, the manifest, rows and --resume."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sweep.cli import main
+from sweep.manifest import Manifest
+from sweep.plan import make_plan
+from sweep.results import COLUMNS, load, load_trials
+from sweep.runner import run_sweep
+from sweep.spec import parse_spec
+
+pytestmark = pytest.mark.slow
+
+REDUCED = {
+    "name": "reduced",
+    "model": {"source": "offline", "tiny": {"hidden_size": 32, "num_layers": 1,
+                                            "num_heads": 2, "intermediate_size": 64}},
+    "data": {"source": "offline",
+             "offline": {"train_size": 300, "eval_size": 60, "retrieval_size": 40}},
+    "intermediate_tasks": ["synth_nli"],
+    "target_tasks": ["synth_xnli", "synth_pos"],
+    "retrieval_tasks": ["synth_tatoeba"],
+    "search": {
+        "intermediate": {"learning_rate": 1e-3, "epochs": 1, "batch_size": 32},
+        # Grid order puts the good learning rate first; the useless one then reaches ASHA's
+        # first rung behind it and is stopped.
+        "target": {"intermediate": ["none", "synth_nli"], "epochs": 2, "batch_size": 32,
+                   "learning_rate": {"choice": [3e-3, 1e-8]}},
+    },
+    "scheduler": {"type": "asha", "grace_period": 1, "reduction_factor": 2,
+                  "evals_per_epoch": 2},
+    "searcher": {"type": "grid"},
+    "resources": {"workers_per_trial": 1, "max_concurrent_trials": 1},
+    "evaluation": {"full_table": True, "splits": ["test"]},
+}
+
+
+@pytest.fixture(scope="module")
+def finished_run(ray_session, tmp_path_factory):
+    spec = parse_spec(REDUCED)
+    storage = tmp_path_factory.mktemp("run")
+    outcome = run_sweep(spec, storage=str(storage), quiet=True)
+    return spec, storage, outcome
+
+
+def test_every_stage_finished(finished_run):
+    spec, storage, outcome = finished_run
+    manifest = Manifest.read(storage)
+    expected = [stage.name for stage in make_plan(spec).stages]
+    assert outcome.ran == expected
+    for name in expected:
+        assert manifest.stages[name]["status"] == "finished"
+
+
+def test_intermediate_trained_once_and_shared(finished_run):
+    _, storage, _ = finished_run
+    trials = load_trials(storage)
+    assert (trials["stage"] == "intermediate/synth_nli").sum() == 1
+    # Train runs on disk: one per Tune trial, none extra for the second target task.
+    train_runs = [path for path in (storage / "train").iterdir() if path.is_dir()]
+    assert len(train_runs) == len(trials) == 1 + 2 * 4
+    manifest = Manifest.read(storage)
+    intermediate = manifest.best("intermediate/synth_nli")["checkpoint"]
+    for target in ("target/synth_xnli", "target/synth_pos"):
+        trained_from = manifest.best(target, "synth_nli")
+        assert trained_from["config"]["intermediate"] == "synth_nli"
+    rows = load(storage)
+    from_nli = rows[(rows["stage"] == "retrieval/synth_tatoeba")
+                    & (rows["intermediate_task"] == "synth_nli")]
+    assert set(from_nli["checkpoint_uri"]) == {intermediate}
+
+
+def test_asha_stopped_a_trial(finished_run):
+    _, storage, _ = finished_run
+    trials = load_trials(storage)
+    assert trials["stopped_early"].sum() >= 1
+    stopped = trials[trials["stopped_early"]]
+    assert (stopped["training_iteration"] < 2 * 2).all()  # epochs x evals_per_epoch
+    assert Manifest.read(storage).stages["target/synth_pos"]["stopped_early"] >= 1
+
+
+def test_rows_cover_every_checkpoint_and_language(finished_run):
+    spec, storage, _ = finished_run
+    rows = load(storage)
+    assert list(rows.columns) == COLUMNS
+    manifest = Manifest.read(storage)
+    for task in ("synth_xnli", "synth_pos"):
+        stage_rows = rows[rows["stage"] == f"eval/{task}"]
+        checkpoints = {c["checkpoint"] for c in
+                       manifest.stages[f"target/{task}"]["by_intermediate"].values()}
+        assert len(checkpoints) == 2
+        expected = {(c, lang) for c in checkpoints
+                    for lang in ("en", "de", "fr", "sw", "ru", "ar", "hi", "zh")}
+        pairs = zip(stage_rows["checkpoint_uri"], stage_rows["language"], strict=True)
+        assert set(pairs) == expected
+        assert stage_rows["value"].between(0, 1).all()
+        assert (stage_rows["device_hours"] > 0).all()
+        assert (stage_rows["train_examples_seen"] > 0).all()
+    retrieval = rows[rows["stage"] == "retrieval/synth_tatoeba"]
+    assert set(retrieval["intermediate_task"]) == {"none", "synth_nli"}
+    assert len(retrieval) == 2 * 7
+    assert set(retrieval["retrieval_pooling"]) == {"mean"}
+    assert rows["synthetic"].all()
+    assert not rows[["experiment", "stage", "task", "language", "split", "metric", "value",
+                     "checkpoint_uri"]].isna().any().any()
+
+
+def test_results_cli_reads_finished_run(finished_run, capsys, tmp_path):
+    _, storage, _ = finished_run
+    assert main(["results", str(storage)]) == 0
+    out = capsys.readouterr().out
+    assert "intermediate task x target task" in out and "synth_nli" in out
+    assert main(["results", str(storage), "--format", "markdown"]) == 0
+    assert "| target_task |" in capsys.readouterr().out
+    assert main(["results", str(storage), "--trials", "--format", "csv"]) == 0
+    assert "stopped_early" in capsys.readouterr().out
+    target = tmp_path / "rows.parquet"
+    assert main(["results", str(storage), "--format", "parquet", "--output", str(target)]) == 0
+    assert len(pd.read_parquet(target)) == len(load(storage))
+
+
+def test_resume_of_finished_run_trains_nothing(finished_run):
+    spec, storage, _ = finished_run
+    runs_before = sorted(p.name for p in (storage / "train").iterdir())
+    rows_before = load(storage)
+    outcome = run_sweep(spec, storage=str(storage), resume=True, quiet=True)
+    assert outcome.ran == []
+    assert outcome.skipped == [stage.name for stage in make_plan(spec).stages]
+    assert sorted(p.name for p in (storage / "train").iterdir()) == runs_before
+    pd.testing.assert_frame_equal(load(storage), rows_before)
+
+
+def test_second_run_without_resume_is_refused(finished_run, capsys):
+    _, storage, _ = finished_run
+    from sweep.manifest import RunExistsError
+
+    with pytest.raises(RunExistsError, match="--resume"):
+        run_sweep(parse_spec(REDUCED), storage=str(storage), quiet=True)

@@ -1,0 +1,82 @@
+"""Plan expansion: stages, trial counts, dependencies and hashes, all without Ray."""
+
+from __future__ import annotations
+
+import copy
+
+import yaml
+
+from sweep.cli import main
+from sweep.plan import count_training_trials, make_plan, max_iterations
+from sweep.spec import default_spec_path, parse_spec
+
+
+def spec_from(**changes):
+    document = yaml.safe_load(default_spec_path().read_text())
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        node = document
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return parse_spec(copy.deepcopy(document))
+
+
+def test_default_plan_stages_and_order():
+    plan = make_plan(spec_from())
+    names = [stage.name for stage in plan.stages]
+    assert names == [
+        "intermediate/synth_nli", "intermediate/synth_para", "target/synth_xnli",
+        "target/synth_pos", "eval/synth_xnli", "eval/synth_pos", "retrieval/synth_tatoeba",
+    ]
+    target = plan.stage("target/synth_xnli")
+    assert target.depends_on == ("intermediate/synth_nli", "intermediate/synth_para")
+    # full_table: one checkpoint per intermediate choice (none included) x 8 languages x test
+    assert plan.stage("eval/synth_xnli").trials == 3 * 8
+    # retrieval: the base model and each intermediate encoder x 7 non-English languages
+    assert plan.stage("retrieval/synth_tatoeba").trials == 3 * 7
+    assert target.resources == "1 driver {trial_driver: 1} + 1 x {CPU: 1}"
+
+
+def test_grid_counts_every_combination():
+    spec = spec_from(searcher__type="grid",
+                     search__intermediate__learning_rate={"choice": [1e-3, 3e-4, 1e-4]},
+                     search__intermediate__num_samples=2,
+                     search__target__learning_rate={"choice": [1e-3, 1e-5]},
+                     search__target__seed={"choice": [0, 1]},
+                     search__target__num_samples=1)
+    assert count_training_trials(spec, "intermediate") == 3 * 2
+    assert count_training_trials(spec, "target") == 2 * 2 * 3  # lr x seed x intermediates
+
+
+def test_partial_languages_and_single_checkpoint():
+    spec = spec_from(evaluation__languages=["en", "de", "zh"], evaluation__full_table=False,
+                     evaluation__splits=["dev", "test"])
+    plan = make_plan(spec)
+    assert plan.stage("eval/synth_pos").trials == 1 * 3 * 2
+    assert plan.stage("retrieval/synth_tatoeba").trials == 3 * 2  # en is the query side
+
+
+def test_hash_changes_flow_downstream_only():
+    base = {s.name: s.config_hash for s in make_plan(spec_from()).stages}
+    changed = {s.name: s.config_hash for s in make_plan(spec_from(
+        search__target__epochs=5)).stages}
+    assert changed["intermediate/synth_nli"] == base["intermediate/synth_nli"]
+    assert changed["target/synth_xnli"] != base["target/synth_xnli"]
+    assert changed["eval/synth_xnli"] != base["eval/synth_xnli"]
+    assert changed["retrieval/synth_tatoeba"] == base["retrieval/synth_tatoeba"]
+    upstream = {s.name: s.config_hash for s in make_plan(spec_from(
+        search__intermediate__epochs=1)).stages}
+    assert all(upstream[name] != base[name] for name in base)
+
+
+def test_max_t_defaults_to_longest_trial():
+    spec = spec_from(search__target__epochs={"choice": [2, 5]})
+    assert max_iterations(spec, "target") == 5 * spec.scheduler.evals_per_epoch
+
+
+def test_plan_command_prints_stage_graph(capsys):
+    assert main(["plan", str(default_spec_path())]) == 0
+    out = capsys.readouterr().out
+    assert "target/synth_xnli" in out and "retrieval/synth_tatoeba" in out
+    assert "each trial asks for" in out
