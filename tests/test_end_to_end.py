@@ -20,7 +20,11 @@ REDUCED = {
                                             "num_heads": 2, "intermediate_size": 64}},
     "data": {"source": "offline",
              "offline": {"train_size": 300, "eval_size": 60, "retrieval_size": 40}},
-    "intermediate_tasks": ["synth_nli"],
+    # A mixture too: it trains (and feeds retrieval) but is no target starting point here.
+    "intermediate_tasks": [
+        "synth_nli",
+        {"name": "nli_para", "mixture": ["synth_nli", "synth_para"], "cap": 200},
+    ],
     "target_tasks": ["synth_xnli", "synth_pos"],
     "retrieval_tasks": ["synth_tatoeba"],
     "search": {
@@ -61,7 +65,7 @@ def test_intermediate_trained_once_and_shared(finished_run):
     assert (trials["stage"] == "intermediate/synth_nli").sum() == 1
     # Train runs on disk: one per Tune trial, none extra for the second target task.
     train_runs = [path for path in (storage / "train").iterdir() if path.is_dir()]
-    assert len(train_runs) == len(trials) == 1 + 2 * 4
+    assert len(train_runs) == len(trials) == 2 + 2 * 4
     manifest = Manifest.read(storage)
     intermediate = manifest.best("intermediate/synth_nli")["checkpoint"]
     for target in ("target/synth_xnli", "target/synth_pos"):
@@ -71,6 +75,21 @@ def test_intermediate_trained_once_and_shared(finished_run):
     from_nli = rows[(rows["stage"] == "retrieval/synth_tatoeba")
                     & (rows["intermediate_task"] == "synth_nli")]
     assert set(from_nli["checkpoint_uri"]) == {intermediate}
+
+
+def test_mixture_trains_one_encoder_with_a_head_per_task(finished_run):
+    from trainables.model import read_meta
+
+    _, storage, _ = finished_run
+    best = Manifest.read(storage).best("intermediate/nli_para")
+    assert read_meta(best["checkpoint"])["tasks"] == ["synth_nli", "synth_para"]
+    history = load_trials(storage)
+    mixture = history[history["stage"] == "intermediate/nli_para"].iloc[0]
+    assert 0 <= mixture["synth_nli/accuracy"] <= 1 and 0 <= mixture["synth_para/accuracy"] <= 1
+    assert mixture["score"] == pytest.approx(
+        (mixture["synth_nli/accuracy"] + mixture["synth_para/accuracy"]) / 2)
+    # Capped at 200 examples per task and epoch: 2 tasks x 200 = 400 examples in one epoch.
+    assert best["examples_seen"] <= 400
 
 
 def test_asha_stopped_a_trial(finished_run):
@@ -100,8 +119,8 @@ def test_rows_cover_every_checkpoint_and_language(finished_run):
         assert (stage_rows["device_hours"] > 0).all()
         assert (stage_rows["train_examples_seen"] > 0).all()
     retrieval = rows[rows["stage"] == "retrieval/synth_tatoeba"]
-    assert set(retrieval["intermediate_task"]) == {"none", "synth_nli"}
-    assert len(retrieval) == 2 * 7
+    assert set(retrieval["intermediate_task"]) == {"none", "synth_nli", "nli_para"}
+    assert len(retrieval) == 3 * 7
     assert set(retrieval["retrieval_pooling"]) == {"mean"}
     assert rows["synthetic"].all()
     assert not rows[["experiment", "stage", "task", "language", "split", "metric", "value",
