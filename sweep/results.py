@@ -51,46 +51,34 @@ def load_trials(path: str | Path) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(file) for file in files], ignore_index=True)
 
 
-def _main_metric(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows of each task's selection metric on its evaluation split (test if present)."""
-    split = "test" if (rows["split"] == "test").any() else rows["split"].iloc[0]
-    return rows[(rows["split"] == split) & (rows["metric"] == rows["main_metric"])]
-
-
-def _with_main_metric(rows: pd.DataFrame) -> pd.DataFrame:
+def _pivot(rows: pd.DataFrame, kind: str, index: list[str], columns: str) -> pd.DataFrame:
+    """Mean of each task's own metric on the test split (else the first split present) of
+    `kind` stages, as index x columns, with the mean over columns as `avg`."""
     from trainables.tasks import REGISTRY
 
-    rows = rows.copy()
-    rows["main_metric"] = rows["task"].map(lambda name: REGISTRY[name].metric
-                                           if name in REGISTRY else "accuracy")
-    return rows
+    rows = rows[rows["stage"].str.startswith(f"{kind}/")]
+    main_metric = rows["task"].map(lambda name: REGISTRY[name].metric
+                                   if name in REGISTRY else "accuracy")
+    split = "test" if (rows["split"] == "test").any() else rows["split"].iloc[0]
+    rows = rows[(rows["split"] == split) & (rows["metric"] == main_metric)]
+    table = rows.pivot_table(index=index, columns=columns, values="value", aggfunc="mean")
+    table["avg"] = table.mean(axis=1)
+    return table
 
 
 def transfer_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Intermediate task x target task: each target's score averaged over its languages."""
-    rows = _main_metric(_with_main_metric(rows[rows["stage"].str.startswith("eval/")]))
-    table = rows.pivot_table(index="intermediate_task", columns="target_task", values="value",
-                             aggfunc="mean")
-    table["avg"] = table.mean(axis=1)
-    return table
+    return _pivot(rows, "eval", ["intermediate_task"], "target_task")
 
 
 def language_table(rows: pd.DataFrame) -> pd.DataFrame:
     """(target task, intermediate task) x language, with the average over languages."""
-    rows = _main_metric(_with_main_metric(rows[rows["stage"].str.startswith("eval/")]))
-    table = rows.pivot_table(index=["target_task", "intermediate_task"], columns="language",
-                             values="value", aggfunc="mean")
-    table["avg"] = table.mean(axis=1)
-    return table
+    return _pivot(rows, "eval", ["target_task", "intermediate_task"], "language")
 
 
 def retrieval_table(rows: pd.DataFrame) -> pd.DataFrame:
     """(retrieval task, intermediate encoder) x language."""
-    rows = _main_metric(_with_main_metric(rows[rows["stage"].str.startswith("retrieval/")]))
-    table = rows.pivot_table(index=["task", "intermediate_task"], columns="language",
-                             values="value", aggfunc="mean")
-    table["avg"] = table.mean(axis=1)
-    return table
+    return _pivot(rows, "retrieval", ["task", "intermediate_task"], "language")
 
 
 def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:

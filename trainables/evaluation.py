@@ -18,19 +18,27 @@ from trainables.model import load_checkpoint, load_encoder, load_tokenizer
 from trainables.training import featurize_split, score_task
 
 
+def _device() -> torch.device:
+    """The GPU Ray gave this task, else the CPU (one thread: tasks run side by side)."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    torch.set_num_threads(1)
+    return torch.device("cpu")
+
+
 def evaluate_checkpoint(
     model_cfg: Mapping[str, Any], data_cfg: Mapping[str, Any], checkpoint: str, task_name: str,
     language: str, split: str, max_length: int | None = None, batch_size: int = 64,
 ) -> dict[str, Any]:
     """Metrics of a fine-tuned checkpoint on `task_name` in `language`."""
     started = time.time()
-    torch.set_num_threads(1)  # evaluations run side by side, one core each
+    device = _device()
     tokenizer = load_tokenizer(model_cfg)
-    model = load_checkpoint(model_cfg, checkpoint)
+    model = load_checkpoint(model_cfg, checkpoint).to(device)
     config = {"data": data_cfg, "max_length": max_length}
     examples, features = featurize_split(config, task_name, split, language, tokenizer)
     metrics = score_task(model, task_name, examples, features, batch_size,
-                         tokenizer.pad_token_id, torch.device("cpu"))
+                         tokenizer.pad_token_id, device)
     return {"metrics": metrics, "num_examples": len(examples), "seconds": time.time() - started}
 
 
@@ -41,17 +49,18 @@ def embed(
 ) -> np.ndarray:
     """L2-normalised sentence vectors from hidden layer `layer` (0 = embeddings)."""
     encoder.eval()
+    device = next(encoder.parameters()).device
     vectors = []
     for start in range(0, len(sentences), batch_size):
         batch = tokenizer(sentences[start : start + batch_size], truncation=True,
-                          max_length=max_length, padding=True, return_tensors="pt")
+                          max_length=max_length, padding=True, return_tensors="pt").to(device)
         states = encoder(**batch, output_hidden_states=True).hidden_states[layer]
         if pooling == "cls":
             pooled = states[:, 0]
         else:
             mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
-        vectors.append(pooled.float().numpy())
+        vectors.append(pooled.float().cpu().numpy())
     matrix = np.concatenate(vectors).astype("float32")
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)
 
@@ -73,9 +82,9 @@ def retrieval_accuracy(
 ) -> dict[str, Any]:
     """Tatoeba-style top-1 accuracy of an encoder (a checkpoint's, or the base model's)."""
     started = time.time()
-    torch.set_num_threads(1)
+    device = _device()
     tokenizer = load_tokenizer(model_cfg)
-    encoder = load_encoder(model_cfg, checkpoint)
+    encoder = load_encoder(model_cfg, checkpoint).to(device)
     pairs = load_examples(data_cfg, task_name, "test", language)
     english = embed(encoder, tokenizer, [p["english"] for p in pairs], layer, pooling, max_length)
     other = embed(encoder, tokenizer, [p["other"] for p in pairs], layer, pooling, max_length)
