@@ -48,9 +48,6 @@ class Plan:
     def stage(self, name: str) -> Stage:
         return next(stage for stage in self.stages if stage.name == name)
 
-    def of_kind(self, kind: str) -> list[Stage]:
-        return [stage for stage in self.stages if stage.kind == kind]
-
 
 def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -34,21 +34,18 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_examples(
-    data_cfg: Mapping[str, Any], task_name: str, split: str, language: str,
-    limit: int | None = None,
+    data_cfg: Mapping[str, Any], task_name: str, split: str, language: str
 ) -> list[dict]:
     """Examples of one task, split and language, with the task's field names."""
     task = get_task(task_name)
     if data_cfg["source"] == "hub":
-        examples = _load_from_hub(data_cfg, task, split, language)
-    else:
-        path = data_root(data_cfg) / task.name / f"{split}-{language}.jsonl"
-        if not path.exists():
-            raise FileNotFoundError(
-                f"task {task.name!r}: no {split} data for language {language!r} ({path})"
-            )
-        examples = read_jsonl(path)
-    return examples[:limit] if limit else examples
+        return _load_from_hub(data_cfg, task, split, language)
+    path = data_root(data_cfg) / task.name / f"{split}-{language}.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"task {task.name!r}: no {split} data for language {language!r} ({path})"
+        )
+    return read_jsonl(path)
 
 
 def _load_from_hub(data_cfg: Mapping[str, Any], task: Task, split: str, language: str) -> list:

@@ -53,7 +53,6 @@ class Task:
     roles: tuple[str, ...] = ("target",)  # intermediate | target | retrieval
     train_task: str | None = None  # English training data comes from this task (XNLI <- MNLI)
     max_length: int = 128
-    eval_splits: tuple[str, ...] = ("dev", "test")
     synthetic: bool = False
     hub: HubSource | None = None
 
@@ -93,7 +92,7 @@ _TASKS: tuple[Task, ...] = (
     _synthetic(
         name="synth_tatoeba", family="retrieval", text_fields=("english", "other"),
         label_field=None, languages=SYNTHETIC_LANGUAGES[1:], metric="accuracy",
-        roles=("retrieval",), eval_splits=("test",),
+        roles=("retrieval",),
     ),
     # --- real tasks on the hub (the full XTREME list is tracked in its own issue) ---
     Task(

@@ -35,12 +35,11 @@ def set_seed(seed: int) -> None:
 
 def featurize_split(
     config: Mapping[str, Any], task_name: str, split: str, language: str, tokenizer: Any,
-    limit: int | None = None,
 ) -> tuple[list[dict], list[Feature]]:
     """Examples and features of one task split, with the task's own data for that split."""
     task = get_task(task_name)
     source_task = task.training_task if split == "train" else task.name
-    examples = load_examples(config["data"], source_task, split, language, limit=limit)
+    examples = load_examples(config["data"], source_task, split, language)
     family = get_family(task.family)
     max_length = config.get("max_length") or task.max_length
     return examples, family.featurize(task, examples, tokenizer, max_length)
