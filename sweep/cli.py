@@ -1,7 +1,7 @@
 """`sweep`: run, plan, validate and read X-STILTs sweeps.
 
 Exit status: 0 success, 1 a stage failed (finished stages are kept; rerun with --resume),
-2 bad input (spec, storage or arguments), before any Ray work starts.
+2 bad input (spec, storage or arguments), before any Ray work starts, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 def _load(path: str | None):
@@ -39,7 +40,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from sweep.manifest import RunExistsError
     from sweep.results import load, tables
-    from sweep.runner import StageFailed, run_sweep
+    from sweep.runner import StageFailed, SweepInterrupted, run_sweep
 
     spec = _load(args.file)
     try:
@@ -50,6 +51,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StageFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except (SweepInterrupted, KeyboardInterrupt) as error:
+        print(f"interrupted: {error or 'finished stages are kept'}; rerun with --resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"\nsweep {spec.name!r} done in {outcome.seconds:.0f}s: ran {len(outcome.ran)} stages, "
           f"skipped {len(outcome.skipped)} finished earlier; results in {outcome.storage}")
     try:

@@ -12,6 +12,8 @@ from typing import Any, TextIO
 
 from ray.tune import Callback
 
+from trainables.training import EVALUATIONS
+
 
 class StageProgress:
     def __init__(self, stage: str, total: int, metric: str = "score",
@@ -81,7 +83,7 @@ class TuneProgress(Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self.progress.running -= 1
-        done = (trial.last_result or {}).get("training_iteration", 0)
+        done = (trial.last_result or {}).get(EVALUATIONS, 0)
         if done < self.expected_iterations(trial.config):
             self.progress.stopped += 1
         else:

@@ -27,7 +27,7 @@ from sweep.search import build_scheduler, build_search, expected_iterations
 from sweep.spec import Spec
 from trainables.evaluation import evaluate_checkpoint, retrieval_accuracy
 from trainables.tasks import get_task
-from trainables.training import SCORE
+from trainables.training import EVALUATIONS, SCORE
 from trainables.trial import NO_INTERMEDIATE, train_trial
 
 TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial drivers
@@ -35,6 +35,10 @@ TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial driv
 
 class StageFailed(RuntimeError):
     """A stage ended with failed trials or tasks; finished stages stay recorded."""
+
+
+class SweepInterrupted(RuntimeError):
+    """Stopped by the user (Ctrl-C) mid-stage; --resume continues from the saved state."""
 
 
 @dataclass
@@ -162,6 +166,12 @@ def _run_training_stage(
     grid = tuner.fit()
     if not quiet:
         progress.close()
+    if len(grid) < stage.trials or grid.num_terminated + grid.num_errors < len(grid):
+        # Tune caught SIGINT, saved the experiment and returned early: not finished.
+        raise SweepInterrupted(
+            f"{stage.name} was interrupted; its state is saved in {experiment_dir}. "
+            "Rerun with --resume to continue it."
+        )
 
     trials = _trial_table(grid, spec, stage, max_t)
     trials_path = root / TRIALS_DIR / f"{stage.slug}.parquet"
@@ -228,7 +238,7 @@ def _trial_table(grid: Any, spec: Spec, stage: Stage, max_t: int) -> pd.DataFram
     config_columns = {c[len("config/"):]: c for c in frame.columns if c.startswith("config/")}
     expected = frame.apply(lambda row: expected_iterations(
         spec, {key: row[col] for key, col in config_columns.items()}, max_t), axis=1)
-    frame["stopped_early"] = (frame["training_iteration"] < expected) & \
+    frame["stopped_early"] = (frame[EVALUATIONS] < expected) & \
         ~frame["trial_id"].isin(errored)
     return frame
 

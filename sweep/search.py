@@ -10,7 +10,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search import BasicVariantGenerator, Searcher
 
 from sweep.spec import HYPERPARAMETERS, Choice, LogUniform, Spec, Uniform, dimension_values
-from trainables.training import SCORE
+from trainables.training import EVALUATIONS, SCORE
 
 
 def _dimensions(spec: Spec, kind: str, intermediates: list[str] | None) -> dict[str, Any]:
@@ -103,11 +103,11 @@ def _tune_domain(dim: Any) -> Any:
 
 
 def build_scheduler(spec: Spec, max_t: int) -> TrialScheduler:
-    """ASHA over evaluation intervals (Tune's training_iteration), or FIFO."""
+    """ASHA over evaluation intervals, or FIFO."""
     if spec.scheduler.type == "fifo":
         return FIFOScheduler()
     return ASHAScheduler(
-        time_attr="training_iteration", max_t=max_t,
+        time_attr=EVALUATIONS, max_t=max_t,
         grace_period=min(spec.scheduler.grace_period, max_t),
         reduction_factor=spec.scheduler.reduction_factor,
     )

@@ -97,7 +97,7 @@ def test_asha_stopped_a_trial(finished_run):
     trials = load_trials(storage)
     assert trials["stopped_early"].sum() >= 1
     stopped = trials[trials["stopped_early"]]
-    assert (stopped["training_iteration"] < 2 * 2).all()  # epochs x evals_per_epoch
+    assert (stopped["evaluations"] < 2 * 2).all()  # epochs x evals_per_epoch
     assert Manifest.read(storage).stages["target/synth_pos"]["stopped_early"] >= 1
 
 

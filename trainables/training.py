@@ -22,10 +22,19 @@ import torch
 from trainables.data import load_examples
 from trainables.families import get_family
 from trainables.families.base import Feature, collate
-from trainables.model import MultiTaskModel, load_encoder, load_tokenizer, save_checkpoint
+from trainables.model import (
+    MultiTaskModel,
+    load_checkpoint,
+    load_encoder,
+    load_tokenizer,
+    save_checkpoint,
+)
 from trainables.tasks import get_task
 
 SCORE = "score"  # the metric ASHA and model selection read: the English dev metric
+# ASHA's clock: evaluations so far. Unlike Tune's training_iteration it survives a restore,
+# because it lives in the Train checkpoint the trial resumes from.
+EVALUATIONS = "evaluations"
 
 
 def set_seed(seed: int) -> None:
@@ -145,13 +154,13 @@ def train_loop_per_worker(config: dict) -> None:
     )
 
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "examples_seen": 0,
-             "best_score": -math.inf, "train_seconds": 0.0}
+             "evaluations": 0, "best_score": -math.inf, "train_seconds": 0.0}
     resumed = ray.train.get_checkpoint()
     if resumed:
         with resumed.as_directory() as directory:
             saved = torch.load(Path(directory) / "training_state.pt", map_location="cpu",
                                weights_only=False)
-            core.load_state_dict(saved["model"])
+            core.load_state_dict(load_checkpoint(config["model"], directory).state_dict())
             optimizer.load_state_dict(saved["optimizer"])
             scheduler.load_state_dict(saved["scheduler"])
             state = saved["state"]
@@ -205,9 +214,11 @@ def _evaluate_and_report(
     # A mixture is selected on the mean of its tasks' own metrics.
     score = sum(metrics[f"{name}/{get_task(name).metric}"] for name in dev_sets) / len(dev_sets)
     state["best_score"] = max(state["best_score"], score)
+    state["evaluations"] += 1
     state["train_seconds"] = time.time() - started
     metrics.update({
-        SCORE: score, "best_score": state["best_score"], "epoch": state["epoch"],
+        SCORE: score, EVALUATIONS: state["evaluations"], "best_score": state["best_score"],
+        "epoch": state["epoch"],
         "step": state["global_step"], "examples_seen": state["examples_seen"],
         "train_seconds": state["train_seconds"],
     })
@@ -216,7 +227,8 @@ def _evaluate_and_report(
                 "intermediate": config.get("intermediate", "none"),
                 "hparams": config["hparams"], "metrics": metrics}
         save_checkpoint(core, Path(directory), meta)
-        torch.save({"model": core.state_dict(), "optimizer": optimizer.state_dict(),
+        # Weights are in encoder/ and heads.pt already; this adds what resuming needs.
+        torch.save({"optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "state": dict(state)},
                    Path(directory) / "training_state.pt")
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
