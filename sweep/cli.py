@@ -40,12 +40,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from sweep.manifest import RunExistsError
     from sweep.results import load, tables
-    from sweep.runner import StageFailed, SweepInterrupted, run_sweep
+    from sweep.runner import PreflightError, StageFailed, SweepInterrupted, run_sweep
 
     spec = _load(args.file)
     try:
         outcome = run_sweep(spec, storage=args.storage, resume=args.resume)
-    except RunExistsError as error:
+    except (RunExistsError, PreflightError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except StageFailed as error:

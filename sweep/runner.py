@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,10 @@ TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial driv
 
 class StageFailed(RuntimeError):
     """A stage ended with failed trials or tasks; finished stages stay recorded."""
+
+
+class PreflightError(ValueError):
+    """The spec asks for something this cluster cannot give; nothing was started."""
 
 
 class SweepInterrupted(RuntimeError):
@@ -80,8 +85,9 @@ def preflight(spec: Spec) -> None:
     missing = [f"{need:g} {name} (the cluster has {total.get(name, 0):g})"
                for name, need in needs.items() if need and total.get(name, 0) < need]
     if missing:
-        raise StageFailed("a trial cannot be placed on this cluster: it needs "
-                          + ", ".join(missing))
+        raise PreflightError("a trial cannot be placed on this cluster: it needs "
+                             + ", ".join(missing) + "; lower resources.workers_per_trial, "
+                             "cpus_per_worker or gpus_per_worker, or add nodes")
 
 
 def run_sweep(
@@ -91,18 +97,18 @@ def run_sweep(
     started = time.time()
     root = resolve_storage(spec, storage)
     manifest = Manifest.open(root, spec.name, resume)
-    manifest.data["spec"] = spec.model_dump(mode="json")
-    manifest.save()
     plan = make_plan(spec)
     init_ray(spec)
     preflight(spec)
+    # Written only once the run can start, so a refused run leaves nothing behind.
+    manifest.data["spec"] = spec.model_dump(mode="json")
+    manifest.save()
     ran, skipped = [], []
     for stage in plan.stages:
         if manifest.is_finished(stage.name, stage.config_hash):
             skipped.append(stage.name)
             if not quiet:
-                StageProgress(stage.name, stage.trials).stream.write(
-                    f"[{stage.name}] finished earlier, skipped\n")
+                print(f"[{stage.name}] finished earlier, skipped", file=sys.stderr)
             continue
         runner = _run_training_stage if stage.kind in ("intermediate", "target") else \
             _run_evaluation_stage

@@ -1,0 +1,60 @@
+"""The non-offline sources, exercised with local files: a model directory and a data directory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sweep.spec import SpecError, default_spec_path, parse_spec
+from trainables.data import data_root, load_examples
+from trainables.model import base_model_reference, load_encoder, load_tokenizer
+
+OFFLINE = {"source": "offline", "name": "tiny-xlmr",
+           "tiny": {"vocab_size": 1000, "hidden_size": 32, "num_layers": 1, "num_heads": 2,
+                    "intermediate_size": 64, "max_position_embeddings": 130, "seed": 0,
+                    "corpus_seed": 13}}
+OFFLINE_DATA = {"source": "offline",
+                "offline": {"seed": 13, "train_size": 50, "eval_size": 20, "retrieval_size": 20}}
+
+
+def test_local_model_directory_loads_like_a_hub_checkout(tmp_path):
+    tokenizer_dir, encoder_dir, _ = base_model_reference(OFFLINE)
+    local = tmp_path / "my-model"
+    shutil.copytree(encoder_dir, local)
+    for item in Path(tokenizer_dir).iterdir():
+        shutil.copy(item, local / item.name)
+    model_cfg = {"source": "local", "name": str(local), "revision": None}
+    tokenizer = load_tokenizer(model_cfg)
+    encoder = load_encoder(model_cfg)
+    assert tokenizer("Anna sees 3 hats.")["input_ids"][0] == tokenizer.cls_token_id
+    assert encoder.config.hidden_size == 32
+
+
+def test_local_data_directory_uses_the_benchmark_layout(tmp_path):
+    root = data_root(OFFLINE_DATA)
+    local = tmp_path / "data"
+    shutil.copytree(root / "synth_pos", local / "synth_pos")
+    examples = load_examples({"source": "local", "path": str(local)}, "synth_pos", "test", "de")
+    assert examples == load_examples(OFFLINE_DATA, "synth_pos", "test", "de")
+    with pytest.raises(FileNotFoundError, match="task 'synth_pos': no test data for language 'xx'"):
+        load_examples({"source": "local", "path": str(local)}, "synth_pos", "test", "xx")
+
+
+def test_hub_sources_need_pinned_revisions():
+    document = yaml.safe_load(default_spec_path().read_text())
+    document.update(intermediate_tasks=["mnli"], target_tasks=["xnli"], retrieval_tasks=[],
+                    data={"source": "hub"},
+                    model={"source": "hub", "name": "FacebookAI/xlm-roberta-large"})
+    document["search"]["target"]["intermediate"] = ["none", "mnli"]
+    with pytest.raises(SpecError) as caught:
+        parse_spec(document)
+    message = str(caught.value)
+    assert "model.revision: got None; allowed: a pinned hub revision" in message
+    assert "data.revisions.mnli: got None; allowed: a pinned hub revision" in message
+    assert "data.revisions.xnli" in message
+    document["model"]["revision"] = "main"
+    document["data"]["revisions"] = {"mnli": "abc123", "xnli": "def456"}
+    assert parse_spec(document).data.revisions["xnli"] == "def456"
