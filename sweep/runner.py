@@ -26,7 +26,9 @@ from sweep.progress import StageProgress, TuneProgress
 from sweep.results import TRIALS_DIR, write_rows
 from sweep.search import build_scheduler, build_search, expected_iterations
 from sweep.spec import Spec
+from trainables.data import data_root
 from trainables.evaluation import evaluate_checkpoint, retrieval_accuracy
+from trainables.model import base_model_reference
 from trainables.tasks import get_task
 from trainables.training import EVALUATIONS, SCORE
 from trainables.trial import NO_INTERMEDIATE, train_trial
@@ -90,6 +92,21 @@ def preflight(spec: Spec) -> None:
                              "cpus_per_worker or gpus_per_worker, or add nodes")
 
 
+def prepare_offline_assets(spec: Spec, quiet: bool) -> None:
+    """Build the cached offline benchmark and tiny model once, on the driver, so that trials
+    starting side by side do not each build them (workers on other nodes build their own
+    identical copy)."""
+    if spec.model.source != "offline" and spec.data.source != "offline":
+        return
+    if not quiet:
+        print("[prepare] offline benchmark and tiny model (cached after the first run)",
+              file=sys.stderr)
+    if spec.data.source == "offline":
+        data_root(spec.data.model_dump())
+    if spec.model.source == "offline":
+        base_model_reference(spec.model.model_dump())
+
+
 def run_sweep(
     spec: Spec, storage: str | None = None, resume: bool = False, quiet: bool = False
 ) -> SweepOutcome:
@@ -103,6 +120,7 @@ def run_sweep(
     # Written only once the run can start, so a refused run leaves nothing behind.
     manifest.data["spec"] = spec.model_dump(mode="json")
     manifest.save()
+    prepare_offline_assets(spec, quiet)
     ran, skipped = [], []
     for stage in plan.stages:
         if manifest.is_finished(stage.name, stage.config_hash):

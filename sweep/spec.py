@@ -35,7 +35,7 @@ class Strict(BaseModel):
 
 
 class TinyModel(Strict):
-    """The offline XLM-R-architecture model with random weights."""
+    """The offline XLM-R-architecture model: random weights, optionally MLM-pretrained."""
 
     vocab_size: int = Field(4000, ge=100, le=250_002)
     hidden_size: int = Field(64, ge=8)
@@ -45,6 +45,11 @@ class TinyModel(Strict):
     max_position_embeddings: int = Field(130, ge=16)
     seed: int = 0
     corpus_seed: int = 13
+    # Masked-LM steps on the multilingual offline corpus before any task (the paper's phase 1);
+    # 0 keeps the random weights.
+    pretrain_steps: int = Field(0, ge=0)
+    pretrain_batch_size: int = Field(64, ge=1)
+    pretrain_learning_rate: float = Field(1e-3, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self) -> TinyModel:

@@ -14,7 +14,7 @@ from trainables.tasks import get_task
 from trainables.training import epoch_schedule, evaluation_steps
 
 TINY = {"source": "offline", "name": "tiny-xlmr",
-        "tiny": {"vocab_size": 1000, "hidden_size": 32, "num_layers": 1, "num_heads": 2,
+        "tiny": {"vocab_size": 4000, "hidden_size": 32, "num_layers": 1, "num_heads": 2,
                  "intermediate_size": 64, "max_position_embeddings": 130, "seed": 0,
                  "corpus_seed": 13}}
 
@@ -31,6 +31,21 @@ def test_tiny_model_is_cached_and_xlmr_shaped(tokenizer):
     pair = tokenizer("Anna sees 17 hats.", "Tom sees 17 hats.")["input_ids"]
     assert pair[0] == 0 and pair.count(2) == 3  # <s> A </s></s> B </s>
     assert "▁17" in tokenizer.convert_ids_to_tokens(pair)  # numbers stay whole anchors
+
+
+def test_mlm_pretraining_changes_the_encoder():
+    import torch
+
+    from trainables.model import load_encoder
+
+    pretrained = {**TINY, "tiny": {**TINY["tiny"], "pretrain_steps": 5,
+                                   "pretrain_batch_size": 8, "pretrain_learning_rate": 1e-3}}
+    assert base_model_reference(pretrained) != base_model_reference(TINY)  # cached apart
+    random_init = load_encoder(TINY).state_dict()
+    trained = load_encoder(pretrained).state_dict()
+    name = "embeddings.word_embeddings.weight"
+    assert not torch.equal(random_init[name], trained[name])
+    assert load_tokenizer(pretrained).get_vocab() == load_tokenizer(TINY).get_vocab()
 
 
 def test_windows_cover_every_word_once():

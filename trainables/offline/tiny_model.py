@@ -75,6 +75,43 @@ def train_tokenizer(corpus_files: list[Path], vocab_size: int, output: Path) -> 
     ).save_pretrained(output)
 
 
+def pretrain_mlm(model: Any, tokenizer_dir: Path, corpus_files: list[Path],
+                 settings: dict) -> None:
+    """Masked-LM training on the corpus of every language (XLM-R's recipe, in miniature).
+
+    Shared anchors (digits, names, loanwords) in otherwise disjoint vocabularies are what lets
+    this align the languages, as in XLM-R; seeded, so every node builds the same weights.
+    """
+    import random
+
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        DataCollatorForLanguageModeling,
+        get_linear_schedule_with_warmup,
+    )
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    lines = [line for path in corpus_files
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    encoded = tokenizer(lines, truncation=True, max_length=64)["input_ids"]
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+    steps, batch_size = settings["pretrain_steps"], settings["pretrain_batch_size"]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings["pretrain_learning_rate"],
+                                  weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, steps // 10, steps)
+    sampler = random.Random(settings["seed"])
+    model.train()
+    for _ in range(steps):
+        batch = collator([{"input_ids": encoded[i]}
+                          for i in sampler.sample(range(len(encoded)), batch_size)])
+        loss = model(**batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+
+
 def ensure_tiny_model(settings: dict, corpus_dir: Path) -> Path:
     """Return the cached directory holding `tokenizer/` and `encoder/` for these settings."""
     corpus_files = sorted(corpus_dir.glob("*.txt"))
@@ -87,7 +124,7 @@ def ensure_tiny_model(settings: dict, corpus_dir: Path) -> Path:
 
     def build(staging: Path) -> None:
         import torch
-        from transformers import XLMRobertaConfig, XLMRobertaModel
+        from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
         train_tokenizer(corpus_files, settings["vocab_size"], staging / "tokenizer")
         config = XLMRobertaConfig(
@@ -100,7 +137,10 @@ def ensure_tiny_model(settings: dict, corpus_dir: Path) -> Path:
             pad_token_id=1, bos_token_id=0, eos_token_id=2,
         )
         torch.manual_seed(settings["seed"])
-        XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(staging / "encoder")
+        model = XLMRobertaForMaskedLM(config)
+        if settings.get("pretrain_steps"):
+            pretrain_mlm(model, staging / "tokenizer", corpus_files, settings)
+        model.roberta.save_pretrained(staging / "encoder")
         (staging / "settings.json").write_text(json.dumps(settings, indent=2, sort_keys=True))
 
     return publish_directory(build, cache_dir() / "models" / f"tiny-xlmr-{digest}")
