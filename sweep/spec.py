@@ -247,7 +247,9 @@ def _check_semantics(spec: Spec) -> list[str]:
         if name not in allowed_intermediates:
             bad(f"search.target.intermediate[{index}]", name, ", ".join(allowed_intermediates))
 
-    for stage_name in ("intermediate", "target"):
+    # Only the stages the plan will run: no intermediate tasks, no intermediate search.
+    searched = ["intermediate", "target"] if spec.intermediate_tasks else ["target"]
+    for stage_name in searched:
         stage = getattr(spec.search, stage_name)
         for key in HYPERPARAMETERS:
             _check_dimension(f"search.{stage_name}.{key}", key, getattr(stage, key),
@@ -259,7 +261,7 @@ def _check_semantics(spec: Spec) -> list[str]:
                     f">= {needed} (evaluation.full_table needs a trial per intermediate choice)")
 
     workers = spec.resources.workers_per_trial
-    for stage_name in ("intermediate", "target"):
+    for stage_name in searched:
         for value in dimension_values(getattr(spec.search, stage_name).batch_size) or []:
             if isinstance(value, int) and value % workers:
                 bad(f"search.{stage_name}.batch_size", value,

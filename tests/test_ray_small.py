@@ -19,7 +19,7 @@ DATA = {"source": "offline", "offline": {"train_size": 300, "eval_size": 60,
 def test_preflight_refuses_a_trial_larger_than_the_cluster(ray_session, tmp_path):
     spec = parse_spec({
         "name": "too-big", "model": TINY, "data": DATA, "target_tasks": ["synth_pos"],
-        "search": {"intermediate": {"batch_size": 30}, "target": {"batch_size": 30}},
+        "search": {"target": {"batch_size": 30}},
         "resources": {"workers_per_trial": 3},
     })
     with pytest.raises(PreflightError, match=r"needs 3 CPU \(the cluster has 2\)"):
