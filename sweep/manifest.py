@@ -1,9 +1,10 @@
 """The checkpoint registry: what each finished stage produced, under the storage path.
 
-`manifest.json` maps each stage to its status, the hash of the config that produced it, its
-best checkpoint (and the best per intermediate choice for target stages) and where its result
-rows are. Downstream stages read checkpoints only from here; `--resume` skips stages whose
-entry is finished with the same hash.
+`manifest.json` maps each stage to its status (running or finished), the hash of the config
+that produced it, its best checkpoint (and the best per intermediate choice for target stages)
+and where its result rows are. Downstream stages read checkpoints only from here; `--resume`
+skips stages finished with the same hash and restores the Tune experiment of a stage left
+running with the same hash.
 """
 
 from __future__ import annotations

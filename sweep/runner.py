@@ -169,10 +169,17 @@ def _run_training_stage(
     callbacks = [] if quiet else [TuneProgress(progress,
                                                lambda c: expected_iterations(spec, c, max_t))]
     experiment_dir = root / "tune" / stage.slug
-    if resume and tune.Tuner.can_restore(str(experiment_dir)):
+    started_before = manifest.stages.get(stage.name, {})
+    same_config = started_before.get("config_hash") == stage.config_hash
+    if resume and same_config and tune.Tuner.can_restore(str(experiment_dir)):
         tuner = tune.Tuner.restore(str(experiment_dir), trainable, resume_unfinished=True,
                                    resume_errored=True)
     else:
+        if experiment_dir.exists():  # made by another config: keep it, out of the way
+            experiment_dir.rename(experiment_dir.with_name(
+                f"{stage.slug}.superseded-{time.strftime('%Y%m%d-%H%M%S')}"))
+        manifest.record(stage.name, {"status": "running", "config_hash": stage.config_hash,
+                                     "kind": stage.kind})
         param_space, search_alg, num_samples = build_search(spec, stage.kind, choices)
         tuner = tune.Tuner(
             trainable,

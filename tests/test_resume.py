@@ -68,10 +68,11 @@ def test_resume_restores_an_interrupted_stage(ray_session, tmp_path):
             manifest = storage / "manifest.json"
             if not manifest.exists():
                 return False
-            stages = json.loads(manifest.read_text())["stages"]
-            if "intermediate/synth_nli" not in stages:
+            intermediate = json.loads(manifest.read_text())["stages"].get(
+                "intermediate/synth_nli", {})
+            if intermediate.get("status") != "finished":
                 return False
-            finished_intermediate = Path(stages["intermediate/synth_nli"]["best"]["checkpoint"])
+            finished_intermediate = Path(intermediate["best"]["checkpoint"])
             return any(path.parent != finished_intermediate.parent
                        for path in _target_checkpoints(storage))
 
@@ -86,7 +87,7 @@ def test_resume_restores_an_interrupted_stage(ray_session, tmp_path):
 
     manifest = Manifest.read(storage)
     assert manifest.stages["intermediate/synth_nli"]["status"] == "finished"
-    assert "target/synth_pos" not in manifest.stages
+    assert manifest.stages["target/synth_pos"]["status"] == "running"
     runs_before = {path.name for path in (storage / "train").iterdir() if path.is_dir()}
 
     outcome = run_sweep(parse_spec(SPEC), storage=str(storage), resume=True, quiet=True)
@@ -105,3 +106,10 @@ def test_resume_restores_an_interrupted_stage(ray_session, tmp_path):
     # after the restore Tune saw fewer reports from it than the evaluations it counts.
     assert (target["training_iteration"] < target["evaluations"]).any()
     assert set(load(storage)["language"]) == {"en", "de"}
+
+    # A changed evaluation re-runs only what it affects: no training, just the new evaluation.
+    changed = parse_spec({**SPEC, "evaluation": {"languages": ["en", "de", "fr"]}})
+    outcome = run_sweep(changed, storage=str(storage), resume=True, quiet=True)
+    assert outcome.ran == ["eval/synth_pos"]
+    assert {path.name for path in (storage / "train").iterdir() if path.is_dir()} == runs_after
+    assert set(load(storage)["language"]) == {"en", "de", "fr"}
