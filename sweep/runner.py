@@ -197,8 +197,7 @@ def _run_training_stage(
     grid = tuner.fit()
     if not quiet:
         progress.close()
-    if len(grid) < stage.trials or grid.num_terminated + grid.num_errors < len(grid):
-        # Tune caught SIGINT, saved the experiment and returned early: not finished.
+    if _was_interrupted(experiment_dir, stage):
         raise SweepInterrupted(
             f"{stage.name} was interrupted; its state is saved in {experiment_dir}. "
             "Rerun with --resume to continue it."
@@ -233,6 +232,17 @@ def _run_training_stage(
                 by_choice[name] = candidate
         entry["by_intermediate"] = by_choice
     return entry
+
+
+def _was_interrupted(experiment_dir: Path, stage: Stage) -> bool:
+    """Whether Tune returned early because of Ctrl-C.
+
+    After SIGINT, Tune saves the experiment with its live trials as PENDING and then stops
+    them, so the in-memory results look finished; the saved state tells the truth.
+    """
+    saved = tune.ExperimentAnalysis(str(experiment_dir)).trials
+    done = {"TERMINATED", "ERROR"}
+    return len(saved) < stage.trials or any(trial.status not in done for trial in saved)
 
 
 def _best_of_trial(result: Any, spec: Spec) -> dict[str, Any] | None:
