@@ -52,8 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except (SweepInterrupted, KeyboardInterrupt) as error:
-        print(f"interrupted: {error or 'finished stages are kept'}; rerun with --resume",
-              file=sys.stderr)
+        reason = str(error) or "finished stages are kept; rerun with --resume to continue"
+        print(f"interrupted: {reason}", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(f"\nsweep {spec.name!r} done in {outcome.seconds:.0f}s: ran {len(outcome.ran)} stages, "
           f"skipped {len(outcome.skipped)} finished earlier; results in {outcome.storage}")
