@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from small import SMALL_DATA, SMALL_MODEL
 
 from sweep.cli import main
 from sweep.manifest import Manifest
@@ -16,10 +17,8 @@ pytestmark = pytest.mark.slow
 
 REDUCED = {
     "name": "reduced",
-    "model": {"source": "offline", "tiny": {"hidden_size": 32, "num_layers": 1,
-                                            "num_heads": 2, "intermediate_size": 64}},
-    "data": {"source": "offline",
-             "offline": {"train_size": 300, "eval_size": 60, "retrieval_size": 40}},
+    "model": SMALL_MODEL,
+    "data": SMALL_DATA,
     # A mixture too: it trains (and feeds retrieval) but is no target starting point here.
     "intermediate_tasks": [
         "synth_nli",

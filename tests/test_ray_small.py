@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from small import SMALL_DATA, SMALL_MODEL
 
 from sweep.manifest import Manifest
 from sweep.results import load, load_trials
@@ -10,15 +11,10 @@ from sweep.runner import PreflightError, run_sweep
 from sweep.spec import parse_spec
 from trainables.model import read_meta
 
-TINY = {"source": "offline", "tiny": {"hidden_size": 32, "num_layers": 1, "num_heads": 2,
-                                      "intermediate_size": 64}}
-DATA = {"source": "offline", "offline": {"train_size": 300, "eval_size": 60,
-                                         "retrieval_size": 40}}
-
 
 def test_preflight_refuses_a_trial_larger_than_the_cluster(ray_session, tmp_path):
     spec = parse_spec({
-        "name": "too-big", "model": TINY, "data": DATA, "target_tasks": ["synth_pos"],
+        "name": "too-big", "model": SMALL_MODEL, "data": SMALL_DATA, "target_tasks": ["synth_pos"],
         "search": {"target": {"batch_size": 30}},
         "resources": {"workers_per_trial": 3},
     })
@@ -30,7 +26,7 @@ def test_preflight_refuses_a_trial_larger_than_the_cluster(ray_session, tmp_path
 @pytest.mark.slow
 def test_two_worker_ddp_trial_with_a_mixture(ray_session, tmp_path):
     spec = parse_spec({
-        "name": "ddp", "model": TINY, "data": DATA,
+        "name": "ddp", "model": SMALL_MODEL, "data": SMALL_DATA,
         "intermediate_tasks": [{"name": "mix", "mixture": ["synth_nli", "synth_pos"],
                                 "cap": 100}],
         "target_tasks": ["synth_pos"],

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from small import SMALL_DATA, SMALL_MODEL
 
 from sweep.manifest import Manifest
 from sweep.results import load, load_trials
@@ -23,10 +24,8 @@ pytestmark = pytest.mark.slow
 
 SPEC = {
     "name": "interrupted",
-    "model": {"source": "offline", "tiny": {"hidden_size": 32, "num_layers": 1,
-                                            "num_heads": 2, "intermediate_size": 64}},
-    "data": {"source": "offline",
-             "offline": {"train_size": 300, "eval_size": 60, "retrieval_size": 40}},
+    "model": SMALL_MODEL,
+    "data": SMALL_DATA,
     "intermediate_tasks": ["synth_nli"],
     "target_tasks": ["synth_pos"],
     "search": {
