@@ -156,10 +156,11 @@ def describe(plan: Plan, storage: str) -> str:
     for stage in plan.stages:
         rows.append((stage.name, str(stage.trials), stage.resources,
                      ", ".join(stage.depends_on) or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(widths[i]) if i < 3 else cell
-                               for i, cell in enumerate(row)).rstrip())
+    name_width, trials_width, resources_width = (max(len(row[i]) for row in rows)
+                                                 for i in range(3))
+    for name, trials, resources, after in rows:
+        lines.append(f"{name:<{name_width}}  {trials:<{trials_width}}  "
+                     f"{resources:<{resources_width}}  {after}")
     lines.append("")
     lines.append("eval and retrieval 'trials' are Ray tasks: checkpoints x languages x splits.")
     return "\n".join(lines)
