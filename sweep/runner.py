@@ -302,6 +302,16 @@ def _lineage(manifest: Manifest, checkpoint: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _checkpoint_facts(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """Row fields that describe the trained checkpoint being evaluated."""
+    return {
+        "trial_id": checkpoint["trial_id"], "seed": checkpoint["config"]["seed"],
+        "step": checkpoint["step"], "checkpoint_uri": checkpoint["checkpoint"],
+        "train_examples_seen": checkpoint["examples_seen"],
+        "train_wall_seconds": checkpoint["train_seconds"],
+    }
+
+
 def _run_evaluation_stage(
     plan: Plan, stage: Stage, manifest: Manifest, root: Path, resume: bool, quiet: bool
 ) -> dict[str, Any]:
@@ -323,15 +333,8 @@ def _run_evaluation_stage(
             for language in stage.config["languages"]:
                 for split in stage.config["splits"]:
                     facts = {
-                        "trial_id": checkpoint["trial_id"], "target_task": stage.task,
-                        "intermediate_task": lineage["intermediate_task"],
+                        **_checkpoint_facts(checkpoint), **lineage, "target_task": stage.task,
                         "learning_rate": checkpoint["config"]["learning_rate"],
-                        "intermediate_learning_rate": lineage["intermediate_learning_rate"],
-                        "seed": checkpoint["config"]["seed"], "step": checkpoint["step"],
-                        "checkpoint_uri": checkpoint["checkpoint"],
-                        "train_examples_seen": checkpoint["examples_seen"],
-                        "train_wall_seconds": checkpoint["train_seconds"],
-                        "train_device_seconds": lineage["train_device_seconds"],
                         "language": language, "split": split,
                     }
                     jobs.append((facts, remote.remote(
@@ -344,20 +347,18 @@ def _run_evaluation_stage(
         ]
         remote = ray.remote(retrieval_accuracy).options(**options)
         for name, checkpoint in encoders:
+            encoder_facts = {
+                **_checkpoint_facts(checkpoint),
+                "intermediate_learning_rate": checkpoint["config"]["learning_rate"],
+                "train_device_seconds": checkpoint["train_seconds"] * checkpoint["devices"],
+            } if checkpoint else {
+                "trial_id": None, "seed": None, "step": 0, "intermediate_learning_rate": None,
+                "checkpoint_uri": f"base:{spec.model.name}", "train_examples_seen": 0,
+                "train_wall_seconds": 0.0, "train_device_seconds": 0.0,
+            }
             for language in stage.config["languages"]:
                 facts = {
-                    "trial_id": checkpoint["trial_id"] if checkpoint else None,
-                    "intermediate_task": name,
-                    "intermediate_learning_rate":
-                        checkpoint["config"]["learning_rate"] if checkpoint else None,
-                    "seed": checkpoint["config"]["seed"] if checkpoint else None,
-                    "step": checkpoint["step"] if checkpoint else 0,
-                    "checkpoint_uri": checkpoint["checkpoint"] if checkpoint else
-                    f"base:{spec.model.name}",
-                    "train_examples_seen": checkpoint["examples_seen"] if checkpoint else 0,
-                    "train_wall_seconds": checkpoint["train_seconds"] if checkpoint else 0.0,
-                    "train_device_seconds": checkpoint["train_seconds"] * checkpoint["devices"]
-                    if checkpoint else 0.0,
+                    **encoder_facts, "intermediate_task": name,
                     "retrieval_layer": retrieval.layer, "retrieval_pooling": retrieval.pooling,
                     "language": language, "split": "test",
                 }
