@@ -39,8 +39,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sweep.manifest import RunExistsError
+    from sweep.preflight import PreflightError
     from sweep.results import load, tables
-    from sweep.runner import PreflightError, StageFailed, SweepInterrupted, run_sweep
+    from sweep.runner import StageFailed, SweepInterrupted, run_sweep
 
     spec = _load(args.file)
     try:
@@ -71,8 +72,8 @@ def cmd_results(args: argparse.Namespace) -> int:
     try:
         frame = load_trials(args.path) if args.trials else None
         named = {"trials": frame} if args.trials else tables(load(args.path))
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
+        print(f"error: {args.path}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.format == "parquet":
         if not args.output:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
+
+from trainables.storage import Location
 
 MANIFEST = "manifest.json"
 
@@ -23,30 +24,30 @@ class RunExistsError(RuntimeError):
 
 
 class Manifest:
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
-        self.path = path
+    def __init__(self, location: Location, data: dict[str, Any]) -> None:
+        self.location = location
         self.data = data
 
     @classmethod
-    def open(cls, storage: Path, experiment: str, resume: bool) -> Manifest:
-        path = storage / MANIFEST
-        if path.exists():
+    def open(cls, storage: Location | str, experiment: str, resume: bool) -> Manifest:
+        location = Location.of(storage).join(MANIFEST)
+        if location.exists():
             if not resume:
                 raise RunExistsError(
-                    f"{storage} already holds a run ({path}); pass --resume to continue it, "
-                    "or --storage PATH for a new one"
+                    f"{storage} already holds a run ({location}); pass --resume to continue "
+                    "it, or --storage PATH for a new one"
                 )
-            return cls(path, json.loads(path.read_text()))
+            return cls(location, json.loads(location.read_text()))
         if resume:
             raise RunExistsError(f"--resume: no run to resume at {storage} (no {MANIFEST})")
-        return cls(path, {"experiment": experiment, "created": time.time(), "stages": {}})
+        return cls(location, {"experiment": experiment, "created": time.time(), "stages": {}})
 
     @classmethod
-    def read(cls, storage: Path) -> Manifest:
-        path = storage / MANIFEST
-        if not path.exists():
+    def read(cls, storage: Location | str | os.PathLike) -> Manifest:
+        location = Location.of(storage).join(MANIFEST)
+        if not location.exists():
             raise FileNotFoundError(f"no sweep results at {storage} (no {MANIFEST})")
-        return cls(path, json.loads(path.read_text()))
+        return cls(location, json.loads(location.read_text()))
 
     @property
     def stages(self) -> dict[str, dict[str, Any]]:
@@ -66,7 +67,5 @@ class Manifest:
         self.save()
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        staging = self.path.with_suffix(".json.tmp")
-        staging.write_text(json.dumps(self.data, indent=2, sort_keys=True, default=str))
-        os.replace(staging, self.path)  # atomic: a crash never leaves half a manifest
+        # Atomic: a crash never leaves half a manifest.
+        self.location.write_text(json.dumps(self.data, indent=2, sort_keys=True, default=str))

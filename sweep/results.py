@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from trainables.storage import Location
+
 ROWS_DIR = "rows"
 TRIALS_DIR = "trials"
 
@@ -20,35 +22,35 @@ COLUMNS = [
     "language", "split", "metric", "value", "learning_rate", "intermediate_learning_rate",
     "seed", "step", "retrieval_layer", "retrieval_pooling", "checkpoint_uri",
     "train_examples_seen", "wall_seconds", "train_wall_seconds", "device_hours", "num_examples",
-    "synthetic",
+    "node_id", "synthetic",
 ]  # fmt: skip
 
 
-def write_rows(storage: Path, stage_slug: str, rows: Iterable[dict[str, Any]]) -> Path:
-    """Write one stage's rows (every column present, in order) as parquet."""
-    frame = pd.DataFrame(list(rows)).reindex(columns=COLUMNS)
-    path = storage / ROWS_DIR / f"{stage_slug}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(staging, index=False)
-    staging.replace(path)
-    return path
+def write_rows(storage: Location, stage_slug: str, rows: Iterable[dict[str, Any]]) -> str:
+    """Write one stage's rows (every column present, in order) as parquet; returns the
+    file's path relative to the storage root."""
+    relative = f"{ROWS_DIR}/{stage_slug}.parquet"
+    storage.join(relative).write_parquet(pd.DataFrame(list(rows)).reindex(columns=COLUMNS))
+    return relative
 
 
-def load(path: str | Path) -> pd.DataFrame:
-    """All result rows of a run, one per (checkpoint, task, language, split, metric)."""
-    files = sorted((Path(path) / ROWS_DIR).glob("*.parquet"))
+def _read_all(storage: str | Path | Location, folder: str, what: str) -> pd.DataFrame:
+    directory = Location.of(storage).join(folder)
+    files = directory.files(".parquet")
     if not files:
-        raise FileNotFoundError(f"no result rows under {Path(path) / ROWS_DIR}")
-    return pd.concat([pd.read_parquet(file) for file in files], ignore_index=True)
+        raise FileNotFoundError(f"no {what} under {directory}")
+    return pd.concat([file.read_parquet() for file in files], ignore_index=True)
 
 
-def load_trials(path: str | Path) -> pd.DataFrame:
+def load(storage: str | Path | Location) -> pd.DataFrame:
+    """All result rows of a run (a local path or a cloud URI), one per (checkpoint, task,
+    language, split, metric)."""
+    return _read_all(storage, ROWS_DIR, "result rows")
+
+
+def load_trials(storage: str | Path | Location) -> pd.DataFrame:
     """Tune's per-trial dataframe of every training stage, with a `stage` column."""
-    files = sorted((Path(path) / TRIALS_DIR).glob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"no trial tables under {Path(path) / TRIALS_DIR}")
-    return pd.concat([pd.read_parquet(file) for file in files], ignore_index=True)
+    return _read_all(storage, TRIALS_DIR, "trial tables")
 
 
 def _pivot(rows: pd.DataFrame, kind: str, index: list[str], columns: str) -> pd.DataFrame:

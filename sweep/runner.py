@@ -13,15 +13,16 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow
 import ray
 from ray import tune
 
 from sweep.manifest import Manifest
 from sweep.plan import Plan, Stage, make_plan, max_iterations
+from sweep.preflight import TRIAL_DRIVER, PreflightError, run_preflight
 from sweep.progress import StageProgress, TuneProgress
 from sweep.results import TRIALS_DIR, write_rows
 from sweep.search import build_scheduler, build_search, expected_iterations
@@ -29,19 +30,14 @@ from sweep.spec import Spec
 from trainables.data import data_root
 from trainables.evaluation import evaluate_checkpoint, retrieval_accuracy
 from trainables.model import base_model_reference
+from trainables.storage import Location
 from trainables.tasks import get_task
 from trainables.training import EVALUATIONS, SCORE
 from trainables.trial import NO_INTERMEDIATE, train_trial
 
-TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial drivers
-
 
 class StageFailed(RuntimeError):
     """A stage ended with failed trials or tasks; finished stages stay recorded."""
-
-
-class PreflightError(ValueError):
-    """The spec asks for something this cluster cannot give; nothing was started."""
 
 
 class SweepInterrupted(RuntimeError):
@@ -50,15 +46,15 @@ class SweepInterrupted(RuntimeError):
 
 @dataclass
 class SweepOutcome:
-    storage: Path
+    storage: Location
     ran: list[str]
     skipped: list[str]
     seconds: float
 
 
-def resolve_storage(spec: Spec, storage: str | None) -> Path:
-    chosen = storage or spec.storage or os.path.join("results", spec.name)
-    return Path(chosen).expanduser().resolve()
+def resolve_storage(spec: Spec, storage: str | None) -> Location:
+    """Where the run lives: --storage, else the file's `storage`, else results/<name>."""
+    return Location.parse(storage or spec.storage or os.path.join("results", spec.name))
 
 
 def init_ray(spec: Spec) -> None:
@@ -76,20 +72,6 @@ def init_ray(spec: Spec) -> None:
             )
     for name in ("ray", "ray.tune", "ray.train", "optuna"):
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def preflight(spec: Spec) -> None:
-    """Fail in seconds, not with trials PENDING forever, when a trial cannot fit."""
-    total = ray.cluster_resources()
-    resources = spec.resources
-    needs = {"CPU": resources.workers_per_trial * resources.cpus_per_worker,
-             "GPU": resources.workers_per_trial * resources.gpus_per_worker, TRIAL_DRIVER: 1}
-    missing = [f"{need:g} {name} (the cluster has {total.get(name, 0):g})"
-               for name, need in needs.items() if need and total.get(name, 0) < need]
-    if missing:
-        raise PreflightError("a trial cannot be placed on this cluster: it needs "
-                             + ", ".join(missing) + "; lower resources.workers_per_trial, "
-                             "cpus_per_worker or gpus_per_worker, or add nodes")
 
 
 def prepare_offline_assets(spec: Spec, quiet: bool) -> None:
@@ -113,10 +95,13 @@ def run_sweep(
     """Run every stage of the spec's plan; with `resume`, skip what is already finished."""
     started = time.time()
     root = resolve_storage(spec, storage)
-    manifest = Manifest.open(root, spec.name, resume)
+    try:
+        manifest = Manifest.open(root, spec.name, resume)
+    except (OSError, pyarrow.ArrowException) as error:  # unreachable bucket, bad URI options
+        raise PreflightError(f"storage: cannot open {root}: {error}") from None
     plan = make_plan(spec)
     init_ray(spec)
-    preflight(spec)
+    run_preflight(spec, root)
     # Written only once the run can start, so a refused run leaves nothing behind.
     manifest.data["spec"] = spec.model_dump(mode="json")
     manifest.save()
@@ -141,7 +126,7 @@ def run_sweep(
 
 
 def _run_training_stage(
-    plan: Plan, stage: Stage, manifest: Manifest, root: Path, resume: bool, quiet: bool
+    plan: Plan, stage: Stage, manifest: Manifest, root: Location, resume: bool, quiet: bool
 ) -> dict[str, Any]:
     spec = plan.spec
     choices = stage.config.get("intermediate")
@@ -157,7 +142,7 @@ def _run_training_stage(
             for name in choices or [] if name != NO_INTERMEDIATE
         },
         "resources": spec.resources.model_dump(),
-        "train_storage": str(root / "train"),
+        "train_storage": root.join("train").uri,
         "max_failures": spec.resources.max_failures,
     }
     trainable = tune.with_resources(
@@ -168,18 +153,18 @@ def _run_training_stage(
     progress = StageProgress(stage.name, stage.trials, metric=f"en dev {metric}")
     callbacks = [] if quiet else [TuneProgress(progress,
                                                lambda c: expected_iterations(spec, c, max_t))]
-    experiment_dir = root / "tune" / stage.slug
-    started_before = manifest.stages.get(stage.name, {})
-    same_config = started_before.get("config_hash") == stage.config_hash
-    if resume and same_config and tune.Tuner.can_restore(str(experiment_dir)):
-        tuner = tune.Tuner.restore(str(experiment_dir), trainable, resume_unfinished=True,
-                                   resume_errored=True)
+    # Named by config hash: a changed config starts a new experiment beside the old one,
+    # and --resume restores only the experiment its own config started.
+    tune_root = root.join("tune")
+    filesystem = None if root.is_local else root.filesystem
+    experiment_name = f"{stage.slug}-{stage.config_hash[:8]}"
+    experiment = tune_root.join(experiment_name)
+    if resume and tune.Tuner.can_restore(experiment.path, storage_filesystem=filesystem):
+        tuner = tune.Tuner.restore(experiment.path, trainable, resume_unfinished=True,
+                                   resume_errored=True, storage_filesystem=filesystem)
     else:
-        if experiment_dir.exists():  # made by another config: keep it, out of the way
-            experiment_dir.rename(experiment_dir.with_name(
-                f"{stage.slug}.superseded-{time.strftime('%Y%m%d-%H%M%S')}"))
         manifest.record(stage.name, {"status": "running", "config_hash": stage.config_hash,
-                                     "kind": stage.kind})
+                                     "kind": stage.kind, "experiment": experiment.uri})
         param_space, search_alg, num_samples = build_search(spec, stage.kind, choices)
         tuner = tune.Tuner(
             trainable,
@@ -190,31 +175,30 @@ def _run_training_stage(
                 max_concurrent_trials=spec.resources.max_concurrent_trials,
             ),
             run_config=tune.RunConfig(
-                name=stage.slug, storage_path=str(root / "tune"), verbose=0,
-                callbacks=callbacks,
+                name=experiment_name, storage_path=tune_root.path,
+                storage_filesystem=filesystem, verbose=0, callbacks=callbacks,
             ),
         )
     grid = tuner.fit()
     if not quiet:
         progress.close()
-    if _was_interrupted(experiment_dir, stage):
+    if _was_interrupted(experiment, stage):
         raise SweepInterrupted(
-            f"{stage.name} was interrupted; its state is saved in {experiment_dir}. "
+            f"{stage.name} was interrupted; its state is saved in {experiment}. "
             "Rerun with --resume to continue it."
         )
 
     trials = _trial_table(grid, spec, stage, max_t)
-    trials_path = root / TRIALS_DIR / f"{stage.slug}.parquet"
-    trials_path.parent.mkdir(parents=True, exist_ok=True)
-    trials.to_parquet(trials_path, index=False)
+    trials_table = f"{TRIALS_DIR}/{stage.slug}.parquet"
+    root.join(trials_table).write_parquet(trials)
     if grid.errors:
         raise StageFailed(
             f"{stage.name}: {len(grid.errors)} trial(s) failed; see the error files under "
-            f"{experiment_dir}. Finished stages are kept: fix the cause and rerun with --resume."
+            f"{experiment}. Finished stages are kept: fix the cause and rerun with --resume."
             f"\nfirst error: {grid.errors[0]}"
         )
 
-    candidates = [_best_of_trial(result, spec) for result in grid]
+    candidates = [_best_of_trial(result, spec, root) for result in grid]
     candidates = [c for c in candidates if c]
     if not candidates:
         raise StageFailed(f"{stage.name}: no trial produced a checkpoint")
@@ -222,7 +206,7 @@ def _run_training_stage(
         "best": max(candidates, key=lambda c: c["score"]),
         "trials": len(trials),
         "stopped_early": int(trials["stopped_early"].sum()),
-        "trials_table": str(trials_path.relative_to(root)),
+        "trials_table": trials_table,
     }
     if stage.kind == "target":
         by_choice: dict[str, dict] = {}
@@ -234,24 +218,28 @@ def _run_training_stage(
     return entry
 
 
-def _was_interrupted(experiment_dir: Path, stage: Stage) -> bool:
+def _was_interrupted(experiment: Location, stage: Stage) -> bool:
     """Whether Tune returned early because of Ctrl-C.
 
     After SIGINT, Tune saves the experiment with its live trials as PENDING and then stops
     them, so the in-memory results look finished; the saved state tells the truth.
     """
-    saved = tune.ExperimentAnalysis(str(experiment_dir)).trials
+    saved = tune.ExperimentAnalysis(
+        experiment.path, storage_filesystem=None if experiment.is_local else experiment.filesystem
+    ).trials
     done = {"TERMINATED", "ERROR"}
     return len(saved) < stage.trials or any(trial.status not in done for trial in saved)
 
 
-def _best_of_trial(result: Any, spec: Spec) -> dict[str, Any] | None:
-    """The best reported checkpoint of one trial, with what produced it."""
+def _best_of_trial(result: Any, spec: Spec, root: Location) -> dict[str, Any] | None:
+    """The best reported checkpoint of one trial (one Train kept), with what produced it."""
     history = result.metrics_dataframe
     if history is None or SCORE not in history or "checkpoint_path" not in history:
         return None
     history = history.dropna(subset=["checkpoint_path"])
-    history = history[history["checkpoint_path"].map(lambda p: Path(p).exists())]
+    # Reported paths are inside the storage filesystem; make them URIs users can open.
+    uris = history["checkpoint_path"].map(lambda path: root.with_path(path))
+    history = history.assign(checkpoint_uri=uris.map(str))[uris.map(Location.exists)]
     if history.empty:
         return None
     row = history.loc[history[SCORE].idxmax()]
@@ -259,7 +247,7 @@ def _best_of_trial(result: Any, spec: Spec) -> dict[str, Any] | None:
     devices = resources.workers_per_trial * (1 if resources.gpus_per_worker else 0)
     return {
         "trial_id": result.metrics.get("trial_id"),
-        "checkpoint": row["checkpoint_path"],
+        "checkpoint": row["checkpoint_uri"],
         "score": float(row[SCORE]),
         "step": int(row["step"]),
         "examples_seen": int(row["examples_seen"]),
@@ -313,12 +301,14 @@ def _checkpoint_facts(checkpoint: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_evaluation_stage(
-    plan: Plan, stage: Stage, manifest: Manifest, root: Path, resume: bool, quiet: bool
+    plan: Plan, stage: Stage, manifest: Manifest, root: Location, resume: bool, quiet: bool
 ) -> dict[str, Any]:
     spec = plan.spec
     model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
     task = get_task(stage.task)
-    options: dict[str, Any] = {"num_cpus": spec.resources.eval_cpus}
+    # SPREAD: the fan-out uses every node, not only the one the driver is on.
+    options: dict[str, Any] = {"num_cpus": spec.resources.eval_cpus,
+                               "scheduling_strategy": "SPREAD"}
     if spec.resources.gpus_per_worker:
         options["num_gpus"] = min(spec.resources.gpus_per_worker, 1)
     jobs: list[tuple[dict[str, Any], Any]] = []
@@ -392,8 +382,7 @@ def _run_evaluation_stage(
     if failures:
         raise StageFailed(f"{stage.name}: {len(failures)} evaluation(s) failed:\n  "
                           + "\n  ".join(failures))
-    path = write_rows(root, stage.slug, rows)
-    return {"rows": str(path.relative_to(root)), "evaluations": len(jobs)}
+    return {"rows": write_rows(root, stage.slug, rows), "evaluations": len(jobs)}
 
 
 def _rows(spec: Spec, stage: Stage, facts: dict[str, Any], outcome: dict[str, Any]) -> list:
@@ -401,6 +390,7 @@ def _rows(spec: Spec, stage: Stage, facts: dict[str, Any], outcome: dict[str, An
         "experiment": spec.name, "stage": stage.name, "base_model": spec.model.name,
         "task": stage.task, "synthetic": get_task(stage.task).synthetic,
         "wall_seconds": outcome["seconds"], "num_examples": outcome["num_examples"],
+        "node_id": outcome["node_id"],
         **{key: value for key, value in facts.items() if key != "train_device_seconds"},
     }
     device_hours = (facts["train_device_seconds"] + outcome["seconds"]) / 3600

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from trainables.tasks import REGISTRY, get_task, tasks_with_role
 from trainables.trial import NO_INTERMEDIATE
 
+STORAGE_SCHEMES = ("s3", "gs", "gcs", "abfs", "abfss", "hdfs", "file")  # what pyarrow opens
 HYPERPARAMETERS = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "seed")
 
 
@@ -149,6 +150,12 @@ class Resources(Strict):
     max_concurrent_trials: int = Field(2, ge=1)
     max_failures: int = Field(0, ge=0)
     eval_cpus: float = Field(1, gt=0)
+    # Extra Ray resources per Train worker (a node label, or an accelerator Ray does not
+    # know by name); the trial waits for nodes that advertise them.
+    custom_per_worker: dict[str, float] = {}
+    # How Ray Train places a trial's workers: PACK fills nodes first, STRICT_PACK keeps
+    # every worker on one node (fast NCCL), SPREAD puts them on different nodes.
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
 
 
 class Retrieval(Strict):
@@ -276,6 +283,19 @@ def _check_semantics(spec: Spec) -> list[str]:
             bad(f"evaluation.languages[{index}]", name, "'all' or languages of the tasks: "
                 + ", ".join(known))
 
+    reserved = {"CPU", "GPU", "memory", "object_store_memory", "trial_driver"}
+    for name, amount in spec.resources.custom_per_worker.items():
+        if name in reserved:
+            bad(f"resources.custom_per_worker.{name}", amount,
+                "custom resource names other than " + ", ".join(sorted(reserved))
+                + " (use cpus_per_worker and gpus_per_worker)")
+        elif amount <= 0:
+            bad(f"resources.custom_per_worker.{name}", amount, "a positive amount")
+    if spec.storage and "://" in spec.storage:
+        scheme = spec.storage.split("://", 1)[0]
+        if scheme not in STORAGE_SCHEMES:
+            bad("storage", spec.storage, "a local path or a URI with scheme "
+                + ", ".join(f"{s}://" for s in STORAGE_SCHEMES))
     if spec.model.source == "local" and not Path(spec.model.name).expanduser().exists():
         bad("model.name", spec.model.name, "an existing directory when model.source is local")
     if spec.data.source == "local":

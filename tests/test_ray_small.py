@@ -6,8 +6,9 @@ import pytest
 from small import SMALL_DATA, SMALL_MODEL
 
 from sweep.manifest import Manifest
+from sweep.preflight import PreflightError
 from sweep.results import load, load_trials
-from sweep.runner import PreflightError, run_sweep
+from sweep.runner import run_sweep
 from sweep.spec import parse_spec
 from trainables.model import read_meta
 
@@ -18,7 +19,8 @@ def test_preflight_refuses_a_trial_larger_than_the_cluster(ray_session, tmp_path
         "search": {"target": {"batch_size": 30}},
         "resources": {"workers_per_trial": 3},
     })
-    with pytest.raises(PreflightError, match=r"needs 3 CPU \(the cluster has 2\)"):
+    refusal = r"needs 3 Train workers of 1 CPU; the cluster's nodes hold 2"
+    with pytest.raises(PreflightError, match=refusal):
         run_sweep(spec, storage=str(tmp_path / "run"), quiet=True)
     assert not (tmp_path / "run" / "manifest.json").exists()  # nothing to --resume or clean
 

@@ -18,7 +18,7 @@ def data_root(data_cfg: Mapping[str, Any]) -> Path:
     """The directory holding task files for the offline or local source."""
     if data_cfg["source"] == "offline":
         from trainables.offline.benchmark import ensure_benchmark
-        from trainables.offline.tiny_model import cache_dir
+        from trainables.storage import cache_dir
 
         offline = data_cfg["offline"]
         return ensure_benchmark(

@@ -26,6 +26,13 @@ def _device() -> torch.device:
     return torch.device("cpu")
 
 
+def _where() -> dict[str, Any]:
+    """The Ray node this call runs on (None outside Ray), for the result rows."""
+    import ray
+
+    return {"node_id": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None}
+
+
 def evaluate_checkpoint(
     model_cfg: Mapping[str, Any], data_cfg: Mapping[str, Any], checkpoint: str, task_name: str,
     language: str, split: str, max_length: int | None = None, batch_size: int = 64,
@@ -39,7 +46,8 @@ def evaluate_checkpoint(
     examples, features = featurize_split(config, task_name, split, language, tokenizer)
     metrics = score_task(model, task_name, examples, features, batch_size,
                          tokenizer.pad_token_id, device)
-    return {"metrics": metrics, "num_examples": len(examples), "seconds": time.time() - started}
+    return {"metrics": metrics, "num_examples": len(examples), "seconds": time.time() - started,
+            **_where()}
 
 
 @torch.no_grad()
@@ -90,4 +98,4 @@ def retrieval_accuracy(
     other = embed(encoder, tokenizer, [p["other"] for p in pairs], layer, pooling, max_length)
     queries, candidates = (english, other) if direction == "en_to_xx" else (other, english)
     return {"metrics": {"accuracy": top1_accuracy(queries, candidates)},
-            "num_examples": len(pairs), "seconds": time.time() - started}
+            "num_examples": len(pairs), "seconds": time.time() - started, **_where()}

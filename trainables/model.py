@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from trainables.families import get_family
+from trainables.storage import local_directory
 from trainables.tasks import get_task
 
 
@@ -23,7 +24,8 @@ def base_model_reference(model_cfg: Mapping[str, Any]) -> tuple[str, str, str | 
     """(tokenizer location, encoder location, hub revision) of the configured base model."""
     if model_cfg["source"] == "offline":
         from trainables.offline.benchmark import ensure_benchmark
-        from trainables.offline.tiny_model import cache_dir, ensure_tiny_model
+        from trainables.offline.tiny_model import ensure_tiny_model
+        from trainables.storage import cache_dir
 
         tiny = dict(model_cfg["tiny"])
         corpus = ensure_benchmark(cache_dir() / "benchmarks", seed=tiny["corpus_seed"]) / "corpus"
@@ -40,11 +42,12 @@ def load_tokenizer(model_cfg: Mapping[str, Any]) -> Any:
 
 
 def load_encoder(model_cfg: Mapping[str, Any], checkpoint: str | None = None) -> nn.Module:
-    """The base encoder, or the encoder of a checkpoint this project wrote."""
+    """The base encoder, or the encoder of a checkpoint this project wrote (local or cloud)."""
     from transformers import AutoModel
 
     if checkpoint:
-        return AutoModel.from_pretrained(Path(checkpoint) / "encoder", add_pooling_layer=False)
+        return AutoModel.from_pretrained(local_directory(checkpoint) / "encoder",
+                                         add_pooling_layer=False)
     _, encoder_ref, revision = base_model_reference(model_cfg)
     return AutoModel.from_pretrained(encoder_ref, revision=revision, add_pooling_layer=False)
 
@@ -75,12 +78,15 @@ def save_checkpoint(model: MultiTaskModel, directory: Path, meta: dict) -> None:
 
 
 def read_meta(checkpoint: str | Path) -> dict:
-    return json.loads((Path(checkpoint) / "meta.json").read_text())
+    """What a checkpoint was trained on (tasks, step, ...), from its meta.json."""
+    return json.loads((local_directory(checkpoint) / "meta.json").read_text())
 
 
 def load_checkpoint(model_cfg: Mapping[str, Any], checkpoint: str | Path) -> MultiTaskModel:
-    """A full model (encoder and heads) from a checkpoint, for evaluation or resuming."""
-    meta = read_meta(checkpoint)
-    model = MultiTaskModel(load_encoder(model_cfg, str(checkpoint)), meta["tasks"])
-    model.heads.load_state_dict(torch.load(Path(checkpoint) / "heads.pt", map_location="cpu"))
+    """A full model (encoder and heads) from a checkpoint (local or cloud), for evaluation or
+    resuming."""
+    directory = local_directory(checkpoint)
+    meta = read_meta(directory)
+    model = MultiTaskModel(load_encoder(model_cfg, str(directory)), meta["tasks"])
+    model.heads.load_state_dict(torch.load(directory / "heads.pt", map_location="cpu"))
     return model

@@ -138,6 +138,7 @@ def train_loop_per_worker(config: dict) -> None:
         model, parallel_strategy_kwargs={"find_unused_parameters": len(task_names) > 1}
     )
     core = model.module if hasattr(model, "module") else model
+    worker_nodes = _worker_nodes(world_size)
 
     batch_size = int(hparams["batch_size"])
     sizes = {name: len(features) for name, features in train_sets.items()}
@@ -191,16 +192,28 @@ def train_loop_per_worker(config: dict) -> None:
                     state["epoch"] += 1
                     state["step_in_epoch"] = 0
                 _evaluate_and_report(config, core, dev_sets, state, optimizer, scheduler,
-                                     rank, pad_id, device, started)
+                                     rank, pad_id, device, started, worker_nodes)
         if state["step_in_epoch"]:  # epoch ended without an evaluation step at its end
             state["epoch"] += 1
             state["step_in_epoch"] = 0
 
 
+def _worker_nodes(world_size: int) -> str:
+    """The Ray node ids of the trial's workers, by rank, comma-joined (where DDP ran)."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    if world_size == 1:
+        return node
+    nodes: list[str] = [""] * world_size
+    torch.distributed.all_gather_object(nodes, node)
+    return ",".join(nodes)
+
+
 def _evaluate_and_report(
     config: Mapping[str, Any], core: MultiTaskModel, dev_sets: Mapping[str, tuple], state: dict,
     optimizer: torch.optim.Optimizer, scheduler: Any, rank: int, pad_id: int,
-    device: torch.device, started: float,
+    device: torch.device, started: float, worker_nodes: str,
 ) -> None:
     import ray.train
 
@@ -220,7 +233,7 @@ def _evaluate_and_report(
         SCORE: score, EVALUATIONS: state["evaluations"], "best_score": state["best_score"],
         "epoch": state["epoch"],
         "step": state["global_step"], "examples_seen": state["examples_seen"],
-        "train_seconds": state["train_seconds"],
+        "train_seconds": state["train_seconds"], "worker_nodes": worker_nodes,
     })
     with tempfile.TemporaryDirectory() as directory:
         meta = {"tasks": list(dev_sets), "group": config["group"],

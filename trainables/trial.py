@@ -20,6 +20,7 @@ def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
     from ray.train.torch import TorchConfig, TorchTrainer
     from ray.tune.integration.ray_train import TuneReportCallback
 
+    from trainables.storage import Location
     from trainables.training import SCORE, train_loop_per_worker
 
     intermediate = config.get("intermediate", NO_INTERMEDIATE)
@@ -32,9 +33,11 @@ def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
     }
     resources = run["resources"]
     use_gpu = resources["gpus_per_worker"] > 0
-    worker_resources = {"CPU": resources["cpus_per_worker"]}
+    # Custom resources (fake accelerators in tests, or node labels) ride along per worker.
+    worker_resources = {"CPU": resources["cpus_per_worker"], **resources["custom_per_worker"]}
     if use_gpu:
         worker_resources["GPU"] = resources["gpus_per_worker"]
+    storage = Location.parse(run["train_storage"])
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config=loop_config,
@@ -42,11 +45,13 @@ def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
         scaling_config=ScalingConfig(
             num_workers=resources["workers_per_trial"], use_gpu=use_gpu,
             resources_per_worker=worker_resources,
+            placement_strategy=resources["placement_strategy"],
         ),
         run_config=RunConfig(
             # Named after the trial so that a restored trial resumes its own Train run.
             name=tune.get_context().get_trial_id(),
-            storage_path=run["train_storage"],
+            storage_path=storage.path,
+            storage_filesystem=None if storage.is_local else storage.filesystem,
             callbacks=[TuneReportCallback()],
             checkpoint_config=CheckpointConfig(
                 num_to_keep=1, checkpoint_score_attribute=SCORE, checkpoint_score_order="max"

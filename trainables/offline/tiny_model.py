@@ -7,41 +7,15 @@ shared file system.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from trainables.storage import cache_dir, publish_directory
+
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..4
 TINY_MODEL_VERSION = 2
-
-
-def cache_dir() -> Path:
-    """Where generated assets live: $XSTILTS_CACHE, else ~/.cache/xstilts-sweep."""
-    root = os.environ.get("XSTILTS_CACHE") or Path.home() / ".cache" / "xstilts-sweep"
-    return Path(root)
-
-
-def publish_directory(build: Any, target: Path) -> Path:
-    """Build into a temp dir beside `target` and rename it into place (first writer wins)."""
-    if (target / "DONE").exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
-        build(staging)
-        (staging / "DONE").write_text("")
-        # If another process published first, keep theirs: it is identical.
-        with contextlib.suppress(OSError):
-            os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def train_tokenizer(corpus_files: list[Path], vocab_size: int, output: Path) -> None:

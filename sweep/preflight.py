@@ -1,0 +1,215 @@
+"""Pre-flight checks: refuse in seconds what would otherwise leave trials PENDING or fail late.
+
+Run after connecting to Ray and before any trial starts:
+  1. a trial (its driver, and its Train workers under the placement strategy) and an
+     evaluation task fit on the nodes the cluster has or its autoscaler can start;
+  2. the storage location can be written and read from every node;
+  3. the base model and the hub datasets resolve, or are in the local cache.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sweep.spec import Spec
+from trainables.storage import Location
+from trainables.tasks import get_task
+
+TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial drivers
+PROBE_TIMEOUT_S = 60
+
+
+class PreflightError(ValueError):
+    """The spec asks for something this cluster cannot give; nothing was started."""
+
+
+@dataclass(frozen=True)
+class NodeShape:
+    """The resources of one kind of node, and how many of them there are or can be."""
+
+    resources: Mapping[str, float]
+    count: int = 1  # nodes of this shape; autoscaled groups count their max_count
+    source: str = "alive"  # or "autoscaler"
+
+
+def _fits(node: Mapping[str, float], bundle: Mapping[str, float]) -> int:
+    """How many copies of `bundle` one node holds."""
+    needed = [(node.get(name, 0.0), amount) for name, amount in bundle.items() if amount > 0]
+    if not needed:
+        return math.inf  # type: ignore[return-value]
+    return min(int(have // amount) for have, amount in needed)
+
+
+def _largest(nodes: Sequence[NodeShape], name: str) -> float:
+    return max((node.resources.get(name, 0.0) for node in nodes), default=0.0)
+
+
+def worker_bundle(spec: Spec) -> dict[str, float]:
+    """What one Train worker asks Ray for."""
+    resources = spec.resources
+    bundle = {"CPU": resources.cpus_per_worker, **resources.custom_per_worker}
+    if resources.gpus_per_worker:
+        bundle["GPU"] = resources.gpus_per_worker
+    return bundle
+
+
+def check_placement(spec: Spec, nodes: Sequence[NodeShape]) -> None:
+    """Raise PreflightError unless a trial and an evaluation task can be placed on `nodes`."""
+    resources = spec.resources
+    workers, strategy = resources.workers_per_trial, resources.placement_strategy
+    bundle = worker_bundle(spec)
+    problems = []
+    if not any(_fits(node.resources, {TRIAL_DRIVER: 1}) for node in nodes):
+        problems.append(f"a trial driver needs 1 {TRIAL_DRIVER}; no node advertises it "
+                        f"(start the head with --resources='{{\"{TRIAL_DRIVER}\": N}}')")
+    per_node = [(_fits(node.resources, bundle), node.count) for node in nodes]
+    if not any(fit for fit, _ in per_node):
+        problems += [f"a Train worker needs {amount:g} {name}; the largest node has "
+                     f"{_largest(nodes, name):g}"
+                     for name, amount in bundle.items() if _largest(nodes, name) < amount]
+    elif strategy == "STRICT_PACK":
+        if not any(fit >= workers for fit, _ in per_node):
+            problems += [f"a trial needs {amount * workers:g} {name} on one node "
+                         f"(resources.placement_strategy: STRICT_PACK); the largest node has "
+                         f"{_largest(nodes, name):g}"
+                         for name, amount in bundle.items()
+                         if _largest(nodes, name) < amount * workers]
+    else:
+        # STRICT_SPREAD: one worker per node; PACK and SPREAD: any packing.
+        held = sum(min(fit, 1 if strategy == "STRICT_SPREAD" else fit) * count
+                   for fit, count in per_node)
+        if held < workers:
+            what = ", ".join(f"{amount:g} {name}" for name, amount in bundle.items() if amount)
+            where = " on different nodes" if strategy == "STRICT_SPREAD" else ""
+            problems.append(f"a trial needs {workers} Train workers of {what}{where}; "
+                            f"the cluster's nodes hold {held}")
+    evaluation = {"CPU": resources.eval_cpus, "GPU": min(resources.gpus_per_worker, 1)}
+    if not any(_fits(node.resources, evaluation) for node in nodes):
+        problems += [f"an evaluation task needs {amount:g} {name} (resources.eval_cpus); "
+                     f"the largest node has {_largest(nodes, name):g}"
+                     for name, amount in evaluation.items() if _largest(nodes, name) < amount]
+    if problems:
+        raise PreflightError(
+            "a trial cannot be placed on this cluster: " + "; ".join(problems) + ". Lower "
+            "resources (workers_per_trial, cpus_per_worker, gpus_per_worker, eval_cpus) or add "
+            "nodes that have them"
+        )
+
+
+def cluster_nodes() -> list[NodeShape]:
+    """The alive nodes, and the node types the autoscaler may start (when there is one)."""
+    import ray
+
+    shapes = [NodeShape(dict(node["Resources"])) for node in ray.nodes() if node["Alive"]]
+    try:  # private but stable: what the autoscaler publishes of cluster.yaml's node types
+        import ray._private.state
+
+        config = ray._private.state.state.get_cluster_config()
+    except Exception:  # no autoscaler state (a local cluster): only the alive nodes count
+        config = None
+    for group in config.node_group_configs if config else []:
+        if group.max_count != 0:
+            count = 1_000_000 if group.max_count == -1 else group.max_count
+            shapes.append(NodeShape(dict(group.resources), count, "autoscaler"))
+    return shapes
+
+
+def check_storage(root: Location) -> None:
+    """Write a probe at `root` from the driver, read it and answer from every alive node."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from trainables.storage import probe_storage
+
+    token = uuid.uuid4().hex
+    probes = root.join(".preflight", token)
+    try:
+        probes.join("driver").write_text(token)
+    except OSError as error:
+        raise PreflightError(f"storage: cannot write to {root}: {error}") from None
+    nodes = [node["NodeID"] for node in ray.nodes() if node["Alive"]]
+    remote = ray.remote(probe_storage)
+    refs = {
+        remote.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node, soft=False)).remote(probes.uri, token): node for node in nodes
+    }
+    problems = []
+    try:
+        ready, not_ready = ray.wait(list(refs), num_returns=len(refs), timeout=PROBE_TIMEOUT_S)
+        problems += [f"node {refs[ref][:12]} did not answer in {PROBE_TIMEOUT_S}s"
+                     for ref in not_ready]
+        for ref in ready:
+            try:
+                written = ray.get(ref)
+                if not probes.join(written).exists():
+                    problems.append(f"node {refs[ref][:12]} wrote {written}, which the driver "
+                                    "cannot see")
+            except Exception as error:  # every node's failure is worth reporting
+                problems.append(f"node {refs[ref][:12]}: {error}")
+    finally:
+        for location in probes.files():
+            location.delete()
+    if problems:
+        hint = " (a local path is on each node's own disk: use s3://, gs:// or a shared " \
+            "file system on a multi-node cluster)" if root.is_local else ""
+        raise PreflightError(f"storage: {root} is not readable and writable from every node"
+                             f"{hint}: " + "; ".join(problems))
+
+
+def check_sources(spec: Spec) -> None:
+    """The hub model and hub datasets resolve (or are cached); local task files exist."""
+    problems = []
+    if spec.model.source == "hub":
+        problem = _hub_problem(spec.model.name, "model", spec.model.revision)
+        if problem:
+            problems.append(f"model.name {spec.model.name!r}: {problem}")
+    tasks = {*spec.target_tasks, *spec.retrieval_tasks,
+             *(member for name in spec.intermediate_names()
+               for member in spec.intermediate_members(name)[0])}
+    for name in sorted(tasks):
+        task = get_task(name)
+        if spec.data.source == "hub" and task.hub:
+            revision = spec.data.revisions.get(name) or task.hub.revision
+            problem = _hub_problem(task.hub.path, "dataset", revision)
+            if problem:
+                problems.append(f"task {name!r} (dataset {task.hub.path!r}): {problem}")
+        elif spec.data.source == "local" and spec.data.path:
+            directory = Path(spec.data.path).expanduser() / task.name
+            needed = directory if "retrieval" in task.roles else \
+                directory.parent / task.training_task / "train-en.jsonl"
+            if not needed.exists():
+                problems.append(f"task {name!r}: data.path has no {needed}")
+    if problems:
+        raise PreflightError("sources: " + "; ".join(problems))
+
+
+def _hub_problem(repo_id: str, repo_type: str, revision: str | None) -> str | None:
+    """Why `repo_id` at `revision` can be neither found in the cache nor reached, or None."""
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.utils import HfHubHTTPError
+
+    try:
+        snapshot_download(repo_id, repo_type=repo_type, revision=revision, local_files_only=True)
+        return None
+    except Exception:  # not cached: ask the hub
+        pass
+    try:
+        HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision, timeout=10)
+        return None
+    except HfHubHTTPError as error:
+        return f"not found at revision {revision!r} ({str(error).splitlines()[0]})"
+    except Exception as error:
+        return (f"not in the local Hugging Face cache and the hub is not reachable "
+                f"({type(error).__name__}); download it where the hub is reachable, or use a "
+                "local copy (source: local)")
+
+
+def run_preflight(spec: Spec, root: Location) -> None:
+    """Every check, cheapest first; raises PreflightError naming what to fix."""
+    check_placement(spec, cluster_nodes())
+    check_sources(spec)
+    check_storage(root)

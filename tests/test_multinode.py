@@ -1,0 +1,86 @@
+"""A sweep on a three-node `ray.cluster_utils.Cluster` on this machine.
+
+The head runs the trial drivers; two worker nodes each advertise one fake accelerator, so a
+2-worker trial must place one Train worker on each, and the evaluation fans out over nodes.
+The cluster lives in a subprocess (this file run as a script) so that it does not collide
+with the session's own Ray instance.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from small import SMALL_DATA, SMALL_MODEL
+
+from sweep.manifest import Manifest
+from sweep.results import load, load_trials
+
+pytestmark = pytest.mark.slow
+
+ACCELERATOR = "fake_accelerator"
+SPEC = {
+    "name": "multinode",
+    "model": SMALL_MODEL,
+    "data": SMALL_DATA,
+    "intermediate_tasks": ["synth_nli"],
+    "target_tasks": ["synth_xnli"],
+    "search": {
+        "intermediate": {"learning_rate": 1e-3, "epochs": 1, "batch_size": 32},
+        "target": {"intermediate": ["synth_nli"], "learning_rate": 3e-3, "epochs": 1,
+                   "batch_size": 32},
+    },
+    "scheduler": {"type": "fifo", "evals_per_epoch": 1},
+    "searcher": {"type": "grid"},
+    "resources": {"workers_per_trial": 2, "custom_per_worker": {ACCELERATOR: 1},
+                  "max_concurrent_trials": 1},
+    "evaluation": {"splits": ["test"], "languages": ["en", "de", "ru", "zh", "ar", "hi"]},
+}
+
+
+def run_on_cluster(spec: dict, storage: str) -> None:
+    """Start the cluster, run the sweep on it, and end every process the cluster started."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from sweep.runner import run_sweep
+    from sweep.spec import parse_spec
+
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "resources": {"trial_driver": 1}, "include_dashboard": True,
+        "temp_dir": tempfile.mkdtemp(prefix="xs-mn-", dir="/tmp"),
+    })
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=1, resources={ACCELERATOR: 1})
+        ray.init(address=cluster.address, log_to_driver=False)
+        run_sweep(parse_spec(spec), storage=storage, quiet=True)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_trial_workers_and_evaluations_spread_over_nodes(tmp_path):
+    storage = tmp_path / "run"
+    finished = subprocess.run(
+        [sys.executable, __file__, json.dumps(SPEC), str(storage)],
+        cwd=Path(__file__).parent, capture_output=True, text=True, timeout=540,
+    )
+    assert finished.returncode == 0, finished.stderr[-4000:]
+
+    manifest = Manifest.read(storage)
+    assert all(entry["status"] == "finished" for entry in manifest.stages.values())
+    trials = load_trials(storage)
+    for workers in trials["worker_nodes"]:
+        assert len(set(workers.split(","))) == 2  # one Train worker per accelerator node
+    rows = load(storage)
+    assert len(rows) == len(SPEC["evaluation"]["languages"])
+    assert rows["node_id"].nunique() > 1  # the evaluation fanned out over nodes
+
+
+if __name__ == "__main__":
+    run_on_cluster(json.loads(sys.argv[1]), sys.argv[2])

@@ -1,0 +1,85 @@
+"""Pre-flight placement rules on made-up cluster shapes (no Ray), and the source checks."""
+
+from __future__ import annotations
+
+import pytest
+from small import SMALL_DATA, SMALL_MODEL
+
+from sweep.preflight import NodeShape, PreflightError, check_placement, check_sources
+from sweep.spec import parse_spec
+
+HEAD = NodeShape({"CPU": 0, "trial_driver": 4})
+
+
+def gpu_nodes(gpus: int, count: int = 1, source: str = "alive") -> NodeShape:
+    return NodeShape({"CPU": 8 * gpus, "GPU": gpus}, count, source)
+
+
+def spec_with(**resources) -> object:
+    return parse_spec({"name": "p", "model": SMALL_MODEL, "data": SMALL_DATA,
+                       "target_tasks": ["synth_pos"], "search": {"target": {"batch_size": 32}},
+                       "resources": resources})
+
+
+def test_strict_pack_needs_one_node_with_every_gpu():
+    spec = spec_with(workers_per_trial=4, gpus_per_worker=1, placement_strategy="STRICT_PACK")
+    with pytest.raises(PreflightError,
+                       match=r"a trial needs 4 GPU on one node .*; the largest node has 1"):
+        check_placement(spec, [HEAD, gpu_nodes(1, count=4)])
+    check_placement(spec, [HEAD, gpu_nodes(4)])
+
+
+def test_pack_may_use_several_nodes_but_not_more_than_exist():
+    spec = spec_with(workers_per_trial=4, gpus_per_worker=1)
+    check_placement(spec, [HEAD, gpu_nodes(1), gpu_nodes(1), gpu_nodes(2)])
+    with pytest.raises(PreflightError, match="needs 4 Train workers of 1 CPU, 1 GPU; "
+                                             "the cluster's nodes hold 3"):
+        check_placement(spec, [HEAD, gpu_nodes(1), gpu_nodes(2)])
+
+
+def test_strict_spread_counts_one_worker_per_node():
+    spec = spec_with(workers_per_trial=2, placement_strategy="STRICT_SPREAD")
+    with pytest.raises(PreflightError, match="on different nodes; the cluster's nodes hold 1"):
+        check_placement(spec, [NodeShape({"CPU": 8, "trial_driver": 1})])
+    check_placement(spec, [NodeShape({"CPU": 8, "trial_driver": 1}), NodeShape({"CPU": 1})])
+
+
+def test_nodes_the_autoscaler_can_start_count():
+    spec = spec_with(workers_per_trial=4, gpus_per_worker=1, placement_strategy="STRICT_PACK")
+    check_placement(spec, [HEAD, gpu_nodes(4, count=2, source="autoscaler")])
+
+
+def test_every_missing_resource_is_named():
+    spec = spec_with(gpus_per_worker=2, custom_per_worker={"fake_accelerator": 1})
+    with pytest.raises(PreflightError) as refused:
+        check_placement(spec, [NodeShape({"CPU": 4, "GPU": 1})])
+    message = str(refused.value)
+    assert "a trial driver needs 1 trial_driver" in message
+    assert "a Train worker needs 2 GPU; the largest node has 1" in message
+    assert "a Train worker needs 1 fake_accelerator; the largest node has 0" in message
+
+
+def test_an_evaluation_task_must_fit_too():
+    spec = spec_with(cpus_per_worker=1, eval_cpus=16)
+    with pytest.raises(PreflightError, match="an evaluation task needs 16 CPU"):
+        check_placement(spec, [NodeShape({"CPU": 4, "trial_driver": 1})])
+
+
+def test_local_data_without_the_training_file_is_refused(tmp_path):
+    (tmp_path / "synth_pos").mkdir()
+    spec = parse_spec({"name": "p", "model": SMALL_MODEL, "target_tasks": ["synth_pos"],
+                       "data": {"source": "local", "path": str(tmp_path)}})
+    with pytest.raises(PreflightError, match=r"task 'synth_pos': data.path has no .*train-en"):
+        check_sources(spec)
+    (tmp_path / "synth_pos" / "train-en.jsonl").write_text("{}\n")
+    check_sources(spec)
+
+
+def test_an_uncached_hub_model_is_refused_when_the_hub_is_unreachable(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = parse_spec({"name": "p", "data": SMALL_DATA, "target_tasks": ["synth_pos"],
+                       "model": {"source": "hub", "name": "FacebookAI/xlm-roberta-large",
+                                 "revision": "c23d21b0620b635a76227c604d44e43a9f0ee389"}})
+    with pytest.raises(PreflightError, match="model.name 'FacebookAI/xlm-roberta-large': not "
+                                             "in the local Hugging Face cache"):
+        check_sources(spec)

@@ -1,0 +1,85 @@
+"""Storage through pyarrow, against a real S3-compatible server on loopback (moto)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from sweep.cli import main
+from sweep.manifest import Manifest, RunExistsError
+from sweep.results import COLUMNS, load, write_rows
+from trainables.storage import Location, local_directory
+
+
+@pytest.fixture
+def bucket(s3_endpoint, request) -> Location:
+    return Location.parse(f"s3://sweeps/{request.node.name}?endpoint_override={s3_endpoint}")
+
+
+def test_locations_keep_their_scheme_and_options(s3_endpoint):
+    root = Location.parse(f"s3://sweeps/run/?endpoint_override={s3_endpoint}")
+    child = root.join("rows", "a.parquet")
+    assert child.uri == f"s3://sweeps/run/rows/a.parquet?endpoint_override={s3_endpoint}"
+    assert child.path == "sweeps/run/rows/a.parquet"
+    assert root.with_path("sweeps/run/train/x").uri == root.join("train", "x").uri
+    assert Location.parse("relative/dir").uri.startswith("/")
+
+
+def test_files_round_trip_and_list(bucket):
+    bucket.join("b.txt").write_text("second")
+    bucket.join("a.txt").write_text("first")
+    bucket.join("sub", "c.txt").write_text("deeper")
+    assert [f.name for f in bucket.files(".txt")] == ["a.txt", "b.txt"]
+    assert bucket.join("a.txt").read_text() == "first"
+    assert not bucket.join("missing.txt").exists()
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        bucket.join("missing.txt").read_text()
+
+
+def test_manifest_lives_in_the_bucket(bucket):
+    manifest = Manifest.open(bucket, "exp", resume=False)
+    manifest.record("intermediate/synth_nli", {"status": "finished", "config_hash": "abc"})
+    stored = json.loads(bucket.join("manifest.json").read_text())
+    assert stored["stages"]["intermediate/synth_nli"]["status"] == "finished"
+    with pytest.raises(RunExistsError, match="already holds a run"):
+        Manifest.open(bucket, "exp", resume=False)
+    assert Manifest.open(bucket, "exp", resume=True).is_finished("intermediate/synth_nli", "abc")
+
+
+def test_checkpoint_directories_download_once(bucket, tmp_path):
+    checkpoint = bucket.join("train", "trial", "checkpoint_000001")
+    checkpoint.join("meta.json").write_text('{"tasks": ["synth_pos"]}')
+    checkpoint.join("encoder", "config.json").write_text("{}")
+    local = local_directory(checkpoint.uri)
+    assert json.loads((local / "meta.json").read_text()) == {"tasks": ["synth_pos"]}
+    assert (local / "encoder" / "config.json").exists()
+    assert local_directory(checkpoint.uri) == local
+    assert local_directory(str(tmp_path)) == tmp_path
+
+
+def test_results_are_read_from_the_bucket_with_no_cluster(bucket, capsys):
+    rows = [{"stage": "eval/synth_xnli", "task": "synth_xnli", "target_task": "synth_xnli",
+             "intermediate_task": intermediate, "language": language, "split": "test",
+             "metric": "accuracy", "value": value}
+            for intermediate, language, value in [("none", "de", 0.5), ("none", "fr", 0.7),
+                                                  ("synth_nli", "de", 0.8)]]
+    assert write_rows(bucket, "eval-synth_xnli", rows) == "rows/eval-synth_xnli.parquet"
+    frame = load(bucket.uri)
+    assert list(frame.columns) == COLUMNS and len(frame) == 3
+    assert main(["results", bucket.uri, "--format", "csv"]) == 0
+    printed = capsys.readouterr().out
+    assert "synth_nli,0.8,0.8" in printed.replace(" ", "")
+    assert pd.isna(frame["node_id"]).all()
+
+
+def test_an_unreachable_bucket_is_bad_input(capsys):
+    closed = "s3://sweeps/x?endpoint_override=http://127.0.0.1:9"
+    assert main(["results", closed]) == 2
+    assert "127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_bad_storage_options_are_bad_input(capsys):
+    assert main(["results", "s3://sweeps/x?no_such_option=1"]) == 2
+    assert "no_such_option" in capsys.readouterr().err

@@ -1,0 +1,201 @@
+"""Storage locations: local directories and cloud URIs, read and written through pyarrow.
+
+A location is a string: a local path, or a URI pyarrow understands (`s3://bucket/prefix`,
+`gs://bucket/prefix`, ...), optionally with pyarrow's query options, for example
+`s3://bucket/prefix?endpoint_override=http://127.0.0.1:9000` for an S3-compatible server.
+Credentials never appear here: pyarrow reads them from the environment or the instance profile.
+The driver keeps the manifest, rows and Tune's experiments at a location; workers write Train
+checkpoints there and read them back through `local_directory`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import os
+import posixpath
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow.fs as pafs
+
+
+@functools.lru_cache(maxsize=32)
+def _filesystem(scheme: str, netloc: str, query: str) -> pafs.FileSystem:
+    """One filesystem per (scheme, bucket, options); pyarrow clients are costly to build."""
+    filesystem, _ = pafs.FileSystem.from_uri(urlunsplit((scheme, netloc, "", query, "")))
+    return filesystem
+
+
+@dataclass(frozen=True)
+class Location:
+    """A file or directory in local or cloud storage; `uri` is what users and rows see."""
+
+    uri: str
+
+    @classmethod
+    def parse(cls, text: str | os.PathLike) -> Location:
+        """A location from user input: URIs stay as given, local paths become absolute."""
+        text = str(text)
+        if "://" in text and not text.startswith("file://"):
+            scheme, netloc, path, query, _ = urlsplit(text)
+            return cls(urlunsplit((scheme, netloc, path.rstrip("/"), query, "")))
+        local = text.removeprefix("file://")
+        return cls(str(Path(local).expanduser().resolve()))
+
+    @classmethod
+    def of(cls, where: Location | str | os.PathLike) -> Location:
+        """`where` itself if it is a Location, else parsed."""
+        return where if isinstance(where, Location) else cls.parse(where)
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.uri
+
+    @property
+    def filesystem(self) -> pafs.FileSystem:
+        if self.is_local:
+            return pafs.LocalFileSystem()
+        scheme, netloc, _, query, _ = urlsplit(self.uri)
+        return _filesystem(scheme, netloc, query)
+
+    @property
+    def path(self) -> str:
+        """The path inside `filesystem` (bucket/key for object stores)."""
+        if self.is_local:
+            return self.uri
+        _, netloc, path, _, _ = urlsplit(self.uri)
+        return netloc + path
+
+    def join(self, *parts: str) -> Location:
+        if self.is_local:
+            return Location(os.path.join(self.uri, *parts))
+        scheme, netloc, path, query, _ = urlsplit(self.uri)
+        return Location(urlunsplit((scheme, netloc, posixpath.join(path, *parts), query, "")))
+
+    def with_path(self, path: str) -> Location:
+        """The location of another path (as pyarrow reports it) on the same filesystem."""
+        if self.is_local:
+            return Location(path)
+        scheme, _, _, query, _ = urlsplit(self.uri)
+        netloc, _, key = path.partition("/")
+        return Location(urlunsplit((scheme, netloc, "/" + key if key else "", query, "")))
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+    def __str__(self) -> str:
+        return self.uri
+
+    # -- reading and writing ----------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.filesystem.get_file_info(self.path).type != pafs.FileType.NotFound
+
+    def read_bytes(self) -> bytes:
+        try:
+            with self.filesystem.open_input_stream(self.path) as stream:
+                return stream.read()
+        except FileNotFoundError as error:
+            raise FileNotFoundError(f"{self.uri} does not exist") from error
+
+    def read_text(self) -> str:
+        return self.read_bytes().decode("utf-8")
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write the whole file; readers never see half of it (an object store's put is
+        atomic, a local file is written aside and renamed)."""
+        if self.is_local:
+            path = Path(self.uri)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staging = path.with_name(f".{path.name}.tmp")
+            staging.write_bytes(data)
+            os.replace(staging, path)
+            return
+        self.filesystem.create_dir(posixpath.dirname(self.path), recursive=True)
+        with self.filesystem.open_output_stream(self.path) as stream:
+            stream.write(data)
+
+    def write_text(self, text: str) -> None:
+        self.write_bytes(text.encode("utf-8"))
+
+    def delete(self) -> None:
+        self.filesystem.delete_file(self.path)
+
+    def files(self, suffix: str = "") -> list[Location]:
+        """The files directly under this directory whose name ends with `suffix`, sorted."""
+        selector = pafs.FileSelector(self.path, allow_not_found=True)
+        infos = self.filesystem.get_file_info(selector)
+        return sorted((self.with_path(info.path) for info in infos
+                       if info.type == pafs.FileType.File and info.path.endswith(suffix)),
+                      key=lambda location: location.uri)
+
+    def read_parquet(self):
+        import pandas as pd
+
+        return pd.read_parquet(io.BytesIO(self.read_bytes()))
+
+    def write_parquet(self, frame) -> None:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        self.write_bytes(buffer.getvalue())
+
+
+def cache_dir() -> Path:
+    """This node's cache of generated assets and downloads: $XSTILTS_CACHE, else
+    ~/.cache/xstilts-sweep."""
+    root = os.environ.get("XSTILTS_CACHE") or Path.home() / ".cache" / "xstilts-sweep"
+    return Path(root)
+
+
+def publish_directory(build: Callable[[Path], None], target: Path) -> Path:
+    """Build into a temp dir beside `target` and rename it into place (first writer wins)."""
+    if (target / "DONE").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        build(staging)
+        (staging / "DONE").write_text("")
+        # If another process published first, keep theirs: it is identical.
+        with contextlib.suppress(OSError):
+            os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def local_directory(location: str | os.PathLike) -> Path:
+    """A local directory with the content of `location`: itself if local, else a copy
+    downloaded once per node into the cache (checkpoints never change once written)."""
+    where = Location.parse(location)
+    if where.is_local:
+        return Path(where.uri)
+    digest = hashlib.sha256(where.uri.encode()).hexdigest()[:24]
+
+    def download(staging: Path) -> None:
+        pafs.copy_files(where.path, str(staging), source_filesystem=where.filesystem,
+                        destination_filesystem=pafs.LocalFileSystem())
+
+    return publish_directory(download, cache_dir() / "downloads" / digest)
+
+
+def probe_storage(probes: str, token: str) -> str:
+    """Pre-flight, on one node: read the driver's probe under `probes`, write this node's
+    answer beside it and return its file name."""
+    import ray
+
+    where = Location.parse(probes)
+    if where.join("driver").read_text() != token:
+        raise OSError(f"{where.join('driver')} does not hold what the driver wrote")
+    name = ray.get_runtime_context().get_node_id()
+    where.join(name).write_text(token)
+    return name
