@@ -207,6 +207,7 @@ def _run_training_stage(
         "trials": len(trials),
         "stopped_early": int(trials["stopped_early"].sum()),
         "trials_table": trials_table,
+        "experiment": experiment.uri,
     }
     if stage.kind == "target":
         by_choice: dict[str, dict] = {}

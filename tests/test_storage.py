@@ -83,3 +83,44 @@ def test_an_unreachable_bucket_is_bad_input(capsys):
 def test_bad_storage_options_are_bad_input(capsys):
     assert main(["results", "s3://sweeps/x?no_such_option=1"]) == 2
     assert "no_such_option" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_sweep_keeps_everything_in_the_bucket(ray_session, s3_endpoint, capsys):
+    from small import SMALL_DATA, SMALL_MODEL
+
+    from sweep.runner import run_sweep
+    from sweep.spec import parse_spec
+
+    spec = parse_spec({
+        "name": "on-s3", "model": SMALL_MODEL, "data": SMALL_DATA,
+        "intermediate_tasks": ["synth_nli"], "target_tasks": ["synth_xnli"],
+        "retrieval_tasks": ["synth_tatoeba"],
+        "search": {"intermediate": {"epochs": 1, "batch_size": 32, "learning_rate": 1e-3},
+                   "target": {"intermediate": ["synth_nli"], "epochs": 1, "batch_size": 32,
+                              "learning_rate": 3e-3}},
+        "scheduler": {"type": "fifo", "evals_per_epoch": 1}, "searcher": {"type": "grid"},
+        "resources": {"max_concurrent_trials": 1},
+        "evaluation": {"languages": ["en", "de", "zh"]},
+        "storage": f"s3://sweeps/on-s3?endpoint_override={s3_endpoint}",
+    })
+    outcome = run_sweep(spec, quiet=True)
+    root = outcome.storage
+    assert not root.is_local
+
+    manifest = Manifest.read(root)
+    best = manifest.best("target/synth_xnli")["checkpoint"]
+    assert best.startswith("s3://sweeps/on-s3/train/") and Location.parse(best).exists()
+    experiment = Location.parse(manifest.stages["target/synth_xnli"]["experiment"])
+    assert experiment.uri.startswith("s3://sweeps/on-s3/tune/target-synth_xnli-")
+    assert "tuner.pkl" in {file.name for file in experiment.files()}
+    rows = load(root.uri)
+    assert set(rows["stage"]) == {"eval/synth_xnli", "retrieval/synth_tatoeba"}
+    assert rows["checkpoint_uri"].str.startswith("s3://").any()
+
+    assert main(["results", root.uri]) == 0  # read back with nothing but the URI
+    printed = capsys.readouterr().out
+    assert "synth_xnli" in printed and "synth_tatoeba" in printed
+
+    again = run_sweep(spec, resume=True, quiet=True)
+    assert again.ran == [] and len(again.skipped) == 4
