@@ -25,6 +25,14 @@ def test_preflight_refuses_a_trial_larger_than_the_cluster(ray_session, tmp_path
     assert not (tmp_path / "run" / "manifest.json").exists()  # nothing to --resume or clean
 
 
+def test_preflight_refuses_storage_it_cannot_write(ray_session, s3_endpoint):
+    spec = parse_spec({"name": "nowhere", "model": SMALL_MODEL, "data": SMALL_DATA,
+                       "target_tasks": ["synth_pos"]})
+    missing_bucket = f"s3://no-such-bucket/run?endpoint_override={s3_endpoint}"
+    with pytest.raises(PreflightError, match="storage: cannot write to s3://no-such-bucket/run"):
+        run_sweep(spec, storage=missing_bucket, quiet=True)
+
+
 @pytest.mark.slow
 def test_two_worker_ddp_trial_with_a_mixture(ray_session, tmp_path):
     spec = parse_spec({
