@@ -81,10 +81,10 @@ def test_tagging_labels_first_subtoken_and_splits_long_sentences(tokenizer):
             if label != -100:
                 row[position, label] = 1.0
         logits.append(row)
-    predictions = family.predictions(task, features, logits, 1)
+    predictions = family.predictions(task, [{"tokens": words, "tags": tags}], features, logits)
     references = family.references(task, [{"tokens": words, "tags": tags}])
     assert predictions == references
-    assert family.score(task, predictions, references) == {"accuracy": 1.0}
+    assert family.score(task, predictions, references, "en") == {"accuracy": 1.0}
 
 
 def test_classification_accuracy_by_hand(tokenizer):
@@ -95,9 +95,9 @@ def test_classification_accuracy_by_hand(tokenizer):
                                  ("Anna never sees 3 hats.", 2), ("Anna sees 4 hats.", 2))]
     features = family.featurize(task, examples, tokenizer, max_length=32)
     logits = [torch.tensor(row) for row in ([1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0])]
-    predictions = family.predictions(task, features, logits, len(examples))
+    predictions = family.predictions(task, examples, features, logits)
     assert predictions == [0, 1, 2, 0]
-    assert family.score(task, predictions, family.references(task, examples)) == {
+    assert family.score(task, predictions, family.references(task, examples), "en") == {
         "accuracy": 0.75}
 
 

@@ -1,17 +1,20 @@
 """Reading task examples from the offline benchmark, a local directory or the hub.
 
-The offline benchmark and a local directory share one layout:
-`<root>/<task>/<split>-<language>.jsonl`, one example per line with the task's field names.
+- offline and local: `<root>/<task>/<split>-<language>.jsonl`, one example per line with the
+  task's field names; a task with a `LocalSource` reads its original files instead (SQuAD
+  JSON, CoNLL-U, LASER Tatoeba, BUCC), under `<root>/<folder>/`;
+- hub: `datasets.load_dataset` at the pinned revision, each row turned into an example by the
+  task's `HubSource` (column mapping, gathered lists, label values, rows picked by id).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from trainables.tasks import Task, get_task
+from trainables.readers import READERS, read_jsonl
+from trainables.tasks import HubSource, Task, get_task
 
 
 def data_root(data_cfg: Mapping[str, Any]) -> Path:
@@ -28,18 +31,16 @@ def data_root(data_cfg: Mapping[str, Any]) -> Path:
     return Path(data_cfg["path"]).expanduser()
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def load_examples(
     data_cfg: Mapping[str, Any], task_name: str, split: str, language: str
 ) -> list[dict]:
     """Examples of one task, split and language, with the task's field names."""
     task = get_task(task_name)
-    if data_cfg["source"] == "hub":
-        return _load_from_hub(data_cfg, task, split, language)
+    if data_cfg["source"] == "hub" and task.hub is not None:
+        revision = data_cfg.get("revisions", {}).get(task.name) or task.hub.revision
+        return _load_from_hub(task, split, language, revision)
+    if task.local is not None:
+        return _load_local_source(task, data_root(data_cfg), split, language)
     path = data_root(data_cfg) / task.name / f"{split}-{language}.jsonl"
     if not path.exists():
         raise FileNotFoundError(
@@ -48,17 +49,65 @@ def load_examples(
     return read_jsonl(path)
 
 
-def _load_from_hub(data_cfg: Mapping[str, Any], task: Task, split: str, language: str) -> list:
+def _load_local_source(task: Task, root: Path, split: str, language: str) -> list[dict]:
+    local = task.local
+    assert local is not None
+    if split not in local.files:
+        raise FileNotFoundError(f"task {task.name!r} has no {split} split in its local files "
+                                f"(it has {', '.join(local.files)})")
+    pattern = local.files[split].format(language=language, code=task.code(language))
+    folder = root / local.folder
+    # The readers of multi-file formats take the stem their files share.
+    stems = sorted({path.with_suffix("") for path in folder.glob(pattern + ".*")}) \
+        if local.format in ("laser_tatoeba", "bucc") else sorted(folder.glob(pattern))
+    if not stems:
+        raise FileNotFoundError(
+            f"task {task.name!r}: no {split} data for language {language!r} "
+            f"({folder / pattern} matches nothing)"
+        )
+    reader = READERS[local.format]
+    return [example for stem in stems for example in reader(stem)]
+
+
+def _load_from_hub(task: Task, split: str, language: str, revision: str | None) -> list[dict]:
     import datasets
 
-    if task.hub is None:
-        raise ValueError(f"task {task.name!r} has no hub source; use data.source offline or local")
-    if split not in task.hub.splits:
-        raise ValueError(f"task {task.name!r} has no {split!r} split on the hub")
-    revision = data_cfg.get("revisions", {}).get(task.name) or task.hub.revision
-    dataset = datasets.load_dataset(
-        task.hub.path, task.hub.config_for(language), split=task.hub.splits[split],
-        revision=revision,
-    )
-    columns = task.hub.columns
-    return [{columns.get(key, key): value for key, value in row.items()} for row in dataset]
+    source = task.hub
+    assert source is not None
+    if split not in source.splits:
+        raise ValueError(f"task {task.name!r} has no {split!r} split on the hub "
+                         f"(it has {', '.join(source.splits)})")
+    hub_splits = source.splits[split]
+    rows: list[dict] = []
+    for hub_split in (hub_splits,) if isinstance(hub_splits, str) else hub_splits:
+        rows += datasets.load_dataset(source.path, source.config_for(task.code(language)),
+                                      split=hub_split, revision=revision)
+    return hub_examples(source, rows, language)
+
+
+def hub_examples(source: HubSource, rows: Iterable[Mapping[str, Any]], language: str) -> list:
+    """Hub rows -> examples with the task's field names (see HubSource)."""
+    prefix = source.id_prefix.get(language)
+    examples = []
+    for row in rows:
+        if prefix is not None and not str(row["id"]).startswith(prefix + "-"):
+            continue
+        example = dict(row) if not source.columns else {
+            ours: _nested(row, theirs) for ours, theirs in source.columns.items()}
+        for ours, theirs in source.lists.items():
+            example[ours] = [row[column] for column in theirs]
+        if source.label_values is not None:
+            if example["label"] not in source.label_values:
+                continue  # no gold label (SNLI's -1): not an example
+            example["label"] = source.label_values.index(example["label"])
+        # Hub Tatoeba keeps each sentence's trailing newline; no field should.
+        examples.append({key: value.rstrip("\r\n") if isinstance(value, str) else value
+                         for key, value in example.items()})
+    return examples
+
+
+def _nested(row: Mapping[str, Any], column: str) -> Any:
+    value: Any = row
+    for part in column.split("."):
+        value = value[part]
+    return value

@@ -45,7 +45,7 @@ def evaluate_checkpoint(
     config = {"data": data_cfg, "max_length": max_length}
     examples, features = featurize_split(config, task_name, split, language, tokenizer)
     metrics = score_task(model, task_name, examples, features, batch_size,
-                         tokenizer.pad_token_id, device)
+                         tokenizer.pad_token_id, device, language)
     return {"metrics": metrics, "num_examples": len(examples), "seconds": time.time() - started,
             **_where()}
 

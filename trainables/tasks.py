@@ -8,6 +8,7 @@ task *does* with that (featurisation, head, metric) belongs to its family
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SYNTHETIC_LANGUAGES = ("en", "de", "fr", "sw", "ru", "ar", "hi", "zh")
@@ -23,20 +24,43 @@ UD_POS_TAGS = (
 
 @dataclass(frozen=True)
 class HubSource:
-    """Where a task lives on the Hugging Face hub.
+    """Where a task lives on the Hugging Face hub, and how its rows become examples.
 
-    `config` may contain `{language}`; `splits` maps our split names (train, dev, test) to the
-    hub's; `columns` maps hub column names to the task's field names.
+    `config` may contain `{code}`, the language's code on the hub (`language_codes`, else the
+    language itself). `splits` maps our split names (train, dev, test) to the hub's; a tuple
+    concatenates several. `columns` maps our field names to hub columns (`a.b` reads a nested
+    field), `lists` gathers several hub columns into one list field (answer0..answer3 ->
+    choices), and `label_values` lists the raw hub labels in our label order: rows with any
+    other label (SNLI's -1, no gold label) are dropped. `id_prefix` picks a language's rows by
+    their id (TyDiQA keeps every language in one config). Script-based datasets do not load
+    with datasets >= 4, so their revision is the hub's parquet conversion.
     """
 
     path: str
     config: str | None = None
     revision: str | None = None
-    splits: dict[str, str] = field(default_factory=dict)
-    columns: dict[str, str] = field(default_factory=dict)
+    splits: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    columns: Mapping[str, str] = field(default_factory=dict)
+    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    label_values: tuple | None = None
+    id_prefix: Mapping[str, str] = field(default_factory=dict)
 
-    def config_for(self, language: str) -> str | None:
-        return self.config.format(language=language) if self.config else None
+    def config_for(self, code: str) -> str | None:
+        return self.config.format(code=code) if self.config else None
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """A task's files in their original format under `<data.path>/<folder>/`.
+
+    `files` maps each split to a glob (with `{language}` and `{code}`) relative to the folder;
+    every match is read with the `format`'s reader (`trainables.readers`) and concatenated.
+    Tasks without one use the offline benchmark's layout, `<task>/<split>-<language>.jsonl`.
+    """
+
+    format: str  # squad_json | conllu | laser_tatoeba | bucc
+    folder: str
+    files: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -44,17 +68,22 @@ class Task:
     """One task: data, fields, languages and metric. Families interpret the rest."""
 
     name: str
-    family: str  # classification | tagging | retrieval
-    text_fields: tuple[str, ...]
+    family: str  # classification | multiple_choice | tagging | span_qa | retrieval
     languages: tuple[str, ...]
-    metric: str
+    metric: str  # the metric model selection and the tables use
+    scorer: str  # the reference scorer: accuracy, seqeval, squad_v1, squad_v2, mlqa, ...
+    text_fields: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     label_field: str | None = "label"
     roles: tuple[str, ...] = ("target",)  # intermediate | target | retrieval
     train_task: str | None = None  # English training data comes from this task (XNLI <- MNLI)
+    train_also: tuple[str, ...] = ()  # tasks whose English training data is added (ANLI+)
     max_length: int = 128
     synthetic: bool = False
     hub: HubSource | None = None
+    local: LocalSource | None = None
+    language_codes: Mapping[str, str] = field(default_factory=dict)  # ours -> hub/file code
+    benchmarks: tuple[str, ...] = ()  # xtreme, xtreme-r: the aggregate scores it counts in
 
     @property
     def num_labels(self) -> int:
@@ -64,61 +93,262 @@ class Task:
     def training_task(self) -> str:
         return self.train_task or self.name
 
+    def code(self, language: str) -> str:
+        return self.language_codes.get(language, language)
+
 
 def _synthetic(**kwargs) -> Task:
     return Task(synthetic=True, max_length=64, **kwargs)
+
+
+# Parquet conversions of script-based datasets (the hub's refs/convert/parquet branch).
+PARQUET = "refs/convert/parquet"
+XTREME_BENCHMARKS = ("xtreme", "xtreme-r")
+
+XNLI_LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur",
+                  "vi", "zh")
+PAWSX_LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")
+XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
+UDPOS_NAMES = {
+    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "de": "German", "el": "Greek",
+    "en": "English", "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian",
+    "fi": "Finnish", "fr": "French", "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian",
+    "id": "Indonesian", "it": "Italian", "ja": "Japanese", "kk": "Kazakh", "ko": "Korean",
+    "mr": "Marathi", "nl": "Dutch", "pt": "Portuguese", "ru": "Russian", "ta": "Tamil",
+    "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "ur": "Urdu",
+    "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese",
+}  # fmt: skip
+PANX_LANGUAGES = (
+    "en", "af", "ar", "bg", "bn", "de", "el", "es", "et", "eu", "fa", "fi", "fr", "he", "hi",
+    "hu", "id", "it", "ja", "jv", "ka", "kk", "ko", "ml", "mr", "ms", "my", "nl", "pt", "ru",
+    "sw", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh",
+)  # fmt: skip
+NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+XQUAD_LANGUAGES = ("en", "ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh")
+MLQA_LANGUAGES = ("en", "ar", "de", "es", "hi", "vi", "zh")
+TYDIQA_PREFIXES = {
+    "en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian",
+    "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu",
+}  # fmt: skip
+TATOEBA_CODES = {
+    "af": "afr", "ar": "ara", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "es": "spa",
+    "et": "est", "eu": "eus", "fa": "pes", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin",
+    "hu": "hun", "id": "ind", "it": "ita", "ja": "jpn", "jv": "jav", "ka": "kat", "kk": "kaz",
+    "ko": "kor", "ml": "mal", "mr": "mar", "nl": "nld", "pt": "por", "ru": "rus", "sw": "swh",
+    "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl", "tr": "tur", "ur": "urd", "vi": "vie",
+    "zh": "cmn",
+}  # fmt: skip
+BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
+
+_NLI_COLUMNS = {"premise": "premise", "hypothesis": "hypothesis", "label": "label"}
+_SQUAD_SPLITS = {"train": "train", "dev": "validation"}
+_COPA_LISTS = {"choices": ("choice1", "choice2")}
+_COPA_COLUMNS = {"context": "premise", "question": "question", "label": "label"}
+
+
+def _classification(**kwargs) -> Task:
+    return Task(family="classification", metric="accuracy", scorer="accuracy", **kwargs)
+
+
+def _multiple_choice(**kwargs) -> Task:
+    return Task(family="multiple_choice", metric="accuracy", scorer="accuracy", **kwargs)
+
+
+def _span_qa(scorer: str = "squad_v1", **kwargs) -> Task:
+    return Task(family="span_qa", metric="f1", scorer=scorer, label_field=None, max_length=384,
+                **kwargs)
 
 
 _TASKS: tuple[Task, ...] = (
     # --- the offline benchmark (generated by trainables.offline.benchmark; labelled synthetic) ---
     _synthetic(
         name="synth_nli", family="classification", text_fields=("premise", "hypothesis"),
-        languages=("en",), labels=NLI_LABELS, metric="accuracy", roles=("intermediate",),
+        languages=("en",), labels=NLI_LABELS, metric="accuracy", scorer="accuracy",
+        roles=("intermediate",),
     ),
     _synthetic(
         name="synth_para", family="classification", text_fields=("sentence1", "sentence2"),
-        languages=("en",), labels=PARAPHRASE_LABELS, metric="accuracy", roles=("intermediate",),
+        languages=("en",), labels=PARAPHRASE_LABELS, metric="accuracy", scorer="accuracy",
+        roles=("intermediate",),
     ),
     _synthetic(
         name="synth_xnli", family="classification", text_fields=("premise", "hypothesis"),
-        languages=SYNTHETIC_LANGUAGES, labels=NLI_LABELS, metric="accuracy",
+        languages=SYNTHETIC_LANGUAGES, labels=NLI_LABELS, metric="accuracy", scorer="accuracy",
         roles=("intermediate", "target"),
     ),
     _synthetic(
         name="synth_pos", family="tagging", text_fields=("tokens",), label_field="tags",
         languages=SYNTHETIC_LANGUAGES, labels=SYNTHETIC_POS_TAGS, metric="accuracy",
-        roles=("intermediate", "target"),
+        scorer="accuracy", roles=("intermediate", "target"),
     ),
     _synthetic(
         name="synth_tatoeba", family="retrieval", text_fields=("english", "other"),
         label_field=None, languages=SYNTHETIC_LANGUAGES[1:], metric="accuracy",
-        roles=("retrieval",),
+        scorer="tatoeba", roles=("retrieval",),
     ),
-    # --- real tasks on the hub (the full XTREME list is tracked in its own issue) ---
+    _synthetic(
+        name="synth_swag", family="multiple_choice", languages=("en",), metric="accuracy",
+        scorer="accuracy", roles=("intermediate",),
+    ),
+    _synthetic(
+        name="synth_xcopa", family="multiple_choice", languages=SYNTHETIC_LANGUAGES,
+        metric="accuracy", scorer="accuracy", roles=("intermediate", "target"),
+    ),
+    _synthetic(
+        name="synth_squad", family="span_qa", languages=("en",), metric="f1", scorer="squad_v1",
+        label_field=None, roles=("intermediate",),
+    ),
+    _synthetic(
+        name="synth_xquad", family="span_qa", languages=SYNTHETIC_LANGUAGES, metric="f1",
+        scorer="squad_v1", label_field=None, train_task="synth_squad",
+    ),
+    _synthetic(
+        name="synth_bucc", family="retrieval", languages=SYNTHETIC_LANGUAGES[1:], metric="f1",
+        scorer="bucc", label_field=None, roles=("retrieval",),
+        local=LocalSource("bucc", "synth_bucc", {"dev": "{code}-en.sample",
+                                                 "test": "{code}-en.test"}),
+    ),
+    # --- sentence and sentence-pair classification ---
+    _classification(
+        name="mnli", text_fields=("premise", "hypothesis"), languages=("en",), labels=NLI_LABELS,
+        roles=("intermediate",),
+        hub=HubSource("nyu-mll/glue", "mnli", splits={"train": "train",
+                                                      "dev": "validation_matched"}),
+    ),
+    _classification(
+        name="snli", text_fields=("premise", "hypothesis"), languages=("en",), labels=NLI_LABELS,
+        roles=(),  # only part of ANLI+
+        hub=HubSource("stanfordnlp/snli", "plain_text", splits=_SQUAD_SPLITS,
+                      columns=_NLI_COLUMNS, label_values=(0, 1, 2)),
+    ),
+    _classification(
+        # ANLI+ (X-STILTs): ANLI rounds 1-3 with MNLI and SNLI, gold labels only.
+        name="anli_plus", text_fields=("premise", "hypothesis"), languages=("en",),
+        labels=NLI_LABELS, roles=("intermediate",), train_also=("mnli", "snli"),
+        hub=HubSource("facebook/anli", "plain_text",
+                      splits={"train": ("train_r1", "train_r2", "train_r3"),
+                              "dev": ("dev_r1", "dev_r2", "dev_r3")},
+                      label_values=(0, 1, 2)),
+    ),
+    _classification(
+        name="qqp", text_fields=("question1", "question2"), languages=("en",),
+        labels=PARAPHRASE_LABELS, roles=("intermediate",),
+        hub=HubSource("nyu-mll/glue", "qqp", splits={"train": "train", "dev": "validation"}),
+    ),
+    _classification(
+        name="xnli", text_fields=("premise", "hypothesis"), languages=XNLI_LANGUAGES,
+        labels=NLI_LABELS, train_task="mnli", benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("facebook/xnli", "{code}", splits={"dev": "validation", "test": "test"}),
+    ),
+    _classification(
+        # The original dataset: google/xtreme's PAWS-X configs lose rows.
+        name="pawsx", text_fields=("sentence1", "sentence2"), languages=PAWSX_LANGUAGES,
+        labels=PARAPHRASE_LABELS, benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("google-research-datasets/paws-x", "{code}",
+                      splits={"train": "train", "dev": "validation", "test": "test"}),
+    ),
+    # --- multiple choice ---
+    _multiple_choice(
+        name="hellaswag", languages=("en",), roles=("intermediate",),
+        hub=HubSource("Rowan/hellaswag", revision=PARQUET, splits=_SQUAD_SPLITS,
+                      columns={"context": "ctx", "choices": "endings", "label": "label"},
+                      label_values=("0", "1", "2", "3")),
+    ),
+    _multiple_choice(
+        name="cosmosqa", languages=("en",), roles=("intermediate",),
+        hub=HubSource("allenai/cosmos_qa", revision=PARQUET, splits=_SQUAD_SPLITS,
+                      columns={"context": "context", "question": "question", "label": "label"},
+                      lists={"choices": ("answer0", "answer1", "answer2", "answer3")}),
+    ),
+    _multiple_choice(
+        name="commonsenseqa", languages=("en",), roles=("intermediate",),
+        hub=HubSource("tau/commonsense_qa", splits=_SQUAD_SPLITS,
+                      columns={"context": "question", "choices": "choices.text",
+                               "label": "answerKey"},
+                      label_values=("A", "B", "C", "D", "E")),
+    ),
+    _multiple_choice(
+        name="socialiqa", languages=("en",), roles=("intermediate",),
+        hub=HubSource("allenai/social_i_qa", revision=PARQUET, splits=_SQUAD_SPLITS,
+                      columns={"context": "context", "question": "question", "label": "label"},
+                      lists={"choices": ("answerA", "answerB", "answerC")},
+                      label_values=("1", "2", "3")),
+    ),
+    _multiple_choice(
+        name="copa", languages=("en",), roles=("intermediate",),
+        hub=HubSource("aps/super_glue", "copa", revision=PARQUET, splits=_SQUAD_SPLITS,
+                      columns=_COPA_COLUMNS, lists=_COPA_LISTS),
+    ),
+    _multiple_choice(
+        # XTREME-R: trained on COPA (optionally after SocialIQA as the intermediate task).
+        name="xcopa", languages=XCOPA_LANGUAGES, train_task="copa", benchmarks=("xtreme-r",),
+        hub=HubSource("cambridgeltl/xcopa", "{code}", revision=PARQUET,
+                      splits={"dev": "validation", "test": "test"},
+                      columns=_COPA_COLUMNS, lists=_COPA_LISTS),
+    ),
+    # --- tagging ---
     Task(
-        name="mnli", family="classification", text_fields=("premise", "hypothesis"),
-        languages=("en",), labels=NLI_LABELS, metric="accuracy", roles=("intermediate",),
-        hub=HubSource(
-            path="nyu-mll/glue", config="mnli",
-            splits={"train": "train", "dev": "validation_matched"},
-        ),
+        name="udpos", family="tagging", languages=tuple(UDPOS_NAMES), metric="f1",
+        scorer="seqeval", text_fields=("tokens",), label_field="tags", labels=UD_POS_TAGS,
+        language_codes=UDPOS_NAMES, benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("google/xtreme", "udpos.{code}", revision=PARQUET,
+                      splits={"train": "train", "dev": "validation", "test": "test"},
+                      columns={"tokens": "tokens", "tags": "pos_tags"}),
+        # UD 2.5: every treebank of the language, as XTREME concatenates them.
+        local=LocalSource("conllu", "ud", {split: f"UD_{{code}}-*/*-ud-{split}.conllu"
+                                           for split in ("train", "dev", "test")}),
     ),
     Task(
-        name="qqp", family="classification", text_fields=("question1", "question2"),
-        languages=("en",), labels=PARAPHRASE_LABELS, metric="accuracy", roles=("intermediate",),
-        hub=HubSource(
-            path="nyu-mll/glue", config="qqp", splits={"train": "train", "dev": "validation"},
-        ),
+        name="panx", family="tagging", languages=PANX_LANGUAGES, metric="f1", scorer="seqeval",
+        text_fields=("tokens",), label_field="tags", labels=NER_TAGS,
+        benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("google/xtreme", "PAN-X.{code}", revision=PARQUET,
+                      splits={"train": "train", "dev": "validation", "test": "test"},
+                      columns={"tokens": "tokens", "tags": "ner_tags"}),
+    ),
+    # --- span QA ---
+    _span_qa(name="squad", languages=("en",), roles=("intermediate",),
+             hub=HubSource("rajpurkar/squad", "plain_text", splits=_SQUAD_SPLITS)),
+    _span_qa(name="squad_v2", scorer="squad_v2", languages=("en",), roles=("intermediate",),
+             hub=HubSource("rajpurkar/squad_v2", "squad_v2", splits=_SQUAD_SPLITS)),
+    _span_qa(
+        name="xquad", languages=XQUAD_LANGUAGES, train_task="squad", benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("google/xquad", "xquad.{code}", splits={"test": "validation"}),
+        local=LocalSource("squad_json", "xquad", {"test": "xquad.{code}.json"}),
+    ),
+    _span_qa(
+        # Context and question in the same language (MLQA's cross-language pairs are not used).
+        name="mlqa", scorer="mlqa", languages=MLQA_LANGUAGES, train_task="squad",
+        benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("facebook/mlqa", "mlqa.{code}.{code}", revision=PARQUET,
+                      splits={"dev": "validation", "test": "test"}),
+    ),
+    _span_qa(
+        # GoldP; every language in one config, told apart by id ("english-...").
+        name="tydiqa", languages=tuple(TYDIQA_PREFIXES),
+        benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("google-research-datasets/tydiqa", "secondary_task", revision=PARQUET,
+                      splits={"train": "train", "test": "validation"},
+                      id_prefix=TYDIQA_PREFIXES),
+    ),
+    # --- retrieval (no training) ---
+    Task(
+        name="tatoeba", family="retrieval", languages=tuple(TATOEBA_CODES), metric="accuracy",
+        scorer="tatoeba", label_field=None, roles=("retrieval",), language_codes=TATOEBA_CODES,
+        benchmarks=XTREME_BENCHMARKS,
+        # Hub sentences keep a trailing newline; the loader strips it.
+        hub=HubSource("google/xtreme", "tatoeba.{code}", revision=PARQUET,
+                      splits={"test": "validation"},
+                      columns={"other": "source_sentence", "english": "target_sentence"}),
+        local=LocalSource("laser_tatoeba", "tatoeba", {"test": "tatoeba.{code}-eng"}),
     ),
     Task(
-        name="xnli", family="classification", text_fields=("premise", "hypothesis"),
-        languages=("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr",
-                   "ur", "vi", "zh"),
-        labels=NLI_LABELS, metric="accuracy", train_task="mnli",
-        hub=HubSource(
-            path="facebook/xnli", config="{language}",
-            splits={"dev": "validation", "test": "test"},
-        ),
+        # Mining needs every sentence, which hub copies lack (they hold the gold pairs only):
+        # the original BUCC 2018 files, where XTREME uses `sample` as dev and `training` as test.
+        name="bucc2018", family="retrieval", languages=BUCC_LANGUAGES, metric="f1",
+        scorer="bucc", label_field=None, roles=("retrieval",), benchmarks=("xtreme",),
+        local=LocalSource("bucc", "bucc2018", {"dev": "{code}-en.sample",
+                                               "test": "{code}-en.training"}),
     ),
 )
 

@@ -21,7 +21,7 @@ import torch
 
 from trainables.data import load_examples
 from trainables.families import get_family
-from trainables.families.base import Feature, collate
+from trainables.families.base import Feature
 from trainables.model import (
     MultiTaskModel,
     load_checkpoint,
@@ -89,9 +89,10 @@ def predict_logits(
 ) -> list[torch.Tensor]:
     """Logits of every feature, in order, one tensor per feature."""
     model.eval()
+    family = get_family(get_task(task_name).family)
     logits = []
     for start in range(0, len(features), batch_size):
-        batch = collate(features[start : start + batch_size], pad_token_id)
+        batch = family.collate(features[start : start + batch_size], pad_token_id)
         out = model(task_name, batch["input_ids"].to(device), batch["attention_mask"].to(device))
         logits += list(out.float().cpu())
     return logits
@@ -99,14 +100,14 @@ def predict_logits(
 
 def score_task(
     model: torch.nn.Module, task_name: str, examples: Sequence[dict], features: Sequence[Feature],
-    batch_size: int, pad_token_id: int, device: torch.device,
+    batch_size: int, pad_token_id: int, device: torch.device, language: str,
 ) -> dict[str, float]:
-    """The family's metrics of `model` on one task split."""
+    """The family's metrics of `model` on one task split in `language`."""
     task = get_task(task_name)
     family = get_family(task.family)
     logits = predict_logits(model, task_name, features, batch_size, pad_token_id, device)
-    predictions = family.predictions(task, features, logits, len(examples))
-    return family.score(task, predictions, family.references(task, examples))
+    predictions = family.predictions(task, examples, features, logits)
+    return family.score(task, predictions, family.references(task, examples), language)
 
 
 def train_loop_per_worker(config: dict) -> None:
@@ -174,10 +175,10 @@ def train_loop_per_worker(config: dict) -> None:
             model.train()
             task_name, global_batch = schedule[step_in_epoch]
             local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
-            batch = collate(local or [train_sets[task_name][global_batch[0]]], pad_id)
+            family = get_family(get_task(task_name).family)
+            batch = family.collate(local or [train_sets[task_name][global_batch[0]]], pad_id)
             logits = model(task_name, batch["input_ids"].to(device),
                            batch["attention_mask"].to(device))
-            family = get_family(get_task(task_name).family)
             loss = family.loss(logits, batch["labels"].to(device))
             optimizer.zero_grad()
             loss.backward()
@@ -222,7 +223,7 @@ def _evaluate_and_report(
         return
     metrics: dict[str, Any] = {}
     for task_name, (examples, features) in dev_sets.items():
-        task_metrics = score_task(core, task_name, examples, features, 64, pad_id, device)
+        task_metrics = score_task(core, task_name, examples, features, 64, pad_id, device, "en")
         metrics.update({f"{task_name}/{key}": value for key, value in task_metrics.items()})
     # A mixture is selected on the mean of its tasks' own metrics.
     score = sum(metrics[f"{name}/{get_task(name).metric}"] for name in dev_sets) / len(dev_sets)

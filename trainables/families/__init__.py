@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from trainables.families.base import Family
 from trainables.families.classification import ClassificationFamily
+from trainables.families.multiple_choice import MultipleChoiceFamily
+from trainables.families.span_qa import SpanQAFamily
 from trainables.families.tagging import TaggingFamily
 
 FAMILIES: dict[str, Family] = {
-    family.name: family for family in (ClassificationFamily(), TaggingFamily())
+    family.name: family
+    for family in (ClassificationFamily(), MultipleChoiceFamily(), TaggingFamily(), SpanQAFamily())
 }
 
 

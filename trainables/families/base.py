@@ -28,14 +28,18 @@ class Family:
         """A fresh head that maps encoder states (batch, seq, hidden) to logits."""
         raise NotImplementedError
 
+    def collate(self, features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:
+        """A padded batch: `input_ids`, `attention_mask` and `labels` tensors."""
+        return collate(features, pad_token_id)
+
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100
         )
 
     def predictions(
-        self, task: Task, features: Sequence[Feature], logits: Sequence[torch.Tensor],
-        num_examples: int,
+        self, task: Task, examples: Sequence[dict], features: Sequence[Feature],
+        logits: Sequence[torch.Tensor],
     ) -> list[Any]:
         """One prediction per example, from the logits of its features."""
         raise NotImplementedError
@@ -44,8 +48,10 @@ class Family:
         """The gold answer of each example, in the form `predictions` returns."""
         raise NotImplementedError
 
-    def score(self, task: Task, predictions: Sequence[Any], references: Sequence[Any]) -> dict:
-        """Metric name -> value; the task's `metric` key is the one model selection uses."""
+    def score(self, task: Task, predictions: Sequence[Any], references: Sequence[Any],
+              language: str) -> dict:
+        """Metric name -> value; the task's `metric` key is the one model selection uses.
+        `language` picks language-specific scoring (MLQA's answer normalisation)."""
         raise NotImplementedError
 
 

@@ -47,10 +47,10 @@ class ClassificationFamily(Family):
         return ClassificationHead(hidden_size, num_labels, dropout)
 
     def predictions(
-        self, task: Task, features: Sequence[Feature], logits: Sequence[torch.Tensor],
-        num_examples: int,
+        self, task: Task, examples: Sequence[dict], features: Sequence[Feature],
+        logits: Sequence[torch.Tensor],
     ) -> list[int]:
-        predicted = [0] * num_examples
+        predicted = [0] * len(examples)
         for feature, row in zip(features, logits, strict=True):
             predicted[feature["example_index"]] = int(row.argmax())
         return predicted
@@ -58,6 +58,7 @@ class ClassificationFamily(Family):
     def references(self, task: Task, examples: Sequence[dict]) -> list[int]:
         return [label_index(task, example[task.label_field]) for example in examples]
 
-    def score(self, task: Task, predictions: Sequence[int], references: Sequence[int]) -> dict:
+    def score(self, task: Task, predictions: Sequence[int], references: Sequence[int],
+              language: str) -> dict:
         correct = sum(int(p == r) for p, r in zip(predictions, references, strict=True))
         return {"accuracy": correct / len(references)}

@@ -75,10 +75,10 @@ class TaggingFamily(Family):
         return TaggingHead(hidden_size, num_labels, dropout)
 
     def predictions(
-        self, task: Task, features: Sequence[Feature], logits: Sequence[torch.Tensor],
-        num_examples: int,
+        self, task: Task, examples: Sequence[dict], features: Sequence[Feature],
+        logits: Sequence[torch.Tensor],
     ) -> list[list[int]]:
-        predicted: list[dict[int, int]] = [{} for _ in range(num_examples)]
+        predicted: list[dict[int, int]] = [{} for _ in examples]
         for feature, row in zip(features, logits, strict=True):
             first_pieces = [i for i, label in enumerate(feature["labels"]) if label != -100]
             best = row[: len(feature["labels"])].argmax(-1)
@@ -92,7 +92,8 @@ class TaggingFamily(Family):
         return [[label_index(task, tag) for tag in ex[task.label_field]] for ex in examples]
 
     def score(
-        self, task: Task, predictions: Sequence[Sequence[int]], references: Sequence[Sequence[int]]
+        self, task: Task, predictions: Sequence[Sequence[int]],
+        references: Sequence[Sequence[int]], language: str,
     ) -> dict:
         total = sum(len(gold) for gold in references)
         correct = sum(

@@ -1,0 +1,171 @@
+"""Task data through the real readers: ../shared/data in its original formats, and the hub
+loader on parquet files written in each dataset's hub schema."""
+
+from __future__ import annotations
+
+import datasets
+import pytest
+from conftest import SHARED_DATA
+
+from trainables.data import load_examples
+from trainables.tasks import PARQUET, get_task
+
+SHARED = {"source": "local", "path": str(SHARED_DATA)}
+
+
+def needs(folder: str) -> None:
+    if not (SHARED_DATA / folder).is_dir():
+        pytest.skip(f"{SHARED_DATA / folder} is absent")
+
+
+def test_tatoeba_in_laser_format():
+    needs("tatoeba")
+    pairs = load_examples(SHARED, "tatoeba", "test", "de")
+    assert len(pairs) == 1000
+    assert pairs[0]["other"] == "Maria sagte, sie wisse nicht, wo Tom sei."
+    assert not any(p["english"].endswith("\n") or p["other"].endswith("\n") for p in pairs)
+    # Every language of the registry entry has its files (XTREME's 36).
+    for language in get_task("tatoeba").languages:
+        assert len(load_examples(SHARED, "tatoeba", "test", language)) >= 100
+
+
+def test_xquad_in_squad_json():
+    needs("xquad")
+    english = load_examples(SHARED, "xquad", "test", "en")
+    chinese = load_examples(SHARED, "xquad", "test", "zh")
+    assert len(english) == len(chinese) == 1190
+    assert [e["id"] for e in english] == [e["id"] for e in chinese]  # parallel questions
+    for example in chinese:
+        for text, start in zip(example["answers"]["text"], example["answers"]["answer_start"],
+                               strict=True):
+            assert example["context"][start : start + len(text)] == text
+
+
+def test_ud_pos_in_conllu():
+    needs("ud")
+    thai = load_examples(SHARED, "udpos", "test", "th")
+    assert len(thai) == 1000
+    tags = set(get_task("udpos").labels)
+    assert all(set(sentence["tags"]) <= tags for sentence in thai)
+    # English test = every English treebank's test file (EWT and PUD), as XTREME builds it.
+    english = load_examples(SHARED, "udpos", "test", "en")
+    assert len(english) == 2077 + 1000
+    german = load_examples(SHARED, "udpos", "test", "de")
+    # The file has 21,329 word lines and 328 multi-word ranges ("am" = "an dem"): XTREME
+    # keeps the words and drops the ranges.
+    assert sum(len(s["tokens"]) for s in german) == 21329
+    first = german[0]["tokens"]
+    assert "am" not in first and first[first.index("an") + 1] == "dem"
+
+
+def test_a_missing_language_names_the_file_pattern():
+    needs("xquad")
+    with pytest.raises(FileNotFoundError, match=r"xquad\.xx\.json matches nothing"):
+        load_examples(SHARED, "xquad", "test", "xx")
+
+
+# -- the hub loader on local parquet in each dataset's hub schema ----------------------------
+
+HUB_ROWS = {
+    ("tau/commonsense_qa", None, "train"): (
+        {"id": ["q1"], "question": ["Where do fish live?"],
+         "question_concept": ["fish"],
+         "choices": [{"label": ["A", "B", "C", "D", "E"],
+                      "text": ["tree", "sea", "sky", "desert", "car"]}],
+         "answerKey": ["B"]}, None),
+    ("allenai/cosmos_qa", None, "validation"): (
+        {"id": ["c1"], "context": ["It rained."], "question": ["Why wet?"],
+         "answer0": ["rain"], "answer1": ["sun"], "answer2": ["wind"], "answer3": ["none"],
+         "label": [0]}, None),
+    ("stanfordnlp/snli", "plain_text", "train"): (
+        {"premise": ["A man sleeps.", "A dog runs."], "hypothesis": ["A man rests.", "?"],
+         "label": [0, -1]}, None),
+    ("google-research-datasets/tydiqa", "secondary_task", "train"): (
+        {"id": ["english-1", "arabic-2"], "title": ["t", "t"],
+         "context": ["Paris is in France.", "x"], "question": ["Where is Paris?", "y"],
+         "answers": [{"text": ["France"], "answer_start": [12]},
+                     {"text": ["x"], "answer_start": [0]}]}, None),
+    ("google/xtreme", "tatoeba.deu", "validation"): (
+        {"source_lang": ["deu"], "target_lang": ["eng"],
+         "source_sentence": ["Ich bin da.\n"], "target_sentence": ["I am here.\n"]}, None),
+    ("google/xtreme", "udpos.German", "test"): (
+        {"tokens": [["Ich", "bin", "da", "."]], "pos_tags": [[10, 1, 2, 12]]},
+        datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                           "pos_tags": datasets.Sequence(datasets.ClassLabel(
+                               names=list(get_task("udpos").labels)))})),
+    ("facebook/anli", "plain_text", "dev_r1"): (
+        {"uid": ["a"], "premise": ["p1"], "hypothesis": ["h1"], "label": [2], "reason": [""]},
+        None),
+    ("facebook/anli", "plain_text", "dev_r2"): (
+        {"uid": ["b"], "premise": ["p2"], "hypothesis": ["h2"], "label": [1], "reason": [""]},
+        None),
+    ("facebook/anli", "plain_text", "dev_r3"): (
+        {"uid": ["c"], "premise": ["p3"], "hypothesis": ["h3"], "label": [0], "reason": [""]},
+        None),
+}
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """`datasets.load_dataset` answered from parquet files written here in the hub schema."""
+    files, asked = {}, []
+    for index, (key, (columns, features)) in enumerate(HUB_ROWS.items()):
+        path = tmp_path / f"{index}.parquet"
+        datasets.Dataset.from_dict(columns, features=features).to_parquet(str(path))
+        files[key] = path
+    real = datasets.load_dataset
+
+    def load_dataset(path, name=None, split=None, revision=None):
+        asked.append((path, name, split, revision))
+        return real("parquet", data_files={"data": str(files[(path, name, split)])},
+                    split="data")
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return asked
+
+
+def hub_data(**revisions) -> dict:
+    return {"source": "hub", "revisions": revisions}
+
+
+def test_hub_nested_columns_and_letter_labels(hub):
+    [example] = load_examples(hub_data(commonsenseqa="abc"), "commonsenseqa", "train", "en")
+    assert example == {"context": "Where do fish live?",
+                       "choices": ["tree", "sea", "sky", "desert", "car"], "label": 1}
+    assert hub == [("tau/commonsense_qa", None, "train", "abc")]
+
+
+def test_hub_columns_gathered_into_choices(hub):
+    [example] = load_examples(hub_data(), "cosmosqa", "dev", "en")
+    assert example["choices"] == ["rain", "sun", "wind", "none"] and example["label"] == 0
+    assert hub[0][3] == PARQUET  # script-based: the parquet conversion
+
+
+def test_hub_rows_without_gold_label_are_dropped(hub):
+    examples = load_examples(hub_data(snli="s"), "snli", "train", "en")
+    assert [e["premise"] for e in examples] == ["A man sleeps."]
+
+
+def test_hub_language_picked_by_id_prefix(hub):
+    [example] = load_examples(hub_data(), "tydiqa", "train", "en")
+    assert example["id"] == "english-1"
+    assert example["context"][12:18] == example["answers"]["text"][0]
+
+
+def test_hub_tatoeba_loses_its_trailing_newline(hub):
+    assert load_examples(hub_data(), "tatoeba", "test", "de") == [
+        {"other": "Ich bin da.", "english": "I am here."}]
+    assert hub[0][:3] == ("google/xtreme", "tatoeba.deu", "validation")
+
+
+def test_hub_class_labels_and_language_names(hub):
+    [sentence] = load_examples(hub_data(), "udpos", "test", "de")
+    labels = get_task("udpos").labels
+    assert [labels[i] for i in sentence["tags"]] == ["PRON", "ADP", "ADV", "PUNCT"]
+
+
+def test_hub_splits_concatenate(hub):
+    examples = load_examples(hub_data(anli_plus="r"), "anli_plus", "dev", "en")
+    assert [e["premise"] for e in examples] == ["p1", "p2", "p3"]
+    assert [e["label"] for e in examples] == [2, 1, 0]
+

@@ -1,0 +1,75 @@
+"""Multiple choice (HellaSwag, CosmosQA, CommonsenseQA, SocialIQA, COPA/XCOPA).
+
+Each choice is encoded as a pair (context, question + choice); one shared scorer (RoBERTa's
+classification head with one output) gives each pair a logit, and a softmax over an example's
+choices picks the answer. Examples carry `context`, `question`, `choices` and `label`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainables.families.base import Family, Feature
+from trainables.families.classification import ClassificationHead
+from trainables.tasks import Task
+
+
+def choice_pairs(example: dict) -> list[tuple[str, str]]:
+    """(first, second) text of each choice: the context, then the question and the choice."""
+    question = example.get("question") or ""
+    return [(example["context"], f"{question} {choice}".strip())
+            for choice in example["choices"]]
+
+
+class MultipleChoiceFamily(Family):
+    name = "multiple_choice"
+
+    def featurize(
+        self, task: Task, examples: Sequence[dict], tokenizer: Any, max_length: int
+    ) -> list[Feature]:
+        features = []
+        for index, example in enumerate(examples):
+            first, second = zip(*choice_pairs(example), strict=True)
+            encoded = tokenizer(list(first), list(second), truncation=True,
+                                max_length=max_length)
+            features.append({"input_ids": encoded["input_ids"], "labels": int(example["label"]),
+                             "example_index": index})
+        return features
+
+    def collate(self, features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:
+        """(batch, choices, length) ids: every choice padded to the batch's longest one."""
+        choices = max(len(f["input_ids"]) for f in features)
+        longest = max(len(ids) for f in features for ids in f["input_ids"])
+        input_ids = torch.full((len(features), choices, longest), pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros_like(input_ids)
+        for row, feature in enumerate(features):
+            for column, ids in enumerate(feature["input_ids"]):
+                input_ids[row, column, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+                attention_mask[row, column, : len(ids)] = 1
+        labels = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+    def make_head(self, hidden_size: int, num_labels: int, dropout: float) -> nn.Module:
+        return ClassificationHead(hidden_size, 1, dropout)
+
+    def predictions(
+        self, task: Task, examples: Sequence[dict], features: Sequence[Feature],
+        logits: Sequence[torch.Tensor],
+    ) -> list[int]:
+        predicted = [0] * len(examples)
+        for feature, row in zip(features, logits, strict=True):
+            predicted[feature["example_index"]] = int(row[: len(feature["input_ids"])].argmax())
+        return predicted
+
+    def references(self, task: Task, examples: Sequence[dict]) -> list[int]:
+        return [int(example["label"]) for example in examples]
+
+    def score(self, task: Task, predictions: Sequence[int], references: Sequence[int],
+              language: str) -> dict:
+        from trainables.metrics import accuracy
+
+        return {"accuracy": accuracy(predictions, references)}
