@@ -83,6 +83,34 @@ def retrieval_table(rows: pd.DataFrame) -> pd.DataFrame:
     return _pivot(rows, "retrieval", ["task", "intermediate_task"], "language")
 
 
+BENCHMARKS = ("xtreme", "xtreme-r")
+QA_METRICS = ("f1", "exact_match")  # XTREME counts a QA task as (F1 + EM) / 2
+
+
+def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
+    """XTREME or XTREME-R aggregate per intermediate task: each of the benchmark's tasks
+    averaged over its languages (QA: (F1 + EM) / 2), and `score`, their mean. `missing` lists
+    the benchmark's tasks without results; a score over a partial set is not comparable with
+    the benchmark's published numbers."""
+    from trainables.tasks import REGISTRY
+
+    members = sorted(name for name, task in REGISTRY.items() if benchmark in task.benchmarks)
+    rows = rows[rows["task"].isin(members) & rows["stage"].str.match(r"(eval|retrieval)/")]
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows[rows["split"] == ("test" if (rows["split"] == "test").any() else "dev")]
+    metric = rows["task"].map(lambda name: REGISTRY[name].metric)
+    is_qa = rows["task"].map(lambda name: REGISTRY[name].family == "span_qa")
+    chosen = rows[(~is_qa & (rows["metric"] == metric)) | (is_qa & rows["metric"].isin(QA_METRICS))]
+    # Per language first (QA: the mean of F1 and EM), then over languages, as XTREME does.
+    per_language = chosen.groupby(["intermediate_task", "task", "language"])["value"].mean()
+    table = per_language.groupby(["intermediate_task", "task"]).mean().unstack("task")
+    table["score"] = table.mean(axis=1)
+    table["missing"] = table.drop(columns="score").apply(
+        lambda row: ", ".join(t for t in members if t not in row.dropna().index) or "-", axis=1)
+    return table
+
+
 def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The named tables `sweep results` prints; empty ones are left out."""
     made = {}
@@ -92,6 +120,10 @@ def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
         made["target task x language"] = language_table(rows)
     if stages.str.startswith("retrieval/").any():
         made["retrieval: encoder x language"] = retrieval_table(rows)
+    for benchmark in BENCHMARKS:
+        scores = benchmark_scores(rows, benchmark)
+        if not scores.empty:
+            made[f"{benchmark.upper()} score per intermediate task"] = scores
     return made
 
 

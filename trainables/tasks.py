@@ -243,7 +243,7 @@ _TASKS: tuple[Task, ...] = (
     _classification(
         # The original dataset: google/xtreme's PAWS-X configs lose rows.
         name="pawsx", text_fields=("sentence1", "sentence2"), languages=PAWSX_LANGUAGES,
-        labels=PARAPHRASE_LABELS, benchmarks=XTREME_BENCHMARKS,
+        labels=PARAPHRASE_LABELS, benchmarks=("xtreme",),  # XTREME-R dropped PAWS-X
         hub=HubSource("google-research-datasets/paws-x", "{code}",
                       splits={"train": "train", "dev": "validation", "test": "test"}),
     ),

@@ -1,0 +1,54 @@
+"""XTREME and XTREME-R aggregate scores from result rows, checked by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sweep.results import benchmark_scores, tables
+
+
+def row(intermediate, task, language, metric, value, stage="eval", split="test"):
+    return {"stage": f"{stage}/{task}", "task": task, "target_task": task,
+            "intermediate_task": intermediate, "language": language, "split": split,
+            "metric": metric, "value": value}
+
+
+ROWS = pd.DataFrame([
+    row("none", "xnli", "en", "accuracy", 80.0), row("none", "xnli", "de", "accuracy", 70.0),
+    row("none", "xnli", "de", "accuracy", 10.0, split="dev"),  # dev rows do not count
+    row("none", "xquad", "en", "f1", 80.0), row("none", "xquad", "en", "exact_match", 70.0),
+    row("none", "xquad", "zh", "f1", 60.0), row("none", "xquad", "zh", "exact_match", 40.0),
+    row("none", "tatoeba", "de", "accuracy", 50.0, stage="retrieval"),
+    row("mnli", "xnli", "en", "accuracy", 84.0), row("mnli", "xnli", "de", "accuracy", 76.0),
+    row("mnli", "synth_xnli", "de", "accuracy", 99.0),  # not an XTREME task
+])
+
+
+def test_xtreme_score_by_hand():
+    scores = benchmark_scores(ROWS, "xtreme")
+    none = scores.loc["none"]
+    assert none["xnli"] == pytest.approx(75.0)  # (80 + 70) / 2
+    assert none["xquad"] == pytest.approx(62.5)  # en (80+70)/2 = 75, zh (60+40)/2 = 50
+    assert none["tatoeba"] == pytest.approx(50.0)
+    assert none["score"] == pytest.approx((75.0 + 62.5 + 50.0) / 3)
+    assert "pawsx" in none["missing"] and "xnli" not in none["missing"]
+    mnli = scores.loc["mnli"]
+    assert mnli["xnli"] == pytest.approx(80.0) and mnli["score"] == pytest.approx(80.0)
+    assert "synth_xnli" not in scores.columns
+
+
+def test_xtreme_r_leaves_out_pawsx_and_bucc():
+    extra = pd.DataFrame([row("none", "pawsx", "en", "accuracy", 90.0),
+                          row("none", "xcopa", "et", "accuracy", 60.0)])
+    scores = benchmark_scores(pd.concat([ROWS, extra]), "xtreme-r")
+    assert "pawsx" not in scores.columns and scores.loc["none", "xcopa"] == 60.0
+    assert "bucc2018" not in scores.loc["none", "missing"]
+
+
+def test_results_tables_include_the_aggregates():
+    made = tables(ROWS)
+    assert "XTREME score per intermediate task" in made
+    assert "XTREME-R score per intermediate task" in made
+    synthetic_only = ROWS[ROWS["task"] == "synth_xnli"]
+    assert not any("XTREME" in title for title in tables(synthetic_only))
