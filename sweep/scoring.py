@@ -1,0 +1,284 @@
+"""Score XTREME prediction files laid out as google-research/xtreme lays them out.
+
+A directory holds one file per language, ``test-<lang>.tsv`` or, for QA, ``test-<lang>.json``;
+the label directory holds the same names (the layout of xtreme's ``evaluate.py``; a directory
+that contains ``<task>/test-*`` instead, xtreme's root layout, works too). Formats:
+
+- xnli, pawsx, tatoeba: one label (or retrieved index) per line, compared as stripped strings.
+- udpos, panx: one tag per line, a blank line after each sentence.
+- bucc2018: one ``source-id<TAB>target-id`` pair per line, compared as sets.
+- xquad, tydiqa, mlqa: predictions ``{question id: answer text}``; labels SQuAD-format JSON
+  (``{"data": [...]}`` or the bare list of articles).
+
+Metrics as in xtreme: accuracy for xnli/pawsx/tatoeba, seqeval 0.0.12 chunk F1 for udpos/panx,
+BUCC F1, SQuAD v1.1 for xquad/tydiqa and the MLQA script for mlqa. All scores are percent;
+averages are summed in xtreme's language order, so they match its ``evaluate.py`` to the digit.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from trainables import metrics
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(text.split(","))
+
+
+# xtreme's evaluate.py XTREME_TASK2LANGS: the order in which it averages over languages.
+XTREME_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "pawsx": _codes("de,en,es,fr,ja,ko,zh"),
+    "xnli": _codes("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh"),
+    "panx": _codes("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,"
+                   "bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu"),
+    "udpos": _codes("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,"
+                    "te,th,tl,tr,ur,vi,yo,zh"),
+    "bucc2018": _codes("de,fr,ru,zh"),
+    "tatoeba": _codes("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,"
+                      "ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu"),
+    "xquad": _codes("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
+    "mlqa": _codes("en,es,de,ar,hi,vi,zh"),
+    "tydiqa": _codes("en,ar,bn,fi,id,ko,ru,sw,te"),
+}
+TASKS: tuple[str, ...] = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa",
+                          "bucc2018", "tatoeba")
+QA_TASKS = frozenset({"xquad", "mlqa", "tydiqa"})
+# The headline metric of each task (xtreme's avg_metric); QA averages exact match and F1.
+HEADLINE: dict[str, str] = {
+    "xnli": "accuracy", "pawsx": "accuracy", "tatoeba": "accuracy", "udpos": "f1", "panx": "f1",
+    "bucc2018": "f1", "xquad": "exact_match+f1", "mlqa": "exact_match+f1",
+    "tydiqa": "exact_match+f1",
+}
+
+
+def _suffix(task: str) -> str:
+    return "json" if task in QA_TASKS else "tsv"
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"task: got {task!r}; allowed: {', '.join(TASKS)}")
+
+
+# --- readers ----------------------------------------------------------------------------------
+
+
+def _read_lines(path: Path) -> list[str]:
+    """xtreme ``read_label``: every line, stripped (blank lines included)."""
+    with path.open(encoding="utf-8") as f:
+        return [line.strip() for line in f]
+
+
+def _read_tags(path: Path) -> list[list[str]]:
+    """xtreme ``read_tag``: sentences separated by blank lines.
+
+    Trailing empty sentences (extra blank lines at the end of the file) are dropped: they add
+    no chunk, and would otherwise make two files that differ only there incomparable.
+    """
+    sentences: list[list[str]] = []
+    sentence: list[str] = []
+    for line in _read_lines(path):
+        if line:
+            sentence.append(line)
+        else:
+            sentences.append(sentence)
+            sentence = []
+    if sentence:
+        sentences.append(sentence)
+    while sentences and not sentences[-1]:
+        sentences.pop()
+    return sentences
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+
+
+def _read_qa_predictions(path: Path) -> dict[str, str]:
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object {{question id: answer}}, "
+                         f"got {type(data).__name__}")
+    for qid, answer in data.items():
+        if not isinstance(answer, str):
+            raise ValueError(f"{path}: answer of {qid!r} must be a string, got {answer!r}")
+    return data
+
+
+def _read_qa_labels(path: Path) -> dict[str, list[str]]:
+    """Question id -> gold answer texts, in file order, from a SQuAD-format file."""
+    data = _read_json(path)
+    articles = data["data"] if isinstance(data, dict) and "data" in data else data
+    if not isinstance(articles, list):
+        raise ValueError(f"{path}: expected SQuAD JSON ({{'data': [articles]}} or a list)")
+    answers: dict[str, list[str]] = {}
+    try:
+        for article in articles:
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    qid = qa["id"]
+                    if qid in answers:
+                        raise ValueError(f"{path}: question id {qid!r} appears twice")
+                    answers[qid] = [answer["text"] for answer in qa["answers"]]
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not SQuAD-format JSON (missing or bad {error})") from error
+    return answers
+
+
+# --- one language -----------------------------------------------------------------------------
+
+
+def _check_line_count(prediction_file: Path, label_file: Path, got: int, expected: int,
+                      unit: str) -> None:
+    if got != expected:
+        raise ValueError(f"{prediction_file}: expected {expected} {unit} (as in {label_file}), "
+                         f"got {got}")
+
+
+def _score_labels(task: str, prediction_file: Path, label_file: Path,
+                  language: str) -> dict[str, float]:
+    predictions, labels = _read_lines(prediction_file), _read_lines(label_file)
+    _check_line_count(prediction_file, label_file, len(predictions), len(labels), "lines")
+    if not labels:
+        raise ValueError(f"{label_file}: empty")
+    return {"accuracy": metrics.accuracy(predictions, labels)}
+
+
+def _score_tags(task: str, prediction_file: Path, label_file: Path,
+                language: str) -> dict[str, float]:
+    predictions, labels = _read_tags(prediction_file), _read_tags(label_file)
+    _check_line_count(prediction_file, label_file, len(predictions), len(labels), "sentences")
+    for i, (pred, gold) in enumerate(zip(predictions, labels, strict=True)):
+        if len(pred) != len(gold):
+            raise ValueError(f"{prediction_file}: sentence {i + 1}: expected {len(gold)} tags "
+                             f"(as in {label_file}), got {len(pred)}")
+    return metrics.seqeval_scores(predictions, labels)
+
+
+def _score_bucc(task: str, prediction_file: Path, label_file: Path,
+                language: str) -> dict[str, float]:
+    # As xtreme's bucc_f1: each stripped line split on tabs; sets, so no count check.
+    predictions = [tuple(line.split("\t")) for line in _read_lines(prediction_file)]
+    gold = [tuple(line.split("\t")) for line in _read_lines(label_file)]
+    return metrics.bucc_scores(predictions, gold)
+
+
+def _score_qa(task: str, prediction_file: Path, label_file: Path,
+              language: str) -> dict[str, float]:
+    predictions, references = _read_qa_predictions(prediction_file), _read_qa_labels(label_file)
+    if not references:
+        raise ValueError(f"{label_file}: no questions")
+    missing = sum(1 for qid in references if qid not in predictions)
+    if missing:
+        # Scored 0, as by the official scripts (which print a line per question).
+        warnings.warn(f"{prediction_file}: {missing} of {len(references)} questions have no "
+                      "prediction and score 0", stacklevel=3)
+    if task == "mlqa":
+        return metrics.mlqa_scores(predictions, references, language)
+    return metrics.squad_v1_scores(predictions, references)
+
+
+_SCORERS: dict[str, Callable[[str, Path, Path, str], dict[str, float]]] = {
+    "xnli": _score_labels, "pawsx": _score_labels, "tatoeba": _score_labels,
+    "udpos": _score_tags, "panx": _score_tags, "bucc2018": _score_bucc,
+    "xquad": _score_qa, "mlqa": _score_qa, "tydiqa": _score_qa,
+}
+
+
+def score_file(task: str, prediction_file: Path, label_file: Path,
+               language: str) -> dict[str, float]:
+    """One language's scores in percent, e.g. ``{"f1", "precision", "recall"}``."""
+    _check_task(task)
+    for path in (prediction_file, label_file):
+        if not Path(path).is_file():
+            raise ValueError(f"{path}: no such file")
+    return _SCORERS[task](task, Path(prediction_file), Path(label_file), language)
+
+
+# --- a directory ------------------------------------------------------------------------------
+
+
+def _task_dir(directory: Path, task: str, role: str) -> Path:
+    """``directory`` itself, or ``directory/<task>`` when only that holds the test files."""
+    if not directory.is_dir():
+        raise ValueError(f"{role} directory {directory}: does not exist")
+    pattern = f"test-*.{_suffix(task)}"
+    if not any(directory.glob(pattern)) and (directory / task).is_dir():
+        directory = directory / task
+    if not any(directory.glob(pattern)):
+        raise ValueError(f"{role} directory {directory}: no {pattern} files for task {task}")
+    return directory
+
+
+def _languages(directory: Path, task: str) -> dict[str, Path]:
+    suffix = _suffix(task)
+    return {path.name[len("test-"):-len(suffix) - 1]: path
+            for path in directory.glob(f"test-*.{suffix}") if path.is_file()}
+
+
+def _language_order(task: str, languages: set[str]) -> list[str]:
+    """xtreme's order for its languages (the order of its float sums), then the rest sorted."""
+    known = [lang for lang in XTREME_LANGUAGES[task] if lang in languages]
+    return known + sorted(languages - set(known))
+
+
+def score_directory(task: str, predictions: Path, labels: Path) -> dict[str, Any]:
+    """Score every language of ``task`` found in the two directories.
+
+    Returns ``{"task", "languages", "scores": {lang: {metric: value}}, "average": {metric:
+    value}, "metric", "avg_metric"}``, all in percent. ``avg_metric`` is xtreme's headline:
+    the mean of average exact match and average F1 for QA, else the average F1 or accuracy.
+    A language present on one side only is an error naming the missing file.
+    """
+    _check_task(task)
+    prediction_dir = _task_dir(Path(predictions), task, "predictions")
+    label_dir = _task_dir(Path(labels), task, "labels")
+    predicted, gold = _languages(prediction_dir, task), _languages(label_dir, task)
+    for lang in sorted(predicted.keys() - gold.keys()):
+        raise ValueError(f"{predicted[lang]} has no label file: expected "
+                         f"{label_dir / predicted[lang].name}")
+    for lang in sorted(gold.keys() - predicted.keys()):
+        raise ValueError(f"{gold[lang]} has no prediction file: expected "
+                         f"{prediction_dir / gold[lang].name}")
+    if task == "mlqa":
+        unknown = sorted(set(gold) - set(metrics.MLQA_LANGUAGES))
+        if unknown:
+            raise ValueError(f"mlqa: no MLQA normalisation for {', '.join(unknown)} "
+                             f"({label_dir}); allowed: {', '.join(metrics.MLQA_LANGUAGES)}")
+
+    languages = _language_order(task, set(gold))
+    scores = {lang: score_file(task, predicted[lang], gold[lang], lang) for lang in languages}
+    names = list(scores[languages[0]])
+    # As xtreme: sum over languages in its order, then divide.
+    average = {name: sum(scores[lang][name] for lang in languages) / len(languages)
+               for name in names}
+    if task in QA_TASKS:
+        avg_metric = (average["exact_match"] + average["f1"]) / 2
+    else:
+        avg_metric = average[HEADLINE[task]]
+    return {"task": task, "languages": languages, "scores": scores, "average": average,
+            "metric": HEADLINE[task], "avg_metric": avg_metric}
+
+
+def format_scores(result: dict[str, Any]) -> str:
+    """A plain-text table of ``score_directory``'s result: one row per language, then avg."""
+    names = list(result["average"])
+    width = max(8, *(len(name) for name in names))
+    header = "language".ljust(10) + "".join(name.rjust(width + 2) for name in names)
+    rows = [header]
+    for lang in result["languages"]:
+        values = result["scores"][lang]
+        rows.append(lang.ljust(10) + "".join(f"{values[n]:.2f}".rjust(width + 2) for n in names))
+    rows.append("avg".ljust(10)
+                + "".join(f"{result['average'][n]:.2f}".rjust(width + 2) for n in names))
+    rows.append(f"{result['task']} {result['metric']}: {result['avg_metric']:.2f}")
+    return "\n".join(rows)
