@@ -84,7 +84,7 @@ def test_mixture_trains_one_encoder_with_a_head_per_task(finished_run):
     assert read_meta(best["checkpoint"])["tasks"] == ["synth_nli", "synth_para"]
     history = load_trials(storage)
     mixture = history[history["stage"] == "intermediate/nli_para"].iloc[0]
-    assert 0 <= mixture["synth_nli/accuracy"] <= 1 and 0 <= mixture["synth_para/accuracy"] <= 1
+    assert 0 <= mixture["synth_nli/accuracy"] <= 100 and 0 <= mixture["synth_para/accuracy"] <= 100
     assert mixture["score"] == pytest.approx(
         (mixture["synth_nli/accuracy"] + mixture["synth_para/accuracy"]) / 2)
     # Capped at 200 examples per task and epoch: 2 tasks x 200 = 400 examples in one epoch.

@@ -84,7 +84,7 @@ def test_tagging_labels_first_subtoken_and_splits_long_sentences(tokenizer):
     predictions = family.predictions(task, [{"tokens": words, "tags": tags}], features, logits)
     references = family.references(task, [{"tokens": words, "tags": tags}])
     assert predictions == references
-    assert family.score(task, predictions, references, "en") == {"accuracy": 1.0}
+    assert family.score(task, predictions, references, "en") == {"accuracy": 100.0}
 
 
 def test_classification_accuracy_by_hand(tokenizer):
@@ -98,14 +98,14 @@ def test_classification_accuracy_by_hand(tokenizer):
     predictions = family.predictions(task, examples, features, logits)
     assert predictions == [0, 1, 2, 0]
     assert family.score(task, predictions, family.references(task, examples), "en") == {
-        "accuracy": 0.75}
+        "accuracy": 75.0}
 
 
 def test_top1_accuracy_by_hand():
     candidates = np.eye(4, dtype="float32")
     queries = candidates[[0, 1, 3, 2]]  # the last two are swapped
-    assert top1_accuracy(candidates, candidates) == 1.0
-    assert top1_accuracy(queries, candidates) == 0.5
+    assert top1_accuracy(candidates, candidates) == 100.0
+    assert top1_accuracy(queries, candidates) == 50.0
 
 
 def test_mixture_schedule_is_proportional_capped_and_rank_independent():
@@ -119,3 +119,91 @@ def test_mixture_schedule_is_proportional_capped_and_rank_independent():
 def test_evaluation_steps_end_each_epoch():
     assert evaluation_steps(10, 2) == {5, 10}
     assert evaluation_steps(3, 5) == {1, 2, 3}
+
+
+def test_multiple_choice_scores_each_choice_and_masks_missing_ones(tokenizer):
+    from trainables.model import MultiTaskModel, load_encoder
+
+    task = get_task("synth_xcopa")
+    family = get_family("multiple_choice")
+    examples = [
+        {"context": "Anna drops 3 hats.", "question": "effect",
+         "choices": ["The hats fall.", "Tom sings."], "label": 0},
+        {"context": "Tom sings.", "question": "", "choices": ["a", "b", "c"], "label": 2},
+    ]
+    features = family.featurize(task, examples, tokenizer, max_length=32)
+    assert [len(f["input_ids"]) for f in features] == [2, 3]
+    # The question joins each choice in the second segment: <s> context </s></s> q c </s>
+    second = tokenizer.decode(features[0]["input_ids"][0])
+    assert "effect The hats fall." in second
+    batch = family.collate(features, tokenizer.pad_token_id)
+    assert tuple(batch["input_ids"].shape[:2]) == (2, 3)
+    assert batch["attention_mask"][0, 2].sum() == 0  # the first example has no third choice
+    model = MultiTaskModel(load_encoder(TINY), [task.name])
+    scores = model(task.name, batch["input_ids"], batch["attention_mask"])
+    assert tuple(scores.shape) == (2, 3) and scores[0, 2] == -1e4
+    logits = [torch.tensor([0.2, 0.9]), torch.tensor([0.1, 0.0, 0.3])]
+    predictions = family.predictions(task, examples, features, logits)
+    assert predictions == [1, 2]
+    assert family.score(task, predictions, family.references(task, examples), "en") == {
+        "accuracy": 50.0}
+
+
+def test_span_qa_windows_labels_and_answers(tokenizer):
+    task = get_task("synth_xquad")
+    family = get_family("span_qa")
+    filler = " ".join(["Tom sees 5 hats."] * 40)
+    context = f"{filler} Anna buys 17 red cups. {filler}"
+    start = context.index("17 red cups")
+    examples = [{"id": "q1", "context": context, "question": "What does Anna buy?",
+                 "answers": {"text": ["17 red cups"], "answer_start": [start]}}]
+    features = family.featurize(task, examples, tokenizer, max_length=64)
+    assert len(features) > 2 and all(len(f["input_ids"]) <= 64 for f in features)
+    labelled = [f for f in features if f["labels"] != [0, 0]]
+    assert labelled  # some window holds the whole answer
+    for feature in labelled:
+        first, last = feature["labels"]
+        offsets = feature["offsets"]
+        shift = feature["context_start"]
+        span = context[offsets[first - shift][0] : offsets[last - shift][1]]
+        assert span.strip() == "17 red cups"
+    # Windows start doc_stride (128) sub-tokens apart, or overlap when the window is smaller.
+    starts = [f["offsets"][0][0] for f in features]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    # Perfect logits on one labelled window give the gold answer back.
+    logits = []
+    for feature in features:
+        row = torch.zeros(len(feature["input_ids"]), 2)
+        if feature is labelled[0]:
+            row[feature["labels"][0], 0] = 10.0
+            row[feature["labels"][1], 1] = 10.0
+        logits.append(row)
+    assert family.predictions(task, examples, features, logits) == ["17 red cups"]
+    scores = family.score(task, ["17 red cups"], [["17 red cups"]], "de")
+    assert scores == {"exact_match": 100.0, "f1": 100.0}
+
+
+def test_span_qa_no_answer_for_squad_v2(tokenizer):
+    task = get_task("squad_v2")
+    family = get_family("span_qa")
+    examples = [{"id": "q", "context": "Anna sees 3 hats.", "question": "Who sings?",
+                 "answers": {"text": [], "answer_start": []}}]
+    [feature] = family.featurize(task, examples, tokenizer, max_length=64)
+    assert feature["labels"] == [0, 0]  # unanswerable: <s>
+    row = torch.zeros(len(feature["input_ids"]), 2)
+    row[0] = 5.0  # the <s> score beats every span
+    assert family.predictions(task, examples, [feature], [row]) == [""]
+    assert family.score(task, [""], [[]], "en") == {"exact_match": 100.0, "f1": 100.0}
+
+
+def test_pos_scores_chunk_f1_like_xtreme():
+    task = get_task("udpos")
+    family = get_family("tagging")
+    index = {tag: i for i, tag in enumerate(task.labels)}
+    gold = [[index[t] for t in ("NOUN", "NOUN", "VERB", "NOUN")]]
+    predicted = [[index[t] for t in ("NOUN", "VERB", "VERB", "NOUN")]]
+    scores = family.score(task, predicted, gold, "en")
+    # Tokens: 3 of 4 right. Chunks (runs of one tag): gold NOUN(0-1) VERB(2) NOUN(3),
+    # predicted NOUN(0) VERB(1-2) NOUN(3): only NOUN(3) matches -> P = R = F1 = 1/3.
+    assert scores["accuracy"] == 75.0
+    assert scores["f1"] == pytest.approx(100 / 3)

@@ -60,5 +60,6 @@ class ClassificationFamily(Family):
 
     def score(self, task: Task, predictions: Sequence[int], references: Sequence[int],
               language: str) -> dict:
-        correct = sum(int(p == r) for p, r in zip(predictions, references, strict=True))
-        return {"accuracy": correct / len(references)}
+        from trainables.metrics import accuracy
+
+        return {"accuracy": accuracy(predictions, references)}

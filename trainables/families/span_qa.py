@@ -152,6 +152,14 @@ class SpanQAFamily(Family):
 
     def score(self, task: Task, predictions: Sequence[str], references: Sequence[list[str]],
               language: str) -> dict:
-        from trainables.metrics import qa_scores
+        from trainables.metrics import mlqa_scores, squad_v1_scores, squad_v2_scores
 
-        return qa_scores(task.scorer, predictions, references, language)
+        ids = [str(index) for index in range(len(predictions))]
+        predicted = dict(zip(ids, predictions, strict=True))
+        gold = dict(zip(ids, references, strict=True))
+        if task.scorer == "mlqa":
+            return mlqa_scores(predicted, gold, language)
+        if task.scorer == "squad_v2":
+            scores = squad_v2_scores(predicted, gold)
+            return {"exact_match": scores["exact"], "f1": scores["f1"]}
+        return squad_v1_scores(predicted, gold)

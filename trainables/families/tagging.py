@@ -95,10 +95,13 @@ class TaggingFamily(Family):
         self, task: Task, predictions: Sequence[Sequence[int]],
         references: Sequence[Sequence[int]], language: str,
     ) -> dict:
-        total = sum(len(gold) for gold in references)
-        correct = sum(
-            int(p == g)
-            for pred, gold in zip(predictions, references, strict=True)
-            for p, g in zip(pred, gold, strict=True)
-        )
-        return {"accuracy": correct / total}
+        from trainables.metrics import accuracy, seqeval_scores
+
+        flat_predictions = [tag for sentence in predictions for tag in sentence]
+        flat_references = [tag for sentence in references for tag in sentence]
+        scores = {"accuracy": accuracy(flat_predictions, flat_references)}
+        if task.scorer == "seqeval":  # chunk F1 over tag names (XTREME's POS and NER)
+            names = [[task.labels[i] for i in sentence] for sentence in predictions]
+            gold = [[task.labels[i] for i in sentence] for sentence in references]
+            scores.update(seqeval_scores(names, gold))
+        return scores
