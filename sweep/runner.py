@@ -28,7 +28,7 @@ from sweep.results import TRIALS_DIR, write_rows
 from sweep.search import build_scheduler, build_search, expected_iterations
 from sweep.spec import Spec
 from trainables.data import data_root
-from trainables.evaluation import evaluate_checkpoint, retrieval_accuracy
+from trainables.evaluation import evaluate_checkpoint, evaluate_retrieval
 from trainables.model import base_model_reference
 from trainables.storage import Location
 from trainables.tasks import get_task
@@ -336,7 +336,7 @@ def _run_evaluation_stage(
         encoders: list[tuple[str, dict[str, Any] | None]] = [(NO_INTERMEDIATE, None)] + [
             (name, manifest.best(f"intermediate/{name}")) for name in spec.intermediate_names()
         ]
-        remote = ray.remote(retrieval_accuracy).options(**options)
+        remote = ray.remote(evaluate_retrieval).options(**options)
         for name, checkpoint in encoders:
             encoder_facts = {
                 **_checkpoint_facts(checkpoint),

@@ -7,7 +7,7 @@ loads what it needs from the checkpoint directory, so calls are independent.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ import torch
 
 from trainables.data import load_examples
 from trainables.model import load_checkpoint, load_encoder, load_tokenizer
+from trainables.tasks import get_task
 from trainables.training import featurize_split, score_task
 
 
@@ -86,19 +87,69 @@ def top1_accuracy(queries: np.ndarray, candidates: np.ndarray) -> float:
     return tatoeba_accuracy(nearest)
 
 
-def retrieval_accuracy(
+def evaluate_retrieval(
     model_cfg: Mapping[str, Any], data_cfg: Mapping[str, Any], checkpoint: str | None,
     task_name: str, language: str, layer: int, pooling: str, direction: str,
     max_length: int = 128,
 ) -> dict[str, Any]:
-    """Tatoeba-style top-1 accuracy of an encoder (a checkpoint's, or the base model's)."""
+    """Retrieval with an encoder (a checkpoint's, or the base model's): Tatoeba top-1
+    accuracy, or BUCC mining F1."""
     started = time.time()
     device = _device()
     tokenizer = load_tokenizer(model_cfg)
     encoder = load_encoder(model_cfg, checkpoint).to(device)
-    pairs = load_examples(data_cfg, task_name, "test", language)
-    english = embed(encoder, tokenizer, [p["english"] for p in pairs], layer, pooling, max_length)
-    other = embed(encoder, tokenizer, [p["other"] for p in pairs], layer, pooling, max_length)
-    queries, candidates = (english, other) if direction == "en_to_xx" else (other, english)
-    return {"metrics": {"accuracy": top1_accuracy(queries, candidates)},
-            "num_examples": len(pairs), "seconds": time.time() - started, **_where()}
+
+    def encode(sentences: list[str]) -> np.ndarray:
+        return embed(encoder, tokenizer, sentences, layer, pooling, max_length)
+
+    if get_task(task_name).scorer == "bucc":
+        metrics, count = bucc_mining(encode, data_cfg, task_name, language)
+    else:
+        pairs = load_examples(data_cfg, task_name, "test", language)
+        english = encode([pair["english"] for pair in pairs])
+        other = encode([pair["other"] for pair in pairs])
+        queries, candidates = (english, other) if direction == "en_to_xx" else (other, english)
+        metrics, count = {"accuracy": top1_accuracy(queries, candidates)}, len(pairs)
+    return {"metrics": metrics, "num_examples": count, "seconds": time.time() - started,
+            **_where()}
+
+
+def _mining_candidates(
+    encode: Callable[[list[str]], np.ndarray], records: list[dict]
+) -> tuple[dict[tuple[str, str], float], set[tuple[str, str]]]:
+    """Ratio-margin candidates (other id, English id) -> score, and the gold pairs.
+
+    Like XTREME, each distinct sentence is embedded once and a mined text pair stands for
+    every pair of ids that carry those texts.
+    """
+    from trainables.metrics import margin_mine
+
+    ids: dict[str, dict[str, list[str]]] = {"other": {}, "english": {}}
+    for record in records:
+        if record["side"] in ids:
+            ids[record["side"]].setdefault(record["sentence"], []).append(record["id"])
+    texts = {side: list(by_text) for side, by_text in ids.items()}
+    scores = {}
+    for score, source, target in margin_mine(encode(texts["other"]), encode(texts["english"]),
+                                             k=4):
+        for other_id in ids["other"][texts["other"][source]]:
+            for english_id in ids["english"][texts["english"][target]]:
+                scores[(other_id, english_id)] = score
+    gold = {(r["other_id"], r["english_id"]) for r in records if r["side"] == "gold"}
+    return scores, gold
+
+
+def bucc_mining(
+    encode: Callable[[list[str]], np.ndarray], data_cfg: Mapping[str, Any], task_name: str,
+    language: str,
+) -> tuple[dict[str, float], int]:
+    """BUCC F1 on test with the margin threshold that maximises F1 on dev (BUCC's sample)."""
+    from trainables.metrics import bucc_best_threshold, bucc_extract, bucc_scores
+
+    dev_scores, dev_gold = _mining_candidates(
+        encode, load_examples(data_cfg, task_name, "dev", language))
+    threshold = bucc_best_threshold(dev_scores, dev_gold)
+    test_records = load_examples(data_cfg, task_name, "test", language)
+    test_scores, test_gold = _mining_candidates(encode, test_records)
+    metrics = bucc_scores(bucc_extract(test_scores, threshold), test_gold)
+    return {**metrics, "threshold": threshold}, sum(r["side"] == "other" for r in test_records)
