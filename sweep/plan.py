@@ -53,9 +53,9 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def count_training_trials(spec: Spec, kind: str) -> int:
-    """Trials Tune will run for one training stage."""
-    search = getattr(spec.search, kind)
+def count_training_trials(spec: Spec, kind: str, task: str) -> int:
+    """Trials Tune will run for the `kind` stage of `task`."""
+    search = spec.stage_search(kind, task)
     if spec.searcher.type != "grid":
         return search.num_samples
     sizes = [len(dimension_values(getattr(search, key))) for key in HYPERPARAMETERS]
@@ -64,11 +64,11 @@ def count_training_trials(spec: Spec, kind: str) -> int:
     return math.prod(sizes) * search.num_samples
 
 
-def max_iterations(spec: Spec, kind: str) -> int:
+def max_iterations(spec: Spec, kind: str, task: str) -> int:
     """ASHA's max_t: evaluation intervals of the longest trial (unless the spec sets it)."""
     if spec.scheduler.max_t:
         return spec.scheduler.max_t
-    epochs = dimension_values(getattr(spec.search, kind).epochs)
+    epochs = dimension_values(spec.stage_search(kind, task).epochs)
     return int(max(epochs)) * spec.scheduler.evals_per_epoch
 
 
@@ -111,16 +111,16 @@ def make_plan(spec: Spec) -> Plan:
     for name in spec.intermediate_names():
         members, cap = spec.intermediate_members(name)
         add(f"intermediate/{name}", "intermediate", name, [],
-            count_training_trials(spec, "intermediate"), _training_resources(spec),
+            count_training_trials(spec, "intermediate", name), _training_resources(spec),
             {**shared, "tasks": members, "cap": cap,
-             "search": spec.search.intermediate.model_dump()})
+             "search": spec.stage_search("intermediate", name).model_dump()})
 
     choices = spec.target_intermediates()
     upstream = [f"intermediate/{name}" for name in choices if name != NO_INTERMEDIATE]
     for task in spec.target_tasks:
-        add(f"target/{task}", "target", task, upstream, count_training_trials(spec, "target"),
-            _training_resources(spec),
-            {**shared, "tasks": [task], "search": spec.search.target.model_dump(),
+        add(f"target/{task}", "target", task, upstream,
+            count_training_trials(spec, "target", task), _training_resources(spec),
+            {**shared, "tasks": [task], "search": spec.stage_search("target", task).model_dump(),
              "intermediate": choices})
 
     for task in spec.target_tasks:

@@ -148,7 +148,7 @@ def _run_training_stage(
     trainable = tune.with_resources(
         tune.with_parameters(train_trial, run=run), {"CPU": 0, TRIAL_DRIVER: 1}
     )
-    max_t = max_iterations(spec, stage.kind)
+    max_t = max_iterations(spec, stage.kind, stage.task)
     metric = get_task(stage.task).metric if stage.kind == "target" else "score"
     progress = StageProgress(stage.name, stage.trials, metric=f"en dev {metric}")
     callbacks = [] if quiet else [TuneProgress(progress,
@@ -165,7 +165,8 @@ def _run_training_stage(
     else:
         manifest.record(stage.name, {"status": "running", "config_hash": stage.config_hash,
                                      "kind": stage.kind, "experiment": experiment.uri})
-        param_space, search_alg, num_samples = build_search(spec, stage.kind, choices)
+        param_space, search_alg, num_samples = build_search(spec, stage.kind, stage.task,
+                                                            choices)
         tuner = tune.Tuner(
             trainable,
             param_space=param_space,

@@ -13,8 +13,10 @@ from sweep.spec import HYPERPARAMETERS, Choice, LogUniform, Spec, Uniform, dimen
 from trainables.training import EVALUATIONS, SCORE
 
 
-def _dimensions(spec: Spec, kind: str, intermediates: list[str] | None) -> dict[str, Any]:
-    search = getattr(spec.search, kind)
+def _dimensions(
+    spec: Spec, kind: str, task: str, intermediates: list[str] | None
+) -> dict[str, Any]:
+    search = spec.stage_search(kind, task)
     dims: dict[str, Any] = {key: getattr(search, key) for key in HYPERPARAMETERS}
     if intermediates is not None:
         dims["intermediate"] = Choice(choice=intermediates)
@@ -40,11 +42,12 @@ def _seed_points(dims: dict[str, Any], intermediates: list[str] | None) -> list[
 
 
 def build_search(
-    spec: Spec, kind: str, intermediates: list[str] | None = None
+    spec: Spec, kind: str, task: str, intermediates: list[str] | None = None
 ) -> tuple[dict[str, Any], Searcher | None, int]:
-    """(param_space, search algorithm, num_samples) for an intermediate or target stage."""
-    dims = _dimensions(spec, kind, intermediates)
-    num_samples = getattr(spec.search, kind).num_samples
+    """(param_space, search algorithm, num_samples) for the intermediate or target stage that
+    trains `task`."""
+    dims = _dimensions(spec, kind, task, intermediates)
+    num_samples = spec.stage_search(kind, task).num_samples
     searcher = spec.searcher
     cover_pairs = intermediates if spec.evaluation.full_table else None
     if searcher.type == "grid":

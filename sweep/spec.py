@@ -125,9 +125,23 @@ class TargetSearch(StageSearch):
     intermediate: list[str] | None = None
 
 
+class StageOverrides(Strict):
+    """Per-task changes to a stage's search (the paper's epochs and batch size per task)."""
+
+    learning_rate: Dimension | None = None
+    epochs: Dimension | None = None
+    batch_size: Dimension | None = None
+    warmup_ratio: Dimension | None = None
+    weight_decay: Dimension | None = None
+    seed: Dimension | None = None
+    num_samples: int | None = Field(None, ge=1)
+
+
 class Search(Strict):
     intermediate: StageSearch = StageSearch()
     target: TargetSearch = TargetSearch()
+    # Task name -> overrides for the stage that trains it (intermediate or target).
+    per_task: dict[str, StageOverrides] = {}
 
 
 class Scheduler(Strict):
@@ -203,6 +217,19 @@ class Spec(Strict):
                 return list(entry.mixture), entry.cap
         return [name], None
 
+    def stage_search(self, kind: str, task: str) -> StageSearch:
+        """The search of the `kind` stage that trains `task`, with its per-task overrides."""
+        search = getattr(self.search, kind)
+        overrides = self.search.per_task.get(task)
+        if overrides is None:
+            return search
+        return type(search).model_validate(
+            {**search.model_dump(), **overrides.model_dump(exclude_none=True)})
+
+    def training_tasks(self, kind: str) -> list[str]:
+        """The tasks that get a stage of `kind` (intermediate or target)."""
+        return self.intermediate_names() if kind == "intermediate" else list(self.target_tasks)
+
     def target_intermediates(self) -> list[str]:
         chosen = self.search.target.intermediate
         return list(chosen) if chosen is not None else [NO_INTERMEDIATE, *self.intermediate_names()]
@@ -254,26 +281,32 @@ def _check_semantics(spec: Spec) -> list[str]:
         if name not in allowed_intermediates:
             bad(f"search.target.intermediate[{index}]", name, ", ".join(allowed_intermediates))
 
-    # Only the stages the plan will run: no intermediate tasks, no intermediate search.
-    searched = ["intermediate", "target"] if spec.intermediate_tasks else ["target"]
-    for stage_name in searched:
-        stage = getattr(spec.search, stage_name)
-        for key in HYPERPARAMETERS:
-            _check_dimension(f"search.{stage_name}.{key}", key, getattr(stage, key),
-                             spec.searcher.type, bad)
-        if stage_name == "target" and spec.searcher.type != "grid" and spec.evaluation.full_table:
-            needed = len(spec.target_intermediates())
-            if stage.num_samples < needed:
-                bad("search.target.num_samples", stage.num_samples,
-                    f">= {needed} (evaluation.full_table needs a trial per intermediate choice)")
-
+    trained = spec.training_tasks("intermediate") + spec.training_tasks("target")
+    for name in spec.search.per_task:
+        if name not in trained:
+            bad(f"search.per_task.{name}", name,
+                "an intermediate or target task of this spec: " + ", ".join(trained))
+    # Only the stages the plan will run, each with its per-task overrides.
     workers = spec.resources.workers_per_trial
-    for stage_name in searched:
-        for value in dimension_values(getattr(spec.search, stage_name).batch_size) or []:
-            if isinstance(value, int) and value % workers:
-                bad(f"search.{stage_name}.batch_size", value,
-                    f"a multiple of resources.workers_per_trial ({workers}), "
-                    "as it is the global batch")
+    for kind in ("intermediate", "target"):
+        for task in spec.training_tasks(kind):
+            stage = spec.stage_search(kind, task)
+            where = f"search.per_task.{task}" if task in spec.search.per_task else \
+                f"search.{kind}"
+            for key in HYPERPARAMETERS:
+                _check_dimension(f"{where}.{key}", key, getattr(stage, key), spec.searcher.type,
+                                 bad)
+            if kind == "target" and spec.searcher.type != "grid" and \
+                    spec.evaluation.full_table:
+                needed = len(spec.target_intermediates())
+                if stage.num_samples < needed:
+                    bad(f"{where}.num_samples", stage.num_samples, f">= {needed} "
+                        "(evaluation.full_table needs a trial per intermediate choice)")
+            for value in dimension_values(stage.batch_size) or []:
+                if isinstance(value, int) and value % workers:
+                    bad(f"{where}.batch_size", value,
+                        f"a multiple of resources.workers_per_trial ({workers}), "
+                        "as it is the global batch")
 
     for index, name in enumerate(spec.evaluation.languages if spec.evaluation.languages != "all"
                                  else []):

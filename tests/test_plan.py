@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import yaml
 
 from sweep.cli import main
 from sweep.plan import count_training_trials, make_plan, max_iterations
-from sweep.spec import default_spec_path, parse_spec
+from sweep.spec import SpecError, default_spec_path, parse_spec
 
 
 def spec_from(**changes):
@@ -45,8 +46,9 @@ def test_grid_counts_every_combination():
                      search__target__learning_rate={"choice": [1e-3, 1e-5]},
                      search__target__seed={"choice": [0, 1]},
                      search__target__num_samples=1)
-    assert count_training_trials(spec, "intermediate") == 3 * 2
-    assert count_training_trials(spec, "target") == 2 * 2 * 3  # lr x seed x intermediates
+    assert count_training_trials(spec, "intermediate", "synth_nli") == 3 * 2
+    # lr x seed x intermediates
+    assert count_training_trials(spec, "target", "synth_xnli") == 2 * 2 * 3
 
 
 def test_partial_languages_and_single_checkpoint():
@@ -72,7 +74,34 @@ def test_hash_changes_flow_downstream_only():
 
 def test_max_t_defaults_to_longest_trial():
     spec = spec_from(search__target__epochs={"choice": [2, 5]})
-    assert max_iterations(spec, "target") == 5 * spec.scheduler.evals_per_epoch
+    assert max_iterations(spec, "target", "synth_pos") == 5 * spec.scheduler.evals_per_epoch
+
+
+def test_per_task_overrides_change_only_their_stage():
+    spec = spec_from(searcher__type="grid", search__intermediate__learning_rate=1e-3,
+                     search__per_task={"synth_pos": {"epochs": 7, "batch_size": 16,
+                                                     "learning_rate": {"choice": [1e-3, 3e-4, 1e-4]}}})
+    pos, xnli = spec.stage_search("target", "synth_pos"), spec.stage_search("target", "synth_xnli")
+    assert (pos.epochs, pos.batch_size) == (7, 16) and xnli.epochs == spec.search.target.epochs
+    assert pos.intermediate == spec.search.target.intermediate  # the rest is inherited
+    assert max_iterations(spec, "target", "synth_pos") == 7 * spec.scheduler.evals_per_epoch
+    plan = make_plan(spec)
+    # Three learning rates instead of the target search's two.
+    assert 2 * plan.stage("target/synth_pos").trials == 3 * plan.stage("target/synth_xnli").trials
+    base = {s.name: s.config_hash for s in make_plan(spec_from(
+        searcher__type="grid", search__intermediate__learning_rate=1e-3)).stages}
+    assert plan.stage("target/synth_xnli").config_hash == base["target/synth_xnli"]
+    assert plan.stage("target/synth_pos").config_hash != base["target/synth_pos"]
+
+
+def test_per_task_overrides_are_validated():
+    with pytest.raises(SpecError) as caught:
+        spec_from(search__per_task={"xnli": {"epochs": 2},
+                                    "synth_pos": {"batch_size": 30, "epochs": "many"}},
+                  resources__workers_per_trial=4)
+    message = str(caught.value)
+    assert "search.per_task.xnli: got 'xnli'; allowed: an intermediate or target task" in message
+    assert "search.per_task.synth_pos.batch_size: got 30; allowed: a multiple of" in message
 
 
 def test_plan_command_prints_stage_graph(capsys):

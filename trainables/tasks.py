@@ -78,6 +78,7 @@ class Task:
     roles: tuple[str, ...] = ("target",)  # intermediate | target | retrieval
     train_task: str | None = None  # English training data comes from this task (XNLI <- MNLI)
     train_also: tuple[str, ...] = ()  # tasks whose English training data is added (ANLI+)
+    dev_task: str | None = None  # English dev data (model selection) from this task
     max_length: int = 128
     synthetic: bool = False
     hub: HubSource | None = None
@@ -281,7 +282,8 @@ _TASKS: tuple[Task, ...] = (
     ),
     _multiple_choice(
         # XTREME-R: trained on COPA (optionally after SocialIQA as the intermediate task).
-        name="xcopa", languages=XCOPA_LANGUAGES, train_task="copa", benchmarks=("xtreme-r",),
+        name="xcopa", languages=XCOPA_LANGUAGES, train_task="copa", dev_task="copa",
+        benchmarks=("xtreme-r",),
         hub=HubSource("cambridgeltl/xcopa", "{code}", revision=PARQUET,
                       splits={"dev": "validation", "test": "test"},
                       columns=_COPA_COLUMNS, lists=_COPA_LISTS),
@@ -312,7 +314,8 @@ _TASKS: tuple[Task, ...] = (
     _span_qa(name="squad_v2", scorer="squad_v2", languages=("en",), roles=("intermediate",),
              hub=HubSource("rajpurkar/squad_v2", "squad_v2", splits=_SQUAD_SPLITS)),
     _span_qa(
-        name="xquad", languages=XQUAD_LANGUAGES, train_task="squad", benchmarks=XTREME_BENCHMARKS,
+        name="xquad", languages=XQUAD_LANGUAGES, train_task="squad", dev_task="squad",
+        benchmarks=XTREME_BENCHMARKS,
         hub=HubSource("google/xquad", "xquad.{code}", splits={"test": "validation"}),
         local=LocalSource("squad_json", "xquad", {"test": "xquad.{code}.json"}),
     ),
@@ -328,7 +331,8 @@ _TASKS: tuple[Task, ...] = (
         name="tydiqa", languages=tuple(TYDIQA_PREFIXES),
         benchmarks=XTREME_BENCHMARKS,
         hub=HubSource("google-research-datasets/tydiqa", "secondary_task", revision=PARQUET,
-                      splits={"train": "train", "test": "validation"},
+                      # No separate dev set: the English validation part selects models.
+                      splits={"train": "train", "dev": "validation", "test": "validation"},
                       id_prefix=TYDIQA_PREFIXES),
     ),
     # --- retrieval (no training) ---
