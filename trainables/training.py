@@ -45,10 +45,18 @@ def set_seed(seed: int) -> None:
 def featurize_split(
     config: Mapping[str, Any], task_name: str, split: str, language: str, tokenizer: Any,
 ) -> tuple[list[dict], list[Feature]]:
-    """Examples and features of one task split, with the task's own data for that split."""
+    """Examples and features of one task split: English training data from the task's
+    training sources (XNLI <- MNLI; ANLI+ adds MNLI and SNLI), English dev data from its dev
+    source where it has no dev set of its own (XQuAD <- SQuAD), else the task's own split."""
     task = get_task(task_name)
-    source_task = task.training_task if split == "train" else task.name
-    examples = load_examples(config["data"], source_task, split, language)
+    if split == "train":
+        sources = [task.training_task, *task.train_also]
+    elif split == "dev" and language == "en" and task.dev_task:
+        sources = [task.dev_task]
+    else:
+        sources = [task.name]
+    examples = [example for source in sources
+                for example in load_examples(config["data"], source, split, language)]
     family = get_family(task.family)
     max_length = config.get("max_length") or task.max_length
     return examples, family.featurize(task, examples, tokenizer, max_length)
