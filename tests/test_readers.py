@@ -93,6 +93,11 @@ HUB_ROWS = {
         datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
                            "pos_tags": datasets.Sequence(datasets.ClassLabel(
                                names=list(get_task("udpos").labels)))})),
+    **{("facebook/anli", "plain_text", f"train_r{r}"): (
+        {"uid": [f"t{r}"], "premise": [f"anli {r}"], "hypothesis": ["h"], "label": [r - 1],
+         "reason": [""]}, None) for r in (1, 2, 3)},
+    ("nyu-mll/glue", "mnli", "train"): (
+        {"premise": ["mnli p"], "hypothesis": ["h"], "label": [1], "idx": [0]}, None),
     ("facebook/anli", "plain_text", "dev_r1"): (
         {"uid": ["a"], "premise": ["p1"], "hypothesis": ["h1"], "label": [2], "reason": [""]},
         None),
@@ -169,3 +174,17 @@ def test_hub_splits_concatenate(hub):
     assert [e["premise"] for e in examples] == ["p1", "p2", "p3"]
     assert [e["label"] for e in examples] == [2, 1, 0]
 
+
+
+def test_anli_plus_trains_on_anli_mnli_and_snli(hub):
+    from trainables.model import load_tokenizer
+    from trainables.training import featurize_split
+
+    tokenizer = load_tokenizer({"source": "offline", "tiny": {
+        "vocab_size": 4000, "hidden_size": 32, "num_layers": 1, "num_heads": 2,
+        "intermediate_size": 64, "max_position_embeddings": 130, "seed": 0, "corpus_seed": 13}})
+    config = {"data": hub_data(anli_plus="a", mnli="m", snli="s"), "max_length": 32}
+    examples, features = featurize_split(config, "anli_plus", "train", "en", tokenizer)
+    assert [e["premise"] for e in examples] == ["anli 1", "anli 2", "anli 3", "mnli p",
+                                                "A man sleeps."]
+    assert [f["labels"] for f in features] == [0, 1, 2, 1, 0]
