@@ -78,9 +78,10 @@ def test_max_t_defaults_to_longest_trial():
 
 
 def test_per_task_overrides_change_only_their_stage():
+    rates = {"choice": [1e-3, 3e-4, 1e-4]}
     spec = spec_from(searcher__type="grid", search__intermediate__learning_rate=1e-3,
                      search__per_task={"synth_pos": {"epochs": 7, "batch_size": 16,
-                                                     "learning_rate": {"choice": [1e-3, 3e-4, 1e-4]}}})
+                                                     "learning_rate": rates}})
     pos, xnli = spec.stage_search("target", "synth_pos"), spec.stage_search("target", "synth_xnli")
     assert (pos.epochs, pos.batch_size) == (7, 16) and xnli.epochs == spec.search.target.epochs
     assert pos.intermediate == spec.search.target.intermediate  # the rest is inherited
@@ -109,3 +110,22 @@ def test_plan_command_prints_stage_graph(capsys):
     out = capsys.readouterr().out
     assert "target/synth_xnli" in out and "retrieval/synth_tatoeba" in out
     assert "each trial asks for" in out
+
+
+def test_the_paper_grid_plans_every_pair(capsys):
+    path = default_spec_path().with_name("xstilts.yaml")
+    assert main(["plan", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "28 stages, 98 training trials" in out
+    spec = parse_spec(yaml.safe_load(path.read_text()))
+    plan = make_plan(spec)
+    intermediates = spec.intermediate_names()
+    assert len(intermediates) == 10  # nine tasks and the mixture
+    for task in ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "xcopa"):
+        assert plan.stage(f"target/{task}").trials == len(intermediates) + 1  # + none
+    # Paper settings per task: POS/NER 10 epochs, QA batch 16, retrieval layer 14 mean.
+    assert max_iterations(spec, "target", "udpos") == 10 * spec.scheduler.evals_per_epoch
+    assert spec.stage_search("target", "xquad").batch_size == 16
+    assert spec.stage_search("target", "xnli").learning_rate == 1e-5
+    assert (spec.evaluation.retrieval.layer, spec.evaluation.retrieval.pooling) == (14, "mean")
+    assert plan.stage("retrieval/tatoeba").trials == (len(intermediates) + 1) * 36

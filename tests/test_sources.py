@@ -43,18 +43,20 @@ def test_local_data_directory_uses_the_benchmark_layout(tmp_path):
         load_examples({"source": "local", "path": str(local)}, "synth_pos", "test", "xx")
 
 
-def test_hub_sources_need_pinned_revisions():
+def test_hub_models_need_pinned_revisions_and_datasets_default_to_parquet():
     document = yaml.safe_load(default_spec_path().read_text())
-    document.update(intermediate_tasks=["mnli"], target_tasks=["xnli"], retrieval_tasks=[],
-                    data={"source": "hub"},
+    document.update(intermediate_tasks=["mnli"], target_tasks=["xnli"],
+                    retrieval_tasks=["bucc2018"], data={"source": "hub"},
                     model={"source": "hub", "name": "FacebookAI/xlm-roberta-large"})
     document["search"]["target"]["intermediate"] = ["none", "mnli"]
     with pytest.raises(SpecError) as caught:
         parse_spec(document)
     message = str(caught.value)
     assert "model.revision: got None; allowed: a pinned hub revision" in message
-    assert "data.revisions.mnli: got None; allowed: a pinned hub revision" in message
-    assert "data.revisions.xnli" in message
+    # BUCC's hub copies hold only the gold pairs: mining reads the original files.
+    assert "data.path: got None; allowed: a directory holding bucc2018/" in message
+    assert "data.revisions" not in message  # datasets default to the parquet conversion
     document["model"]["revision"] = "main"
-    document["data"]["revisions"] = {"mnli": "abc123", "xnli": "def456"}
-    assert parse_spec(document).data.revisions["xnli"] == "def456"
+    document["data"] = {"source": "hub", "path": "/data/xtreme", "revisions": {"xnli": "d4c2"}}
+    spec = parse_spec(document)
+    assert spec.data.revisions["xnli"] == "d4c2"

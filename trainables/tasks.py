@@ -22,6 +22,12 @@ UD_POS_TAGS = (
 )  # fmt: skip
 
 
+# The hub's parquet conversion of a dataset: the revision that loads with datasets >= 4 even
+# for script-based datasets. A branch, not a commit: pin a commit sha in data.revisions for a
+# run that must be reproducible to the byte.
+PARQUET = "refs/convert/parquet"
+
+
 @dataclass(frozen=True)
 class HubSource:
     """Where a task lives on the Hugging Face hub, and how its rows become examples.
@@ -32,13 +38,12 @@ class HubSource:
     field), `lists` gathers several hub columns into one list field (answer0..answer3 ->
     choices), and `label_values` lists the raw hub labels in our label order: rows with any
     other label (SNLI's -1, no gold label) are dropped. `id_prefix` picks a language's rows by
-    their id (TyDiQA keeps every language in one config). Script-based datasets do not load
-    with datasets >= 4, so their revision is the hub's parquet conversion.
+    their id (TyDiQA keeps every language in one config).
     """
 
     path: str
     config: str | None = None
-    revision: str | None = None
+    revision: str = PARQUET
     splits: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
     lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -79,7 +84,7 @@ class Task:
     train_task: str | None = None  # English training data comes from this task (XNLI <- MNLI)
     train_also: tuple[str, ...] = ()  # tasks whose English training data is added (ANLI+)
     dev_task: str | None = None  # English dev data (model selection) from this task
-    max_length: int = 128
+    max_length: int = 256  # X-STILTs: 256, 384 for QA (the span-QA default)
     synthetic: bool = False
     hub: HubSource | None = None
     local: LocalSource | None = None
@@ -102,8 +107,6 @@ def _synthetic(**kwargs) -> Task:
     return Task(synthetic=True, max_length=64, **kwargs)
 
 
-# Parquet conversions of script-based datasets (the hub's refs/convert/parquet branch).
-PARQUET = "refs/convert/parquet"
 XTREME_BENCHMARKS = ("xtreme", "xtreme-r")
 
 XNLI_LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur",
@@ -251,13 +254,13 @@ _TASKS: tuple[Task, ...] = (
     # --- multiple choice ---
     _multiple_choice(
         name="hellaswag", languages=("en",), roles=("intermediate",),
-        hub=HubSource("Rowan/hellaswag", revision=PARQUET, splits=_SQUAD_SPLITS,
+        hub=HubSource("Rowan/hellaswag", splits=_SQUAD_SPLITS,
                       columns={"context": "ctx", "choices": "endings", "label": "label"},
                       label_values=("0", "1", "2", "3")),
     ),
     _multiple_choice(
         name="cosmosqa", languages=("en",), roles=("intermediate",),
-        hub=HubSource("allenai/cosmos_qa", revision=PARQUET, splits=_SQUAD_SPLITS,
+        hub=HubSource("allenai/cosmos_qa", splits=_SQUAD_SPLITS,
                       columns={"context": "context", "question": "question", "label": "label"},
                       lists={"choices": ("answer0", "answer1", "answer2", "answer3")}),
     ),
@@ -270,21 +273,21 @@ _TASKS: tuple[Task, ...] = (
     ),
     _multiple_choice(
         name="socialiqa", languages=("en",), roles=("intermediate",),
-        hub=HubSource("allenai/social_i_qa", revision=PARQUET, splits=_SQUAD_SPLITS,
+        hub=HubSource("allenai/social_i_qa", splits=_SQUAD_SPLITS,
                       columns={"context": "context", "question": "question", "label": "label"},
                       lists={"choices": ("answerA", "answerB", "answerC")},
                       label_values=("1", "2", "3")),
     ),
     _multiple_choice(
         name="copa", languages=("en",), roles=("intermediate",),
-        hub=HubSource("aps/super_glue", "copa", revision=PARQUET, splits=_SQUAD_SPLITS,
+        hub=HubSource("aps/super_glue", "copa", splits=_SQUAD_SPLITS,
                       columns=_COPA_COLUMNS, lists=_COPA_LISTS),
     ),
     _multiple_choice(
         # XTREME-R: trained on COPA (optionally after SocialIQA as the intermediate task).
         name="xcopa", languages=XCOPA_LANGUAGES, train_task="copa", dev_task="copa",
         benchmarks=("xtreme-r",),
-        hub=HubSource("cambridgeltl/xcopa", "{code}", revision=PARQUET,
+        hub=HubSource("cambridgeltl/xcopa", "{code}",
                       splits={"dev": "validation", "test": "test"},
                       columns=_COPA_COLUMNS, lists=_COPA_LISTS),
     ),
@@ -293,7 +296,7 @@ _TASKS: tuple[Task, ...] = (
         name="udpos", family="tagging", languages=tuple(UDPOS_NAMES), metric="f1",
         scorer="seqeval", text_fields=("tokens",), label_field="tags", labels=UD_POS_TAGS,
         language_codes=UDPOS_NAMES, benchmarks=XTREME_BENCHMARKS,
-        hub=HubSource("google/xtreme", "udpos.{code}", revision=PARQUET,
+        hub=HubSource("google/xtreme", "udpos.{code}",
                       splits={"train": "train", "dev": "validation", "test": "test"},
                       columns={"tokens": "tokens", "tags": "pos_tags"}),
         # UD 2.5: every treebank of the language, as XTREME concatenates them.
@@ -304,7 +307,7 @@ _TASKS: tuple[Task, ...] = (
         name="panx", family="tagging", languages=PANX_LANGUAGES, metric="f1", scorer="seqeval",
         text_fields=("tokens",), label_field="tags", labels=NER_TAGS,
         benchmarks=XTREME_BENCHMARKS,
-        hub=HubSource("google/xtreme", "PAN-X.{code}", revision=PARQUET,
+        hub=HubSource("google/xtreme", "PAN-X.{code}",
                       splits={"train": "train", "dev": "validation", "test": "test"},
                       columns={"tokens": "tokens", "tags": "ner_tags"}),
     ),
@@ -323,14 +326,14 @@ _TASKS: tuple[Task, ...] = (
         # Context and question in the same language (MLQA's cross-language pairs are not used).
         name="mlqa", scorer="mlqa", languages=MLQA_LANGUAGES, train_task="squad",
         benchmarks=XTREME_BENCHMARKS,
-        hub=HubSource("facebook/mlqa", "mlqa.{code}.{code}", revision=PARQUET,
+        hub=HubSource("facebook/mlqa", "mlqa.{code}.{code}",
                       splits={"dev": "validation", "test": "test"}),
     ),
     _span_qa(
         # GoldP; every language in one config, told apart by id ("english-...").
         name="tydiqa", languages=tuple(TYDIQA_PREFIXES),
         benchmarks=XTREME_BENCHMARKS,
-        hub=HubSource("google-research-datasets/tydiqa", "secondary_task", revision=PARQUET,
+        hub=HubSource("google-research-datasets/tydiqa", "secondary_task",
                       # No separate dev set: the English validation part selects models.
                       splits={"train": "train", "dev": "validation", "test": "validation"},
                       id_prefix=TYDIQA_PREFIXES),
@@ -341,7 +344,7 @@ _TASKS: tuple[Task, ...] = (
         scorer="tatoeba", label_field=None, roles=("retrieval",), language_codes=TATOEBA_CODES,
         benchmarks=XTREME_BENCHMARKS,
         # Hub sentences keep a trailing newline; the loader strips it.
-        hub=HubSource("google/xtreme", "tatoeba.{code}", revision=PARQUET,
+        hub=HubSource("google/xtreme", "tatoeba.{code}",
                       splits={"test": "validation"},
                       columns={"other": "source_sentence", "english": "target_sentence"}),
         local=LocalSource("laser_tatoeba", "tatoeba", {"test": "tatoeba.{code}-eng"}),
