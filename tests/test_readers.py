@@ -98,6 +98,30 @@ HUB_ROWS = {
          "reason": [""]}, None) for r in (1, 2, 3)},
     ("nyu-mll/glue", "mnli", "train"): (
         {"premise": ["mnli p"], "hypothesis": ["h"], "label": [1], "idx": [0]}, None),
+    ("Rowan/hellaswag", None, "train"): (
+        {"ind": [1], "activity_label": ["a"], "ctx_a": ["x"], "ctx_b": ["y"],
+         "ctx": ["A man opens the door."], "endings": [["he sleeps", "he walks in", "a", "b"]],
+         "source_id": ["s"], "split": ["train"], "split_type": ["indomain"], "label": ["1"]},
+        None),
+    ("allenai/social_i_qa", None, "validation"): (
+        {"context": ["Tracy lost her keys."], "question": ["How does Tracy feel?"],
+         "answerA": ["happy"], "answerB": ["calm"], "answerC": ["upset"], "label": ["3"]},
+        None),
+    ("cambridgeltl/xcopa", "et", "test"): (
+        {"premise": ["Ese oli mullikilesse mähitud."], "choice1": ["See oli õrn."],
+         "choice2": ["See oli väike."], "question": ["cause"], "label": [0], "idx": [0],
+         "changed": [False]}, None),
+    ("google/xtreme", "PAN-X.de", "test"): (
+        {"tokens": [["Angela", "Merkel", "spricht", "in", "Berlin"]],
+         "ner_tags": [[1, 2, 0, 0, 5]], "langs": [["de"] * 5]},
+        datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                           "ner_tags": datasets.Sequence(datasets.ClassLabel(
+                               names=list(get_task("panx").labels))),
+                           "langs": datasets.Sequence(datasets.Value("string"))})),
+    ("facebook/mlqa", "mlqa.de.de", "test"): (
+        {"id": ["m1"], "title": ["t"], "context": ["Berlin ist groß."],
+         "question": ["Was ist groß?"], "answers": [{"answer_start": [0], "text": ["Berlin"]}]},
+        None),
     ("facebook/anli", "plain_text", "dev_r1"): (
         {"uid": ["a"], "premise": ["p1"], "hypothesis": ["h1"], "label": [2], "reason": [""]},
         None),
@@ -188,3 +212,23 @@ def test_anli_plus_trains_on_anli_mnli_and_snli(hub):
     assert [e["premise"] for e in examples] == ["anli 1", "anli 2", "anli 3", "mnli p",
                                                 "A man sleeps."]
     assert [f["labels"] for f in features] == [0, 1, 2, 1, 0]
+
+
+def test_hub_multiple_choice_schemas(hub):
+    [swag] = load_examples(hub_data(), "hellaswag", "train", "en")
+    assert swag == {"context": "A man opens the door.",
+                    "choices": ["he sleeps", "he walks in", "a", "b"], "label": 1}
+    [siqa] = load_examples(hub_data(), "socialiqa", "dev", "en")
+    assert siqa["choices"] == ["happy", "calm", "upset"] and siqa["label"] == 2
+    [copa] = load_examples(hub_data(), "xcopa", "test", "et")
+    assert copa == {"context": "Ese oli mullikilesse mähitud.", "question": "cause",
+                    "label": 0, "choices": ["See oli õrn.", "See oli väike."]}
+
+
+def test_hub_ner_and_mlqa_schemas(hub):
+    [sentence] = load_examples(hub_data(), "panx", "test", "de")
+    labels = get_task("panx").labels
+    assert [labels[i] for i in sentence["tags"]] == ["B-PER", "I-PER", "O", "O", "B-LOC"]
+    [question] = load_examples(hub_data(), "mlqa", "test", "de")
+    assert question["answers"] == {"answer_start": [0], "text": ["Berlin"]}
+    assert ("facebook/mlqa", "mlqa.de.de", "test", PARQUET) in hub
