@@ -99,6 +99,20 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    import json
+
+    from sweep.scoring import format_scores, score_directory
+
+    try:
+        result = score_directory(args.task, Path(args.predictions), Path(args.labels))
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(result, indent=2) if args.format == "json" else format_scores(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sweep", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
                          help="Tune's per-trial dataframe of every training stage instead")
     results.add_argument("--output", help="write to this file instead of standard output")
     results.set_defaults(handler=cmd_results)
+
+    from sweep.scoring import TASKS
+
+    score = commands.add_parser(
+        "score", help="score prediction files laid out as google-research/xtreme lays them out")
+    score.add_argument("--task", required=True, choices=TASKS)
+    score.add_argument("--predictions", required=True,
+                       help="directory of test-<lang>.tsv / .json predictions (or its parent)")
+    score.add_argument("--labels", required=True, help="directory of the gold files, same layout")
+    score.add_argument("--format", choices=["table", "json"], default="table")
+    score.set_defaults(handler=cmd_score)
     return parser
 
 

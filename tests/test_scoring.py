@@ -187,3 +187,20 @@ def test_bad_qa_files(tmp_path):
 def test_score_file_names_missing_file(tmp_path):
     with pytest.raises(ValueError, match="no such file"):
         score_file("xnli", tmp_path / "a.tsv", tmp_path / "b.tsv", "en")
+
+
+def test_sweep_score_command(tmp_path, capsys):
+    from sweep.cli import main
+
+    pred, gold = tmp_path / "pred", tmp_path / "gold"
+    write(gold, "test-en.tsv", lines("entailment", "neutral", "contradiction", "neutral"))
+    write(pred, "test-en.tsv", lines("entailment", "neutral", "neutral", "neutral"))
+    args = ["score", "--task", "xnli", "--predictions", str(pred), "--labels", str(gold)]
+    assert main([*args, "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["scores"]["en"]["accuracy"] == 75.0
+    assert main(args) == 0
+    assert "75" in capsys.readouterr().out
+    write(pred, "test-de.tsv", lines("neutral"))  # no label file for de
+    assert main(args) == 2
+    assert "test-de.tsv" in capsys.readouterr().err
