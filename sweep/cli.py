@@ -99,6 +99,76 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def _jobs(handler):
+    """Run a jobs command; its one-line errors (address, token, unknown job) exit 2."""
+    def run(args: argparse.Namespace) -> int:
+        from sweep.jobs import JobsError
+
+        try:
+            return handler(args)
+        except JobsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    return run
+
+
+@_jobs
+def cmd_submit(args: argparse.Namespace) -> int:
+    from sweep.jobs import submit
+
+    spec = _load(args.file)  # a bad spec exits 2 here, before anything is sent
+    job_id, address = submit(args.address, args.file, spec, args.storage, args.resume)
+    print(job_id)  # alone on stdout, for JOB=$(sweep submit ...)
+    print(f"submitted sweep {spec.name!r} to {address}\n"
+          f"  sweep logs {job_id} --follow --address {address}\n"
+          f"  sweep status {job_id} --address {address}", file=sys.stderr)
+    return 0
+
+
+@_jobs
+def cmd_status(args: argparse.Namespace) -> int:
+    from sweep.jobs import details, status_exit_code
+
+    info = details(args.address, args.job)
+    print(f"{args.job}: {info.status}")
+    meta = info.metadata or {}
+    if meta.get("sweep"):
+        print(f"sweep {meta['sweep']!r}, storage {meta.get('storage')}")
+    if info.status.is_terminal() and info.message:
+        print(info.message)
+    if str(info.status) == "SUCCEEDED" and meta.get("storage"):
+        print(f"results: sweep results {meta['storage']}")
+    return status_exit_code(info.status)
+
+
+@_jobs
+def cmd_logs(args: argparse.Namespace) -> int:
+    from sweep.jobs import follow, logs, status_exit_code
+
+    if not args.follow:
+        sys.stdout.write(logs(args.address, args.job))
+        return 0
+    try:
+        status = follow(args.address, args.job)
+    except KeyboardInterrupt:
+        print(f"\nstopped following; the job keeps running (sweep stop {args.job})",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"{args.job}: {status}", file=sys.stderr)
+    return status_exit_code(status)
+
+
+@_jobs
+def cmd_stop(args: argparse.Namespace) -> int:
+    from sweep.jobs import stop
+
+    if stop(args.address, args.job):
+        print(f"{args.job}: stop requested")
+    else:
+        print(f"{args.job}: not running; nothing to stop")
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     import json
 
@@ -153,6 +223,30 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--labels", required=True, help="directory of the gold files, same layout")
     score.add_argument("--format", choices=["table", "json"], default="table")
     score.set_defaults(handler=cmd_score)
+
+    address = {"help": "the cluster's dashboard URL, e.g. http://HOST:8265 "
+                       "(default: $RAY_ADDRESS)"}
+    submit = commands.add_parser("submit", help="run a sweep on a cluster as a Ray job")
+    submit.add_argument("file", help="search-space YAML (validated here, sent as text)")
+    submit.add_argument("--address", **address)
+    submit.add_argument("--storage", help="where results go, on the cluster: an absolute "
+                        "path or a URI (overrides the file's storage)")
+    submit.add_argument("--resume", action="store_true", help="as for run")
+    submit.set_defaults(handler=cmd_submit)
+
+    for name, helptext, handler in (
+        ("status", "a submitted sweep's job status (exit 1 if it failed or was stopped)",
+         cmd_status),
+        ("logs", "a submitted sweep's output", cmd_logs),
+        ("stop", "stop a submitted sweep", cmd_stop),
+    ):
+        command = commands.add_parser(name, help=helptext)
+        command.add_argument("job", help="the job id `sweep submit` printed")
+        command.add_argument("--address", **address)
+        if name == "logs":
+            command.add_argument("--follow", action="store_true",
+                                 help="stream until the job ends; exit status as for status")
+        command.set_defaults(handler=handler)
     return parser
 
 
