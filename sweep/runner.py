@@ -61,8 +61,14 @@ def init_ray(spec: Spec) -> None:
     """Connect to RAY_ADDRESS, or start a local Ray sized for this spec."""
     # Our one-line progress replaces Tune's tables; worker logs stay in Ray's session logs.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    address = os.environ.get("RAY_ADDRESS", "")
+    if address.startswith(("http://", "https://")):
+        raise PreflightError(
+            f"RAY_ADDRESS={address} is a dashboard URL, which `sweep submit` uses; `sweep run` "
+            "joins a cluster by its GCS address (HOST:6379) or starts a local Ray: unset "
+            "RAY_ADDRESS, or use `sweep submit` to run on that cluster")
     if not ray.is_initialized():
-        if os.environ.get("RAY_ADDRESS"):
+        if address:
             ray.init(log_to_driver=False)
         else:
             ray.init(

@@ -83,3 +83,12 @@ def test_an_uncached_hub_model_is_refused_when_the_hub_is_unreachable(monkeypatc
     with pytest.raises(PreflightError, match="model.name 'FacebookAI/xlm-roberta-large': not "
                                              "in the local Hugging Face cache"):
         check_sources(spec)
+
+
+def test_a_dashboard_url_in_ray_address_is_refused_by_run(monkeypatch, tmp_path, capsys):
+    from sweep.cli import main
+
+    monkeypatch.setenv("RAY_ADDRESS", "http://127.0.0.1:8265")
+    assert main(["run", "--storage", str(tmp_path / "run")]) == 2
+    assert "is a dashboard URL" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
