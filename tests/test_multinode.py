@@ -45,13 +45,16 @@ SPEC = {
 def run_on_cluster(spec: dict, storage: str) -> None:
     """Start the cluster, run the sweep on it, and end every process the cluster started."""
     import ray
+    from conftest import free_port
     from ray.cluster_utils import Cluster
 
     from sweep.runner import run_sweep
     from sweep.spec import parse_spec
 
+    # Its own dashboard port: the session's Ray may hold the default one.
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "resources": {"trial_driver": 1}, "include_dashboard": True,
+        "dashboard_port": free_port(),
         "temp_dir": tempfile.mkdtemp(prefix="xs-mn-", dir="/tmp"),
     })
     try:
