@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
 from trainables.offline import benchmark
 from trainables.offline.benchmark import (
+    BUCC_SPLITS,
+    CAUSAL_CYCLES,
+    COPA_QUESTIONS,
     LANGUAGES,
     NAMES,
     NLI_LABELS,
+    NOUNS,
     POS_TAGS,
+    PREPOSITIONS,
+    QUESTION_TYPES,
+    VERBS,
     build_lexicons,
     ensure_benchmark,
     generate_benchmark,
@@ -31,6 +38,8 @@ BLOCKS = {
     "Han": [(0x4E00, 0x9FFF), (0x3000, 0x303F)],
 }
 LATIN_NAME = re.compile(r"^[A-Z][a-z]+$")
+LANGUAGE_STOPS = {lang: "\u0964" if lang == "hi" else "\u3002" if lang == "zh" else "."
+                  for lang in LANGUAGES}  # fmt: skip
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -39,7 +48,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def words(sentence: str) -> list[str]:
-    return sentence.rstrip(".\u0964\u3002").split()
+    """Whitespace words of a sentence or question, without its final punctuation."""
+    return sentence.rstrip(".\u0964\u3002?\u061f\uff1f").split()
 
 
 def all_files(root: Path) -> dict[str, bytes]:
@@ -70,6 +80,10 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path):
     changed = [name for name in first if name != "benchmark.json" and first[name] != other[name]]
     assert "synth_xnli/test-de.jsonl" in changed
     assert "corpus/ru.txt" in changed
+    for name in ("synth_swag/train-en.jsonl", "synth_xcopa/test-hi.jsonl",
+                 "synth_squad/dev-en.jsonl", "synth_xquad/dev-zh.jsonl",
+                 "synth_bucc/ar-en.test.ar", "synth_bucc/sw-en.sample.gold"):  # fmt: skip
+        assert name in changed, name
 
 
 def test_layout_and_metadata(bench):
@@ -89,8 +103,18 @@ def test_layout_and_metadata(bench):
         "synth_pos": ("tagging", "target",
                       {"train": ["en"], "dev": list(LANGUAGES), "test": list(LANGUAGES)}),
         "synth_tatoeba": ("retrieval", "retrieval", {"test": OTHERS}),
+        "synth_swag": ("multiple_choice", "intermediate", {"train": ["en"], "dev": ["en"]}),
+        "synth_xcopa": ("multiple_choice", "target",
+                        {"train": ["en"], "dev": list(LANGUAGES), "test": list(LANGUAGES)}),
+        "synth_squad": ("span_qa", "intermediate", {"train": ["en"], "dev": ["en"]}),
+        "synth_xquad": ("span_qa", "target", {"dev": list(LANGUAGES), "test": list(LANGUAGES)}),
     }  # fmt: skip
-    assert set(meta["tasks"]) == set(expected)
+    assert set(meta["tasks"]) == {*expected, "synth_bucc"}
+    bucc = meta["tasks"]["synth_bucc"]
+    assert (bucc["family"], bucc["role"], bucc["format"]) == ("bitext_mining", "retrieval",
+                                                              "bucc2018")
+    assert bucc["splits"] == {split: OTHERS for split in ("sample", "test")}
+    assert meta["tasks"]["synth_xquad"]["train_task"] == "synth_squad"
     for task, (family, role, splits) in expected.items():
         info = meta["tasks"][task]
         assert (info["family"], info["role"], info["splits"]) == (family, role, splits)
@@ -101,14 +125,26 @@ def test_layout_and_metadata(bench):
                 assert meta["files"][f"{task}/{split}-{lang}.jsonl"] == len(read_jsonl(path))
     assert meta["tasks"]["synth_pos"]["label_names"] == POS_TAGS
     assert meta["tasks"]["synth_xnli"]["label_names"] == NLI_LABELS
+    for lang in OTHERS:
+        for split in BUCC_SPLITS:
+            for suffix in (lang, "en", "gold"):
+                name = f"synth_bucc/{lang}-en.{split}.{suffix}"
+                lines = (bench / name).read_text(encoding="utf-8").splitlines()
+                assert meta["files"][name] == len(lines) > 0, name
     # No stray files: exactly the expected task files, the corpus and the metadata.
-    on_disk = {str(p.relative_to(bench)) for p in bench.rglob("*.jsonl")}
-    assert on_disk == set(meta["files"])
+    on_disk = {str(p.relative_to(bench)) for p in bench.rglob("*") if p.is_file()}
+    corpus = {f"corpus/{lang}.txt" for lang in LANGUAGES}
+    assert on_disk == set(meta["files"]) | corpus | {"benchmark.json"}
 
     sizes = {"train": 2000, "dev": 300, "test": 300}
     assert len(read_jsonl(bench / "synth_xnli/train-en.jsonl")) == sizes["train"]
     assert len(read_jsonl(bench / "synth_pos/test-hi.jsonl")) == sizes["test"]
     assert len(read_jsonl(bench / "synth_tatoeba/test-zh.jsonl")) == 200
+    for name in ("synth_swag/train-en", "synth_xcopa/train-en", "synth_squad/train-en"):
+        assert len(read_jsonl(bench / f"{name}.jsonl")) == sizes["train"], name
+    for name in ("synth_swag/dev-en", "synth_xcopa/test-ar", "synth_squad/dev-en",
+                 "synth_xquad/dev-sw", "synth_xquad/test-en"):  # fmt: skip
+        assert len(read_jsonl(bench / f"{name}.jsonl")) == sizes["dev"], name
     for lang in LANGUAGES:
         lines = (bench / "corpus" / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
         assert len(lines) == 1500 and all(lines)
@@ -142,6 +178,8 @@ def test_non_latin_text_is_in_its_unicode_block(bench, lang):
     script = LANGUAGES[lang]
     texts = [" ".join(r["tokens"]) for r in read_jsonl(bench / "synth_pos" / f"test-{lang}.jsonl")]
     texts += (bench / "corpus" / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
+    for record in read_jsonl(bench / "synth_xquad" / f"test-{lang}.jsonl"):
+        texts += [record["question"], *record["context"].split(LANGUAGE_STOPS[lang] + " ")]
     checked = 0
     for text in texts:
         for token in words(text):
@@ -166,8 +204,15 @@ def test_latin_languages_share_cognates_with_english():
             if len(en_word) == len(word)
         )
         assert 0.05 * len(english.nouns) <= close <= 0.4 * len(english.nouns), lang
-        assert len(lex.words()) == len(set(lex.nouns) | set(lex.verbs) | set(lex.adjectives)
-                                       | set(lex.prepositions) | set(lex.names)) + 3
+        # Loanwords: "never" and the question words are English.
+        assert lex.neg == "never" and lex.wh == benchmark.ENGLISH_QUESTION_WORDS
+        # Every other concept has its own word (det and conj included).
+        borrowed = {"never", "How", "many", "Who", "What", "Where"}
+        own = {*lex.nouns, *lex.verbs, *lex.adjectives, *lex.prepositions, *lex.names}
+        assert len(lex.words()) == len(own) + 2 + len(borrowed)
+    for lang in ("ru", "ar", "hi", "zh"):  # their own question words, one per question type
+        wh = lexicons[lang].wh
+        assert len(set(wh)) == len(QUESTION_TYPES) and not set(wh) & english.words()
 
 
 def test_classes_are_balanced(bench):
@@ -274,6 +319,338 @@ def test_tatoeba_pairs(bench):
             for r in records
         )
         assert sum(n for n in signature.values() if n > 1) >= 0.2 * len(records), lang
+
+
+def test_corpus_has_questions_in_every_language(bench):
+    """Pretraining must see each language's question words, or span QA cannot transfer."""
+    lexicons = build_lexicons(13)
+    for lang in LANGUAGES:
+        lines = (bench / "corpus" / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
+        questions = [line for line in lines if line[-1] in "?\u061f\uff1f"]
+        assert 0.05 * len(lines) <= len(questions) <= 0.15 * len(lines), lang
+        corpus_words = {w for line in questions for w in words(line)}
+        for phrase in lexicons[lang].wh:
+            assert set(phrase.split()) <= corpus_words, (lang, phrase)
+
+
+# --- multiple choice ------------------------------------------------------------------------
+
+VERB_BASE = {third: base for base, third in VERBS}
+EFFECT = {cycle[i]: cycle[(i + 1) % len(cycle)] for cycle in CAUSAL_CYCLES
+          for i in range(len(cycle))}  # fmt: skip
+COUNTED_NOUNS = {plural for _, plural in NOUNS}
+
+
+def english_anchors(sentence: str) -> tuple[str, str, str]:
+    """(name, number, noun) of an English sentence of the grammar."""
+    tokens = words(sentence)
+    at = next(i for i, t in enumerate(tokens) if t.isdigit())
+    noun = next(t for t in tokens[at + 1 :] if t in COUNTED_NOUNS)
+    return tokens[0], tokens[at], noun
+
+
+def english_verb(sentence: str) -> str:
+    """Base form of the verb of an English sentence of the grammar (negated or not)."""
+    return VERB_BASE[next(t for t in words(sentence)[1:] if t != "never")]
+
+
+def test_multiple_choice_fields_and_parallel_languages(bench):
+    for record in read_jsonl(bench / "synth_swag/train-en.jsonl"):
+        assert set(record) == {"context", "question", "choices", "label"}
+        assert record["question"] == "" and len(record["choices"]) == 4
+        assert len(set(record["choices"])) == 4 and record["label"] in range(4)
+    english = read_jsonl(bench / "synth_xcopa/test-en.jsonl")
+    for lang in LANGUAGES:
+        records = read_jsonl(bench / "synth_xcopa" / f"test-{lang}.jsonl")
+        for en, record in zip(english, records, strict=True):
+            assert set(record) == {"context", "question", "choices", "label"}
+            assert len(set(record["choices"])) == 2
+            # The question stays an English word (as in XCOPA); the label is the same example's.
+            assert (record["question"], record["label"]) == (en["question"], en["label"])
+            for a, b in zip([en["context"], *en["choices"]],
+                            [record["context"], *record["choices"]], strict=True):  # fmt: skip
+                assert re.findall(r"\d+", a) == re.findall(r"\d+", b), lang
+
+
+def test_swag_has_exactly_one_consistent_choice(bench):
+    kept_at = Counter()
+    for record in read_jsonl(bench / "synth_swag/dev-en.jsonl"):
+        truth = english_anchors(record["context"])
+        kept = [[a == b for a, b in zip(english_anchors(c), truth, strict=True)]
+                for c in record["choices"]]  # fmt: skip
+        # The right continuation keeps person, number and thing; each distractor keeps one.
+        assert sum(kept[record["label"]]) == 3
+        assert sorted(sum(k) for k in kept) == [1, 1, 1, 3], record
+        kept_at.update((i, k.index(True)) for i, k in enumerate(kept) if sum(k) == 1)
+    # Which anchor a distractor keeps does not depend on its position.
+    assert len(kept_at) == 12 and min(kept_at.values()) >= 0.5 * max(kept_at.values()), kept_at
+
+
+def copa_consistent(record: dict, choice: str) -> bool:
+    """The premise's cause or effect as asked, about the same person, number and thing, and
+    not negated."""
+    premise, verb = english_verb(record["context"]), english_verb(choice)
+    related = EFFECT[premise] == verb if record["question"] == "effect" else EFFECT[verb] == premise
+    same = english_anchors(choice) == english_anchors(record["context"])
+    return related and same and "never" not in words(choice)
+
+
+def test_xcopa_has_exactly_one_consistent_choice(bench):
+    kinds = Counter()
+    for record in read_jsonl(bench / "synth_xcopa/dev-en.jsonl"):
+        assert record["question"] in COPA_QUESTIONS
+        consistent = [copa_consistent(record, c) for c in record["choices"]]
+        assert consistent.count(True) == 1 and consistent.index(True) == record["label"]
+        wrong = record["choices"][1 - record["label"]]
+        right = record["choices"][record["label"]]
+        if "never" in words(wrong):
+            kinds["negated"] += 1
+        elif english_verb(wrong) != english_verb(right):
+            kinds["reversed relation"] += 1
+            assert english_anchors(wrong) == english_anchors(right)
+        else:
+            kinds["changed anchors"] += 1
+            changed = sum(a != b for a, b in zip(english_anchors(wrong), english_anchors(right),
+                                                 strict=True))  # fmt: skip
+            assert changed == 2, record
+    # The three kinds of wrong alternative are about equally common.
+    assert len(kinds) == 3 and min(kinds.values()) >= 0.25 * sum(kinds.values()), kinds
+
+
+def test_multiple_choice_labels_are_balanced(bench):
+    for task, k in (("synth_swag", 4), ("synth_xcopa", 2)):
+        for name in ("train-en", "dev-en"):
+            records = read_jsonl(bench / task / f"{name}.jsonl")
+            counts = Counter(r["label"] for r in records)
+            assert set(counts) == set(range(k))
+            assert max(counts.values()) - min(counts.values()) <= 1, (task, counts)
+    records = read_jsonl(bench / "synth_xcopa/train-en.jsonl")
+    pairs = Counter((r["question"], r["label"]) for r in records)
+    assert len(pairs) == 4 and min(pairs.values()) >= 0.2 * len(records), pairs
+
+
+def token_overlap(a: str, b: str) -> int:
+    return len(set(words(a)) & set(words(b)))
+
+
+def best_choice(scores: list[float]) -> int:
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))  # ties: the first
+
+
+def test_swag_needs_the_context_and_anchors_solve_it(bench):
+    records = read_jsonl(bench / "synth_swag/dev-en.jsonl")
+    overlap = sum(
+        best_choice([token_overlap(r["context"], c) for c in r["choices"]]) == r["label"]
+        for r in records
+    )
+    # Choices alone: prefer the choice whose words are most common among the choices.
+    choice_only = 0
+    for r in records:
+        counts = Counter(t for c in r["choices"] for t in set(words(c)))
+        scores = [sum(counts[t] for t in set(words(c))) for c in r["choices"]]
+        choice_only += best_choice(scores) == r["label"]
+    assert overlap / len(records) >= 0.95
+    assert choice_only / len(records) <= 0.35  # chance is 0.25
+
+
+def test_xcopa_signal_is_learnable_from_english_and_transfers(bench):
+    """A bag of (question, premise word, choice word) weights counted on the English training
+    set stands in for a model: it learns the causal verb pairs and the negation cue in
+    English; "never", anchors and cognates carry part of it to the other languages. Word
+    overlap alone solves only the changed-anchors third."""
+    weights = Counter()
+    for r in read_jsonl(bench / "synth_xcopa/train-en.jsonl"):
+        for k, choice in enumerate(r["choices"]):
+            for a in words(r["context"]):
+                for b in words(choice):
+                    weights[r["question"], a, b] += 1 if k == r["label"] else -1
+
+    def learned(r: dict) -> int:
+        return best_choice([sum(weights[r["question"], a, b] for a in words(r["context"])
+                                for b in words(c)) for c in r["choices"]])  # fmt: skip
+
+    learned_accuracy, overlap_accuracy = {}, {}
+    for lang in LANGUAGES:
+        records = read_jsonl(bench / "synth_xcopa" / f"test-{lang}.jsonl")
+        learned_accuracy[lang] = sum(learned(r) == r["label"] for r in records) / len(records)
+        overlap_accuracy[lang] = sum(
+            best_choice([token_overlap(r["context"], c) for c in r["choices"]]) == r["label"]
+            for r in records
+        ) / len(records)
+    assert learned_accuracy["en"] >= 0.9, learned_accuracy
+    for lang in LANGUAGES:  # chance is 0.5
+        assert learned_accuracy[lang] >= (0.75 if LANGUAGES[lang] == "Latin" else 0.55), lang
+        assert 0.58 <= overlap_accuracy[lang] <= 0.75, overlap_accuracy
+
+
+# --- span QA --------------------------------------------------------------------------------
+
+def qa_files(bench: Path) -> list[Path]:
+    return [bench / "synth_squad/train-en.jsonl", bench / "synth_squad/dev-en.jsonl",
+            *(bench / "synth_xquad" / f"{split}-{lang}.jsonl"
+              for split in ("dev", "test") for lang in LANGUAGES)]  # fmt: skip
+
+
+def test_span_qa_answers_are_valid_character_spans(bench):
+    for path in qa_files(bench):
+        records = read_jsonl(path)
+        assert len({r["id"] for r in records}) == len(records), path
+        for r in records:
+            assert set(r) == {"id", "context", "question", "answers"}
+            assert set(r["answers"]) == {"text", "answer_start"}
+            texts, starts = r["answers"]["text"], r["answers"]["answer_start"]
+            assert len(texts) == len(starts) >= 1
+            for text, start in zip(texts, starts, strict=True):
+                assert text and isinstance(start, int)
+                assert r["context"][start : start + len(text)] == text, (path, r)
+                # The span is whole words.
+                assert start == 0 or r["context"][start - 1] == " ", (path, r)
+            assert 2 <= len(split_sentences(r["context"])) <= 4
+    # Tiny models use short inputs: context and question stay well under 64 words.
+    longest = max(len(words(r["context"])) + len(words(r["question"]))
+                  for path in qa_files(bench) for r in read_jsonl(path))  # fmt: skip
+    assert longest <= 50, longest
+
+
+def test_xquad_is_parallel_with_shared_ids(bench):
+    assert not (bench / "synth_xquad/train-en.jsonl").exists()  # it trains on synth_squad
+    for split in ("dev", "test"):
+        english = read_jsonl(bench / "synth_xquad" / f"{split}-en.jsonl")
+        for lang in LANGUAGES:
+            records = read_jsonl(bench / "synth_xquad" / f"{split}-{lang}.jsonl")
+            assert [r["id"] for r in records] == [r["id"] for r in english], lang
+            for en, r in zip(english, records, strict=True):
+                assert re.findall(r"\d+", en["context"]) == re.findall(r"\d+", r["context"])
+                # The same abstract answer: the same digits (a number, an object or none).
+                assert [re.findall(r"\d+", t) for t in en["answers"]["text"]] == [
+                    re.findall(r"\d+", t) for t in r["answers"]["text"]], (lang, en, r)
+    dev = {r["id"] for r in read_jsonl(bench / "synth_xquad/dev-en.jsonl")}
+    test = {r["id"] for r in read_jsonl(bench / "synth_xquad/test-en.jsonl")}
+    assert not dev & test
+
+
+def split_sentences(context: str) -> list[str]:
+    return re.split(r"(?<=[.\u0964\u3002]) ", context)
+
+
+def question_type(english_question: str) -> str:
+    wh = benchmark.ENGLISH_QUESTION_WORDS
+    return next(t for t, w in zip(QUESTION_TYPES, wh, strict=True)
+                if english_question.startswith(w + " "))  # fmt: skip
+
+
+def asked_sentence(r: dict) -> tuple[str, int]:
+    """The sentence sharing the most words with the question, and its offset in the context."""
+    sentences = split_sentences(r["context"])
+    best = sentences[best_choice([token_overlap(s, r["question"]) for s in sentences])]
+    return best, r["context"].index(best)
+
+
+def test_squad_question_types_are_balanced(bench):
+    for name in ("synth_squad/train-en", "synth_squad/dev-en", "synth_xquad/test-en"):
+        counts = Counter(question_type(r["question"]) for r in read_jsonl(bench / f"{name}.jsonl"))
+        assert set(counts) == set(QUESTION_TYPES)
+        assert max(counts.values()) - min(counts.values()) <= 1, (name, counts)
+
+
+def english_rule(r: dict) -> str:
+    """Locate the sentence by shared words, then take the phrase the question word asks for."""
+    tokens = words(asked_sentence(r)[0])
+    at = next(i for i, t in enumerate(tokens) if t.isdigit())
+    prep = next((i for i, t in enumerate(tokens) if t in PREPOSITIONS), len(tokens))
+    return {
+        "number": tokens[at], "person": tokens[0], "object": " ".join(tokens[at:prep]),
+        "place": " ".join(tokens[prep:]),
+    }[question_type(r["question"])]
+
+
+def test_span_qa_signal_in_english_and_anchors_in_every_language(bench):
+    records = read_jsonl(bench / "synth_squad/dev-en.jsonl")
+    rule = sum(english_rule(r) == r["answers"]["text"][0] for r in records) / len(records)
+    first_number = sum(
+        re.search(r"\d+", r["context"]).group() == r["answers"]["text"][0] for r in records
+    ) / len(records)
+    assert rule >= 0.95
+    assert first_number <= 0.2  # the answer is not in a fixed place
+    english = read_jsonl(bench / "synth_xquad/test-en.jsonl")
+    for lang in LANGUAGES:
+        records = read_jsonl(bench / "synth_xquad" / f"test-{lang}.jsonl")
+        located = numbers = 0
+        for en, r in zip(english, records, strict=True):
+            sentence, offset = asked_sentence(r)
+            start = r["answers"]["answer_start"][0]
+            located += offset <= start < offset + len(sentence)
+            if question_type(en["question"]) == "number":  # the digit of that sentence
+                numbers += re.findall(r"\d+", sentence) == r["answers"]["text"]
+        # Shared words (names, digits, the repeated verb and noun) find the sentence in
+        # every language; for "how many" questions that already gives the answer.
+        assert located / len(records) >= 0.95, lang
+        assert numbers == len(records) // len(QUESTION_TYPES), lang
+
+
+# --- BUCC-style bitext mining -------------------------------------------------------------
+
+def read_bucc(bench: Path, lang: str, split: str) -> tuple[dict, dict, list[tuple[str, str]]]:
+    sides = []
+    for suffix in (lang, "en"):
+        lines = (bench / "synth_bucc" / f"{lang}-en.{split}.{suffix}").read_text(
+            encoding="utf-8").splitlines()
+        pairs = [line.split("\t") for line in lines]
+        assert all(len(p) == 2 and p[1].strip() for p in pairs), (lang, split, suffix)
+        side = dict(pairs)
+        assert len(side) == len(lines) == 200  # unique ids; retrieval_size per side
+        assert all(re.fullmatch(rf"{suffix}-\d{{6}}", k) for k in side)
+        assert len(set(side.values())) == len(side)  # unique sentences
+        sides.append(side)
+    gold_path = bench / "synth_bucc" / f"{lang}-en.{split}.gold"
+    gold = [tuple(line.split("\t")) for line in gold_path.read_text().splitlines()]
+    return sides[0], sides[1], gold
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_bucc_files_gold_and_distractors(bench, lang):
+    seen: set[str] = set()
+    for split in BUCC_SPLITS:
+        other, english, gold = read_bucc(bench, lang, split)
+        assert all(len(pair) == 2 for pair in gold)
+        gold_other, gold_english = [p[0] for p in gold], [p[1] for p in gold]
+        assert set(gold_other) <= set(other) and set(gold_english) <= set(english)
+        assert len(set(gold_other)) == len(set(gold_english)) == len(gold)  # one to one
+        # 60% of each side has its translation on the other side; the rest are distractors.
+        assert len(gold) == 120
+        assert len(set(other) - set(gold_other)) == len(set(english) - set(gold_english)) == 80
+        for o, e in gold:  # translations carry the same numbers
+            assert re.findall(r"\d+", other[o]) == re.findall(r"\d+", english[e])
+        # Ids say nothing of the pairing.
+        assert sum(o[-6:] == e[-6:] for o, e in gold) <= 0.1 * len(gold)
+        # sample and test share no sentence.
+        assert not seen & set(english.values())
+        seen |= set(english.values())
+
+
+def anchor_signature(sentence: str) -> tuple[str, ...]:
+    return tuple(sorted(t for t in words(sentence) if t.isdigit() or t in NAMES))
+
+
+def test_bucc_anchors_help_but_do_not_solve_mining(bench):
+    """Mining by (digits, Latin names) signatures: real signal, but distractors that are
+    minimal pairs of gold sentences share the signature of their translation."""
+    scores = {}
+    for lang in OTHERS:
+        other, english, gold = read_bucc(bench, lang, "test")
+        by_signature = defaultdict(list)
+        for key, sentence in english.items():
+            by_signature[anchor_signature(sentence)].append(key)
+        predicted = set()
+        for key, sentence in other.items():
+            candidates = by_signature[anchor_signature(sentence)]
+            if len(candidates) == 1:
+                predicted.add((key, candidates[0]))
+        hits = len(predicted & set(gold))
+        precision, recall = hits / max(len(predicted), 1), hits / len(gold)
+        scores[lang] = 2 * precision * recall / max(precision + recall, 1e-9)
+    assert all(0.2 <= f1 <= 0.9 for f1 in scores.values()), scores
+    assert min(scores[lang] for lang in ("de", "fr", "sw")) >= 0.5, scores
 
 
 def test_ensure_benchmark_is_cached(tmp_path, monkeypatch):

@@ -12,26 +12,42 @@ language. English uses real English words; the seven other languages get a lexic
 made-up words in their own script, drawn from the seed. Languages share anchors, as real
 languages do: numbers are always Arabic digits, person names stay in Latin script in
 Latin-script languages (half of them are transliterated in the others), and about 20% of the
-content words of de/fr/sw are cognates of English (identical or one letter changed).
+content words of de/fr/sw are cognates of English (identical or one letter changed). The
+Latin-script languages also borrow English "never" and the question words.
 
 Languages, scripts and word order (documented because tags and anchors move with it):
 
-==== ========== ===== ================ ============ ========
-code script     order adjective        adposition   articles
-==== ========== ===== ================ ============ ========
-en   Latin      SVO   before the noun  preposition  yes
-de   Latin      SVO   before the noun  preposition  yes
-fr   Latin      SVO   after the noun   preposition  yes
-sw   Latin      SVO   after the noun   preposition  no
-ru   Cyrillic   SVO   before the noun  preposition  no
-ar   Arabic     VSO   after the noun   preposition  yes
-hi   Devanagari SOV   before the noun  postposition no
-zh   Han        SVO   before the noun  preposition  no
-==== ========== ===== ================ ============ ========
+==== ========== ===== ================ ============ ======== ===============
+code script     order adjective        adposition   articles question word
+==== ========== ===== ================ ============ ======== ===============
+en   Latin      SVO   before the noun  preposition  yes      fronted, "does"
+de   Latin      SVO   before the noun  preposition  yes      fronted
+fr   Latin      SVO   after the noun   preposition  yes      fronted
+sw   Latin      SVO   after the noun   preposition  no       fronted
+ru   Cyrillic   SVO   before the noun  preposition  no       fronted
+ar   Arabic     VSO   after the noun   preposition  yes      fronted
+hi   Devanagari SOV   before the noun  postposition no       in situ
+zh   Han        SVO   before the noun  preposition  no       in situ
+==== ========== ===== ================ ============ ======== ===============
 
-The negation word always stands right before the verb. Words are separated by spaces in
-every language (zh included) so that a whitespace pre-tokenizer sees the same word units as
-the tagging task; text fields end with the language's full stop (".", "।" or "。").
+The negation word always stands right before the verb; a fronted question word is followed by
+the verb, then the subject. Words are separated by spaces in every language (zh included) so
+that a whitespace pre-tokenizer sees the same word units as the tagging task; sentences end
+with the language's full stop (".", "।" or "。") and questions with its question mark ("?",
+"؟" or "？"), attached to the last word.
+
+Where each task's signal lies (and what carries it to other languages):
+
+- multiple choice: the SWAG-like continuation repeats the context's person, number and thing;
+  each distractor takes two of the three from a decoy, so only comparing choice and context
+  works. The COPA-like cause/effect follows fixed verb cycles (CAUSAL_CYCLES); of the wrong
+  alternatives, a third reverse the relation, a third change two anchors (which shared
+  anchors expose in any language) and a third are negated (the cue a tiny model learns first).
+- span QA: the question repeats anchors of the sentence it asks about (its name or number,
+  its verb and noun) and its question word (borrowed from English by the Latin-script
+  languages) says which phrase is the answer.
+- bitext mining: translations share digits and names; 40% of each side has no translation,
+  half of it minimal pairs of a gold sentence, so anchors alone are not enough.
 
 Layout written by `generate_benchmark` (UTF-8 JSONL, one example per line):
 
@@ -41,7 +57,21 @@ Layout written by `generate_benchmark` (UTF-8 JSONL, one example per line):
   dev/test are parallel across languages, line i is the same abstract example)
 - ``synth_pos/{train-en,dev-*,test-*}.jsonl``: tokens, tags (target, UD-POS-like)
 - ``synth_tatoeba/test-<lang>.jsonl`` for every non-English language: english, other
-- ``corpus/<lang>.txt``: one sentence per line, for training a tokenizer
+- ``synth_swag/{train,dev}-en.jsonl``: context, question (""), choices (4), label (the index
+  of the right choice) (intermediate, HellaSwag-like)
+- ``synth_xcopa/{train-en,dev-*,test-*}.jsonl``: context (the premise), question ("cause" or
+  "effect", in English in every language, as in XCOPA), choices (2), label (target,
+  XCOPA-like; dev/test parallel across languages)
+- ``synth_squad/{train,dev}-en.jsonl``: id, context (2-4 sentences), question, answers
+  ({"text": [...], "answer_start": [...]}, character offsets into context) (intermediate,
+  SQuAD-like)
+- ``synth_xquad/{dev-*,test-*}.jsonl`` in every language, en included: the same fields
+  (target, XQuAD-like; trained on synth_squad; parallel, with the same ids in every language)
+- ``synth_bucc/<lang>-en.{sample,test}.{<lang>,en,gold}`` for every non-English language, in
+  BUCC 2018's format: ``<id><TAB><sentence>`` lines (ids like ``de-000001``, ``en-000001``) and
+  ``<lang id><TAB><en id>`` gold lines ("sample" is BUCC's dev split)
+- ``corpus/<lang>.txt``: one sentence per line (a tenth of them questions), for training a
+  tokenizer and masked-LM pretraining
 - ``benchmark.json``: metadata, ``"synthetic": true``; written last, so it marks completion
 """
 
@@ -53,11 +83,11 @@ import os
 import random
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DEFAULT_SIZES = {"train_size": 2000, "eval_size": 300, "retrieval_size": 200, "corpus_size": 1500}
 
 LANGUAGES: dict[str, str] = {
@@ -117,6 +147,22 @@ ADJECTIVES = [
 PREPOSITIONS = ["near", "behind", "under", "beside", "above"]
 FUNCTION_WORDS = {"det": "the", "neg": "never", "conj": "and"}
 
+# Span QA asks for one role of a clause; question words are indexed like QUESTION_TYPES.
+QUESTION_TYPES = ("number", "person", "object", "place")
+ENGLISH_QUESTION_WORDS = ("How many", "Who", "What", "Where")
+
+# Cause -> effect cycles over English verbs, for the COPA-like task (and the continuations of
+# the SWAG-like one). Cycles, so that every verb in them is the effect of one verb and the
+# cause of another: a choice's verb alone never tells whether it is a cause or an effect.
+CAUSAL_CYCLES = (
+    ("need", "buy", "keep", "hide", "lose"),
+    ("see", "like", "want", "take", "carry", "bring"),
+    ("make", "paint", "sell", "count"),
+    ("hold", "throw", "break", "fix"),
+)
+COPA_QUESTIONS = ("cause", "effect")
+BUCC_SPLITS = ("sample", "test")  # BUCC 2018 calls its dev split "sample"
+
 # English-only synonyms (surface form -> synonym) for the paraphrase task.
 ENGLISH_SYNONYMS = {
     "buys": "purchases", "sees": "notices", "finds": "discovers", "fixes": "repairs",
@@ -133,17 +179,25 @@ class _Syntax:
     postpositions: bool
     articles: bool
     full_stop: str
+    question_mark: str
+    wh_in_situ: bool  # the question word takes the asked phrase's place (else it is fronted)
 
 
 _SYNTAX: dict[str, _Syntax] = {
-    "en": _Syntax("SVO", False, False, True, "."),
-    "de": _Syntax("SVO", False, False, True, "."),
-    "fr": _Syntax("SVO", True, False, True, "."),
-    "sw": _Syntax("SVO", True, False, False, "."),
-    "ru": _Syntax("SVO", False, False, False, "."),
-    "ar": _Syntax("VSO", True, False, True, "."),
-    "hi": _Syntax("SOV", False, True, False, "\u0964"),
-    "zh": _Syntax("SVO", False, False, False, "\u3002"),
+    "en": _Syntax("SVO", False, False, True, ".", "?", False),
+    "de": _Syntax("SVO", False, False, True, ".", "?", False),
+    "fr": _Syntax("SVO", True, False, True, ".", "?", False),
+    "sw": _Syntax("SVO", True, False, False, ".", "?", False),
+    "ru": _Syntax("SVO", False, False, False, ".", "?", False),
+    "ar": _Syntax("VSO", True, False, True, ".", "\u061f", False),
+    "hi": _Syntax("SOV", False, True, False, "\u0964", "?", True),
+    "zh": _Syntax("SVO", False, False, False, "\u3002", "\uff1f", True),
+}
+# Declarative order of a clause's phrases.
+_ROLE_ORDER = {
+    "SVO": ("subject", "verb", "object", "pp"),
+    "SOV": ("subject", "object", "pp", "verb"),
+    "VSO": ("verb", "subject", "object", "pp"),
 }
 
 
@@ -220,7 +274,8 @@ def _transliterate(name: str, lang: str) -> str:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Word forms of one language, indexed like NAMES, NOUNS, VERBS, ADJECTIVES, PREPOSITIONS.
+    """Word forms of one language, indexed like NAMES, NOUNS, VERBS, ADJECTIVES, PREPOSITIONS
+    and (`wh`, the question words) QUESTION_TYPES.
 
     Only English inflects: `nouns_counted`/`verbs` hold plurals and third-person forms, while
     `nouns` holds the singular used after the article. Synthetic languages are isolating, so
@@ -236,12 +291,14 @@ class Lexicon:
     det: str
     neg: str
     conj: str
+    wh: tuple[str, ...]
 
     def words(self) -> set[str]:
         """Every word form of the language (names included)."""
         return {
             *self.names, *self.nouns, *self.nouns_counted, *self.verbs, *self.adjectives,
             *self.prepositions, self.det, self.neg, self.conj,
+            *(word for phrase in self.wh for word in phrase.split()),
         }
 
 
@@ -259,6 +316,7 @@ def _english_lexicon() -> Lexicon:
         verbs=tuple(third for _, third in VERBS),
         adjectives=tuple(ADJECTIVES),
         prepositions=tuple(PREPOSITIONS),
+        wh=ENGLISH_QUESTION_WORDS,
         **FUNCTION_WORDS,
     )
 
@@ -325,6 +383,10 @@ def _synthetic_lexicon(seed: int, lang: str) -> Lexicon:
         det=new_word(None), conj=new_word(None),
         # A shared word: the Latin-script languages borrow English "never".
         neg=FUNCTION_WORDS["neg"] if LANGUAGES[lang] == "Latin" else new_word(None),
+        # Loanwords like "never": a tiny model does not align made-up question words across
+        # languages from a small corpus, so without them span QA would not transfer at all.
+        wh=ENGLISH_QUESTION_WORDS if LANGUAGES[lang] == "Latin"
+        else tuple(new_word(None) for _ in QUESTION_TYPES),
     )
 
 
@@ -366,31 +428,92 @@ def _random_clause(
     )  # fmt: skip
 
 
-def render_tagged(clause: Clause, lang: str, lex: Lexicon) -> list[tuple[str, str]]:
-    """(word, POS tag) pairs of `clause` in `lang`, in that language's word order."""
+def _phrases(clause: Clause, lang: str, lex: Lexicon) -> dict[str, list[tuple[str, str]]]:
+    """(word, POS tag) pairs of each phrase of `clause` in `lang` (keys of _ROLE_ORDER)."""
     syn = _SYNTAX[lang]
-    subject = [(lex.names[clause.name], "PROPN")]
     verb = [(lex.verbs[clause.verb], "VERB")]
     if clause.neg:
         verb.insert(0, (lex.neg, "PART"))
     adj = [(lex.adjectives[clause.adj], "ADJ")] if clause.adj is not None else []
     noun = [(lex.nouns_counted[clause.noun], "NOUN")]
-    obj = [(str(clause.num), "NUM")] + (noun + adj if syn.adj_after_noun else adj + noun)
     pp: list[tuple[str, str]] = []
     if clause.pp is not None:
         prep, pp_noun = clause.pp
         pp = ([(lex.det, "DET")] if syn.articles else []) + [(lex.nouns[pp_noun], "NOUN")]
         adp = (lex.prepositions[prep], "ADP")
         pp = pp + [adp] if syn.postpositions else [adp] + pp
-    if syn.order == "SOV":
-        return subject + obj + pp + verb
-    if syn.order == "VSO":
-        return verb + subject + obj + pp
-    return subject + verb + obj + pp
+    return {
+        "subject": [(lex.names[clause.name], "PROPN")],
+        "verb": verb,
+        "object": [(str(clause.num), "NUM")] + (noun + adj if syn.adj_after_noun else adj + noun),
+        "pp": pp,
+    }
+
+
+def render_tagged(clause: Clause, lang: str, lex: Lexicon) -> list[tuple[str, str]]:
+    """(word, POS tag) pairs of `clause` in `lang`, in that language's word order."""
+    phrases = _phrases(clause, lang, lex)
+    return [pair for role in _ROLE_ORDER[_SYNTAX[lang].order] for pair in phrases[role]]
 
 
 def render_tokens(clause: Clause, lang: str, lex: Lexicon) -> list[str]:
     return [word for word, _ in render_tagged(clause, lang, lex)]
+
+
+def render_with_span(clause: Clause, role: str, lang: str, lex: Lexicon) -> tuple[str, int, str]:
+    """The sentence of `clause`, and the character offset and text of one of its phrases.
+
+    `role` is a key of _ROLE_ORDER, or "number" for the number alone (the first word of the
+    object in every language).
+    """
+    phrases = _phrases(clause, lang, lex)
+    before: list[str] = []
+    for name in _ROLE_ORDER[_SYNTAX[lang].order]:
+        if name == role or (role == "number" and name == "object"):
+            break
+        before.extend(word for word, _ in phrases[name])
+    answer = str(clause.num) if role == "number" else " ".join(w for w, _ in phrases[role])
+    start = len(" ".join(before)) + (1 if before else 0)
+    return render_text([clause], lang, lex), start, answer
+
+
+# The phrase (render_with_span's role) that answers each question type.
+ANSWER_ROLES = {"number": "number", "person": "subject", "object": "object", "place": "pp"}
+
+
+def render_question(clause: Clause, qtype: str, lang: str, lex: Lexicon) -> str:
+    """A question about one phrase of `clause` (ANSWER_ROLES[qtype]) that repeats the clause's
+    other anchors, so the sentence it asks about can be found: the name unless the person is
+    asked for, the number for "person" and "place", the verb always, the noun unless the
+    whole object is asked for. Adjectives and prepositional phrases are left out; `clause`
+    must not be negated."""
+    wh = lex.wh[QUESTION_TYPES.index(qtype)]
+    syn = _SYNTAX[lang]
+    if lang == "en":  # English fronts the question word and needs do-support
+        name, verb = NAMES[clause.name], VERBS[clause.verb][0]
+        counted = f"{clause.num} {NOUNS[clause.noun][1]}"
+        words = {
+            "number": f"{wh} {NOUNS[clause.noun][1]} does {name} {verb}",
+            "person": f"{wh} {VERBS[clause.verb][1]} {counted}",
+            "object": f"{wh} does {name} {verb}",
+            "place": f"{wh} does {name} {verb} {counted}",
+        }[qtype]
+        return words + syn.question_mark
+    phrases = {role: [w for w, _ in pairs]
+               for role, pairs in _phrases(replace(clause, adj=None), lang, lex).items()}
+    # "How many" takes the noun along (phrases["object"] is [number, noun] without adjective).
+    asked = "object" if qtype == "number" else ANSWER_ROLES[qtype]
+    wh_phrase = [wh, phrases["object"][1]] if qtype == "number" else [wh]
+    if qtype != "place":
+        phrases["pp"] = []
+    if syn.wh_in_situ:
+        phrases[asked] = wh_phrase
+        order = _ROLE_ORDER[syn.order]
+        words = [w for role in order for w in phrases[role]]
+    else:  # fronted, with the verb right after it (verb-second inversion)
+        rest = [role for role in ("subject", "object", "pp") if role != asked]
+        words = wh_phrase + phrases["verb"] + [w for role in rest for w in phrases[role]]
+    return " ".join(words) + syn.question_mark
 
 
 def render_text(clauses: Sequence[Clause], lang: str, lex: Lexicon) -> str:
@@ -507,8 +630,9 @@ def _xnli_example(rng: random.Random, label: int) -> Example:
     return premise, (h,), label
 
 
-def _unique_examples(make, rng: random.Random, labels: list[int], seen: set) -> list[Example]:
-    """Examples for `labels`, skipping any already in `seen` (so splits never overlap)."""
+def _unique_examples(make: Callable, rng: random.Random, labels: Sequence, seen: set) -> list:
+    """make(rng, label) for each of `labels`, skipping any example already in `seen` (so splits
+    never overlap)."""
     out = []
     for label in labels:
         while True:
@@ -586,9 +710,223 @@ def _tatoeba_clauses(rng: random.Random, n: int) -> list[Clause]:
     return clauses
 
 
+_VERB_INDEX = {base: i for i, (base, _) in enumerate(VERBS)}
+_EFFECT = {
+    _VERB_INDEX[cycle[i]]: _VERB_INDEX[cycle[(i + 1) % len(cycle)]]
+    for cycle in CAUSAL_CYCLES for i in range(len(cycle))
+}  # fmt: skip
+_CAUSE = {effect: cause for cause, effect in _EFFECT.items()}
+
+# context, question, choices, label
+ChoiceExample = tuple[Clause, str, tuple[Clause, ...], int]
+
+
+def _swag_example(rng: random.Random, label: int) -> ChoiceExample:
+    """HellaSwag-like: a sentence and four continuations, one by the same person about the
+    same number of the same things (name, number, noun); each distractor takes two of those
+    three anchors from a decoy instead.
+
+    The distractors keep one true anchor each, so every anchor has two true and two decoy
+    values among the choices and every two choices share exactly one anchor: the choices
+    alone do not give the answer away, comparing them with the context does.
+    """
+    context = _random_clause(rng, p_adj=0.6, p_pp=0.5)
+    verb = _EFFECT.get(context.verb)  # what the person plausibly does next
+    if verb is None:
+        verb = _other(rng, len(VERBS), [context.verb])
+    pp = (rng.randrange(len(PREPOSITIONS)), rng.randrange(len(NOUNS)))
+    follow = Clause(
+        name=context.name, verb=verb, num=context.num, noun=context.noun,
+        adj=context.adj if rng.random() < 0.5 else None, pp=pp if rng.random() < 0.3 else None,
+    )
+    truth = (context.name, context.num, context.noun)
+    decoy = (_other(rng, len(NAMES), [context.name]), _other_num(rng, [context.num]),
+             _other(rng, len(NOUNS), [context.noun]))  # fmt: skip
+    wrong = []
+    for keep in range(3):
+        name, num, noun = (truth[k] if k == keep else decoy[k] for k in range(3))
+        wrong.append(replace(follow, name=name, num=num, noun=noun))
+    rng.shuffle(wrong)
+    return context, "", (*wrong[:label], follow, *wrong[label:]), label
+
+
+def _copa_example(rng: random.Random, label: int, question: str) -> ChoiceExample:
+    """COPA-like: the premise's cause or effect (CAUSAL_CYCLES) against an alternative.
+
+    The wrong alternative is one of three kinds, equally often:
+
+    - the premise's effect when its cause is asked (or the other way round), with the same
+      person, number and thing: only knowing which verb causes which tells them apart;
+    - the right event with two of those three anchors changed, which the anchors shared by
+      all languages reveal;
+    - the right event negated. As in `_xnli_example`, this surface cue (the negation word,
+      shared by the Latin-script languages) is what a tiny model trained from scratch picks
+      up in a few hundred steps; the comparisons the other two need take it longer.
+    """
+    premise = replace(_random_clause(rng, p_adj=0.5, p_pp=0.4), verb=rng.choice(sorted(_EFFECT)))
+    causes, effects = _CAUSE[premise.verb], _EFFECT[premise.verb]
+    right_verb, reversed_verb = (effects, causes) if question == "effect" else (causes, effects)
+    right = Clause(
+        name=premise.name, verb=right_verb, num=premise.num, noun=premise.noun,
+        adj=premise.adj if rng.random() < 0.5 else None,
+    )
+    kind = rng.randrange(3)
+    if kind == 0:
+        wrong = replace(right, verb=reversed_verb)
+    elif kind == 1:
+        wrong = replace(right, neg=True)
+    else:
+        keep = rng.randrange(3)
+        wrong = replace(
+            right,
+            name=right.name if keep == 0 else _other(rng, len(NAMES), [right.name]),
+            num=right.num if keep == 1 else _other_num(rng, [right.num]),
+            noun=right.noun if keep == 2 else _other(rng, len(NOUNS), [right.noun]),
+        )
+    return premise, question, (wrong, right) if label else (right, wrong), label
+
+
+def _copa_labels(rng: random.Random, n: int) -> list[tuple[int, str]]:
+    """(label, question) pairs, both balanced and independent of each other."""
+    pairs = [(i % 2, COPA_QUESTIONS[i // 2 % 2]) for i in range(n)]
+    rng.shuffle(pairs)
+    return pairs
+
+
+def _choice_records(examples: list[ChoiceExample], lang: str, lex: Lexicon) -> list[dict]:
+    return [
+        {"context": render_text([context], lang, lex), "question": question,
+         "choices": [render_text([c], lang, lex) for c in choices], "label": label}
+        for context, question, choices, label in examples
+    ]  # fmt: skip
+
+
+# sentences, index of the one asked about, question type
+QaExample = tuple[tuple[Clause, ...], int, str]
+
+
+def _qa_example(rng: random.Random, qtype: str) -> QaExample:
+    """2-4 sentences about different people and numbers, and a question about one of them.
+
+    The other sentences often share the asked one's verb or noun, so one content word of the
+    question does not find the sentence: its name or number does.
+    """
+    n = rng.randint(2, 4)
+    names, nums = rng.sample(range(len(NAMES)), n), rng.sample(range(2, 100), n)
+    clauses = [
+        replace(_random_clause(rng, p_adj=0.5, p_pp=0.5), name=name, num=num)
+        for name, num in zip(names, nums, strict=True)
+    ]
+    target = rng.randrange(n)
+    asked = clauses[target]
+    if qtype == "place" and asked.pp is None:
+        clauses[target] = asked = replace(
+            asked, pp=(rng.randrange(len(PREPOSITIONS)), rng.randrange(len(NOUNS)))
+        )
+    for i, clause in enumerate(clauses):
+        if i == target:
+            continue
+        r = rng.random()
+        if r < 0.3:
+            clauses[i] = replace(clause, verb=asked.verb)
+        elif r < 0.6:
+            clauses[i] = replace(clause, noun=asked.noun)
+    return tuple(clauses), target, qtype
+
+
+def _qa_records(examples: list[QaExample], lang: str, lex: Lexicon, prefix: str) -> list[dict]:
+    """SQuAD-format records; ids depend only on the position, so they match across languages."""
+    records = []
+    for i, (clauses, target, qtype) in enumerate(examples):
+        sentences, offset, start, answer = [], 0, 0, ""
+        for k, clause in enumerate(clauses):
+            if k == target:
+                text, span_start, answer = render_with_span(clause, ANSWER_ROLES[qtype], lang, lex)
+                start = offset + span_start
+            else:
+                text = render_text([clause], lang, lex)
+            sentences.append(text)
+            offset += len(text) + 1
+        context = " ".join(sentences)
+        assert context[start : start + len(answer)] == answer, (context, start, answer)
+        records.append({
+            "id": f"{prefix}-{i:05d}", "context": context,
+            "question": render_question(clauses[target], qtype, lang, lex),
+            "answers": {"text": [answer], "answer_start": [start]},
+        })  # fmt: skip
+    return records
+
+
+Sentence = tuple[Clause, ...]
+
+
+def _bucc_sentences(
+    rng: random.Random, n: int, seen: set[Sentence]
+) -> tuple[list[Sentence], list[Sentence], list[Sentence]]:
+    """(gold, other-side-only, English-only) sentences for one BUCC-like split of n per side.
+
+    60% of each side is gold (its translation is on the other side). Half of the rest are
+    minimal pairs of a gold sentence (one verb, noun or adjective changed, same name and
+    number), so anchors alone mistake them for translations.
+    """
+
+    gold: list[Sentence] = []
+
+    def draw(derive: bool) -> Sentence:
+        while True:
+            if derive:
+                base = list(rng.choice(gold))
+                k = rng.randrange(len(base))
+                which = rng.randrange(3)
+                if which == 0:
+                    base[k] = replace(base[k], verb=_other(rng, len(VERBS), [base[k].verb]))
+                elif which == 1:
+                    base[k] = replace(base[k], noun=_other(rng, len(NOUNS), [base[k].noun]))
+                else:
+                    base[k] = replace(base[k], adj=_other(rng, len(ADJECTIVES), [base[k].adj]))
+                sentence = tuple(base)
+            else:
+                sentence = tuple(_random_clause(rng, p_adj=0.6, p_pp=0.5, p_neg=0.1)
+                                 for _ in range(1 + (rng.random() < 0.3)))  # fmt: skip
+            if sentence not in seen:
+                seen.add(sentence)
+                return sentence
+
+    n_gold = round(0.6 * n)
+    gold.extend(draw(False) for _ in range(n_gold))
+    other = [draw(rng.random() < 0.5) for _ in range(n - n_gold)]
+    english = [draw(rng.random() < 0.5) for _ in range(n - n_gold)]
+    return gold, other, english
+
+
+def _bucc_files(rng: random.Random, n: int, lang: str, lexicons: dict[str, Lexicon],
+                seen: set[Sentence]) -> tuple[list[str], list[str], list[str]]:
+    """Lines of the `lang` file, the English file and the gold file of one BUCC-like split.
+
+    Each side is shuffled on its own before ids are given, so ids say nothing of the pairing.
+    """
+    gold, other_only, english_only = _bucc_sentences(rng, n, seen)
+    sides = []
+    for side_lang, sentences in ((lang, gold + other_only), ("en", gold + english_only)):
+        order = list(range(len(sentences)))
+        rng.shuffle(order)
+        ids = {k: f"{side_lang}-{position + 1:06d}" for position, k in enumerate(order)}
+        lines = [f"{ids[k]}\t{render_text(sentences[k], side_lang, lexicons[side_lang])}"
+                 for k in order]  # fmt: skip
+        sides.append((ids, lines))
+    (other_ids, other_lines), (english_ids, english_lines) = sides
+    gold_lines = sorted(f"{other_ids[k]}\t{english_ids[k]}" for k in range(len(gold)))
+    return other_lines, english_lines, gold_lines
+
+
 def _corpus_lines(rng: random.Random, n: int, lang: str, lex: Lexicon) -> list[str]:
     lines = []
     for _ in range(n):
+        if rng.random() < 0.1:  # questions, so that pretraining sees the question words
+            clause = _random_clause(rng, p_pp=0.5)
+            types = [t for t in QUESTION_TYPES if t != "place" or clause.pp is not None]
+            lines.append(render_question(clause, rng.choice(types), lang, lex))
+            continue
         clauses = [_random_clause(rng, p_neg=0.15) for _ in range(1 + (rng.random() < 0.25))]
         if lang == "en" and rng.random() < 0.3:  # let the tokenizer see the synonyms too
             lines.append(_english_variant(clauses[0], lex, rng, rng.random() < 0.2, 0.5))
@@ -618,8 +956,9 @@ def generate_benchmark(
     """Write every task, the corpus and benchmark.json under root; returns root.
 
     Sizes: `train_size` examples per English training split, `eval_size` per dev and per test
-    split per language, `retrieval_size` pairs per Tatoeba language, `corpus_size` corpus lines
-    per language. The same arguments always give byte-identical files.
+    split per language, `retrieval_size` pairs per Tatoeba language and sentences per side of
+    each BUCC split, `corpus_size` corpus lines per language. The same arguments always give
+    byte-identical files.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -631,6 +970,11 @@ def generate_benchmark(
     def write(rel: str, records: list[dict]) -> None:
         files[rel] = _write_jsonl(root / rel, records)
 
+    def write_lines(rel: str, lines: list[str]) -> None:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        files[rel] = len(lines)
+
     # Intermediate tasks: English only.
     rng = _rng(seed, "synth_nli")
     seen: set = set()
@@ -640,6 +984,18 @@ def generate_benchmark(
     rng = _rng(seed, "synth_para")
     for split, n in (("train", train_size), ("dev", eval_size)):
         write(f"synth_para/{split}-en.jsonl", _para_records(rng, n, en))
+    rng = _rng(seed, "synth_swag")
+    seen = set()
+    for split, n in (("train", train_size), ("dev", eval_size)):
+        examples = _unique_examples(_swag_example, rng, _balanced_labels(rng, n, 4), seen)
+        write(f"synth_swag/{split}-en.jsonl", _choice_records(examples, "en", en))
+    rng = _rng(seed, "synth_squad")
+    seen = set()
+    for split, n in (("train", train_size), ("dev", eval_size)):
+        types = [QUESTION_TYPES[label] for label in _balanced_labels(rng, n, len(QUESTION_TYPES))]
+        examples = _unique_examples(_qa_example, rng, types, seen)
+        write(f"synth_squad/{split}-en.jsonl",
+              _qa_records(examples, "en", en, f"synth-squad-{split}"))
 
     # Target tasks: English train; dev/test rendered in every language from the same
     # abstract examples, so they are parallel (like XNLI).
@@ -665,6 +1021,26 @@ def generate_benchmark(
                 records.append({"tokens": [w for w, _ in pairs], "tags": [t for _, t in pairs]})
             write(f"synth_pos/{split}-{lang}.jsonl", records)
 
+    rng = _rng(seed, "synth_xcopa")
+    seen = set()
+    for split, n in (("train", train_size), ("dev", eval_size), ("test", eval_size)):
+        examples = _unique_examples(
+            lambda r, pair: _copa_example(r, *pair), rng, _copa_labels(rng, n), seen
+        )
+        for lang in ["en"] if split == "train" else list(LANGUAGES):
+            write(f"synth_xcopa/{split}-{lang}.jsonl",
+                  _choice_records(examples, lang, lexicons[lang]))
+    # XQuAD-like: no training split (English training data is synth_squad); ids are shared by
+    # the renderings of one abstract example.
+    rng = _rng(seed, "synth_xquad")
+    seen = set()
+    for split in ("dev", "test"):
+        types = [QUESTION_TYPES[k] for k in _balanced_labels(rng, eval_size, len(QUESTION_TYPES))]
+        examples = _unique_examples(_qa_example, rng, types, seen)
+        for lang in LANGUAGES:
+            write(f"synth_xquad/{split}-{lang}.jsonl",
+                  _qa_records(examples, lang, lexicons[lang], f"synth-xquad-{split}"))
+
     # Retrieval: a different set of sentences per language, like Tatoeba.
     for lang in others:
         clauses = _tatoeba_clauses(_rng(seed, "synth_tatoeba", lang), retrieval_size)
@@ -673,6 +1049,15 @@ def generate_benchmark(
             for c in clauses
         ])  # fmt: skip
 
+    # Bitext mining in BUCC 2018's own file format (sample = BUCC's dev split).
+    for lang in others:
+        rng = _rng(seed, "synth_bucc", lang)
+        seen_sentences: set[Sentence] = set()
+        for split in BUCC_SPLITS:
+            lines = _bucc_files(rng, retrieval_size, lang, lexicons, seen_sentences)
+            for suffix, content in zip((lang, "en", "gold"), lines, strict=True):
+                write_lines(f"synth_bucc/{lang}-en.{split}.{suffix}", content)
+
     corpus_dir = root / "corpus"
     corpus_dir.mkdir(exist_ok=True)
     for lang in LANGUAGES:
@@ -680,12 +1065,13 @@ def generate_benchmark(
         (corpus_dir / f"{lang}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def task_meta(family: str, role: str, labels: list[str], fields: list[str],
-                  splits: dict[str, list[str]], label_field: str | None = "label") -> dict:
+                  splits: dict[str, list[str]], label_field: str | None = "label",
+                  **extra: str) -> dict:
         languages = sorted({lang for langs in splits.values() for lang in langs},
                            key=list(LANGUAGES).index)
         return {"family": family, "role": role, "label_names": labels,
                 "label_field": label_field, "text_fields": fields, "languages": languages,
-                "splits": splits}  # fmt: skip
+                "splits": splits, **extra}  # fmt: skip
 
     every = list(LANGUAGES)
     meta = {
@@ -712,6 +1098,21 @@ def generate_benchmark(
                                    label_field="tags"),
             "synth_tatoeba": task_meta("retrieval", "retrieval", [], ["english", "other"],
                                        {"test": others}, label_field=None),
+            "synth_swag": task_meta("multiple_choice", "intermediate", [],
+                                    ["context", "question", "choices"],
+                                    {"train": ["en"], "dev": ["en"]}),
+            "synth_xcopa": task_meta("multiple_choice", "target", [],
+                                     ["context", "question", "choices"],
+                                     {"train": ["en"], "dev": every, "test": every}),
+            "synth_squad": task_meta("span_qa", "intermediate", [], ["context", "question"],
+                                     {"train": ["en"], "dev": ["en"]}, label_field="answers"),
+            "synth_xquad": task_meta("span_qa", "target", [], ["context", "question"],
+                                     {"dev": every, "test": every}, label_field="answers",
+                                     train_task="synth_squad"),
+            "synth_bucc": task_meta("bitext_mining", "retrieval", [], [],
+                                    {split: others for split in BUCC_SPLITS}, label_field=None,
+                                    format="bucc2018",
+                                    file_pattern="{lang}-en.{split}.{lang|en|gold}"),
         },
         "corpus": {"dir": "corpus", "languages": every, "lines_per_language": corpus_size},
         "files": files,
