@@ -157,3 +157,33 @@ def test_second_run_without_resume_is_refused(finished_run, capsys):
 
     with pytest.raises(RunExistsError, match="--resume"):
         run_sweep(parse_spec(REDUCED), storage=str(storage), quiet=True)
+
+
+def test_qa_multiple_choice_and_mining_run_end_to_end(ray_session, tmp_path):
+    """The span-QA, multiple-choice and BUCC families through Tune, Train and the fan-out."""
+    spec = parse_spec({
+        "name": "families", "model": SMALL_MODEL, "data": SMALL_DATA,
+        "intermediate_tasks": ["synth_squad"],
+        "target_tasks": ["synth_xquad", "synth_xcopa"],
+        "retrieval_tasks": ["synth_bucc"],
+        "search": {"intermediate": {"learning_rate": 3e-3, "epochs": 1, "batch_size": 32},
+                   "target": {"intermediate": ["synth_squad"], "learning_rate": 3e-3,
+                              "epochs": 1, "batch_size": 32}},
+        "scheduler": {"type": "fifo", "evals_per_epoch": 1}, "searcher": {"type": "grid"},
+        "resources": {"max_concurrent_trials": 2},
+        "evaluation": {"languages": ["en", "de", "zh"]},
+    })
+    outcome = run_sweep(spec, storage=str(tmp_path / "run"), quiet=True)
+    assert len(outcome.ran) == len(make_plan(spec).stages)
+    rows = load(outcome.storage)
+    qa = rows[rows["stage"] == "eval/synth_xquad"]
+    assert set(qa["metric"]) == {"exact_match", "f1"} and set(qa["language"]) == {"en", "de", "zh"}
+    assert (qa["value"].between(0, 100)).all()
+    assert (qa.set_index(["language", "metric"])["value"].unstack()["f1"]
+            >= qa.set_index(["language", "metric"])["value"].unstack()["exact_match"]).all()
+    choice = rows[rows["stage"] == "eval/synth_xcopa"]
+    assert set(choice["metric"]) == {"accuracy"} and len(choice) == 3
+    mining = rows[rows["stage"] == "retrieval/synth_bucc"]
+    assert set(mining["metric"]) == {"f1", "precision", "recall", "threshold"}
+    assert set(mining["language"]) == {"de", "zh"}  # English is the other side of every pair
+    assert set(mining["intermediate_task"]) == {"none", "synth_squad"}
