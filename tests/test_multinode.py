@@ -9,6 +9,7 @@ with the session's own Ray instance.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,11 +52,13 @@ def run_on_cluster(spec: dict, storage: str) -> None:
     from sweep.runner import run_sweep
     from sweep.spec import parse_spec
 
-    # Its own dashboard port: the session's Ray may hold the default one.
+    # Ports of its own: the session's Ray may hold the default ones (8265, 52365, ...).
+    ports = {name: free_port() for name in (
+        "gcs_server_port", "dashboard_port", "dashboard_agent_listen_port", "metrics_export_port",
+        "runtime_env_agent_port")}
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "resources": {"trial_driver": 1}, "include_dashboard": True,
-        "dashboard_port": free_port(),
-        "temp_dir": tempfile.mkdtemp(prefix="xs-mn-", dir="/tmp"),
+        "temp_dir": tempfile.mkdtemp(prefix="xs-mn-", dir="/tmp"), **ports,
     })
     try:
         for _ in range(2):
@@ -69,9 +72,13 @@ def run_on_cluster(spec: dict, storage: str) -> None:
 
 def test_trial_workers_and_evaluations_spread_over_nodes(tmp_path):
     storage = tmp_path / "run"
+    # Without the RAY_AUTH_MODE=token that the session's ray.init leaves in this process's
+    # environment: ray.cluster_utils cannot start a token-auth cluster (Ray aborts in its
+    # token loader); token auth is tested against a real head in test_jobs.py.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
     finished = subprocess.run(
         [sys.executable, __file__, json.dumps(SPEC), str(storage)],
-        cwd=Path(__file__).parent, capture_output=True, text=True, timeout=540,
+        cwd=Path(__file__).parent, env=env, capture_output=True, text=True, timeout=540,
     )
     assert finished.returncode == 0, finished.stderr[-4000:]
 
