@@ -26,12 +26,14 @@ def spec_from(**changes):
 def test_default_plan_stages_and_order():
     plan = make_plan(spec_from())
     names = [stage.name for stage in plan.stages]
+    targets = ["synth_xnli", "synth_pos", "synth_xquad", "synth_xcopa"]
     assert names == [
-        "intermediate/synth_nli", "intermediate/synth_para", "target/synth_xnli",
-        "target/synth_pos", "eval/synth_xnli", "eval/synth_pos", "retrieval/synth_tatoeba",
+        "intermediate/synth_nli", "intermediate/synth_squad",
+        *(f"target/{task}" for task in targets), *(f"eval/{task}" for task in targets),
+        "retrieval/synth_tatoeba", "retrieval/synth_bucc",
     ]
     target = plan.stage("target/synth_xnli")
-    assert target.depends_on == ("intermediate/synth_nli", "intermediate/synth_para")
+    assert target.depends_on == ("intermediate/synth_nli", "intermediate/synth_squad")
     # full_table: one checkpoint per intermediate choice (none included) x 8 languages x test
     assert plan.stage("eval/synth_xnli").trials == 3 * 8
     # retrieval: the base model and each intermediate encoder x 7 non-English languages

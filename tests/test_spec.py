@@ -29,7 +29,7 @@ def test_shipped_search_spaces_are_valid(path):
 def test_default_spec_content():
     spec = load_spec(default_spec_path())
     assert spec.model.source == "offline" and spec.data.source == "offline"
-    assert spec.target_intermediates() == ["none", "synth_nli", "synth_para"]
+    assert spec.target_intermediates() == ["none", "synth_nli", "synth_squad"]
 
 
 def _set(document: dict, path: str, value) -> dict:
@@ -56,7 +56,7 @@ BAD = [
      "search.target.learning_rate: got 5; allowed: a learning rate"),
     ("search.intermediate.epochs", {"choice": [1, 2.5]}, "search.intermediate.epochs: got 2.5"),
     ("search.target.intermediate", ["none", "mnli"],
-     "search.target.intermediate[1]: got 'mnli'; allowed: none, synth_nli, synth_para"),
+     "search.target.intermediate[1]: got 'mnli'; allowed: none, synth_nli, synth_squad"),
     ("resources.workers_per_trial", 0, "resources.workers_per_trial: got 0"),
     ("resources.workers_per_trial", 3,
      "search.intermediate.batch_size: got 32; allowed: a multiple of resources.workers_per_trial"),
