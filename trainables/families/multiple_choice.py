@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainables.families.base import Family, Feature
-from trainables.families.classification import ClassificationHead
+from trainables.families.base import Feature
+from trainables.families.classification import ClassificationFamily, ClassificationHead
 from trainables.tasks import Task
 
 
@@ -25,7 +25,10 @@ def choice_pairs(example: dict) -> list[tuple[str, str]]:
             for choice in example["choices"]]
 
 
-class MultipleChoiceFamily(Family):
+class MultipleChoiceFamily(ClassificationFamily):
+    """Classification over an example's choices: predictions (argmax; the model masks an
+    example's missing choices) and accuracy come from ClassificationFamily."""
+
     name = "multiple_choice"
 
     def featurize(
@@ -56,20 +59,5 @@ class MultipleChoiceFamily(Family):
     def make_head(self, hidden_size: int, num_labels: int, dropout: float) -> nn.Module:
         return ClassificationHead(hidden_size, 1, dropout)
 
-    def predictions(
-        self, task: Task, examples: Sequence[dict], features: Sequence[Feature],
-        logits: Sequence[torch.Tensor],
-    ) -> list[int]:
-        predicted = [0] * len(examples)
-        for feature, row in zip(features, logits, strict=True):
-            predicted[feature["example_index"]] = int(row[: len(feature["input_ids"])].argmax())
-        return predicted
-
     def references(self, task: Task, examples: Sequence[dict]) -> list[int]:
         return [int(example["label"]) for example in examples]
-
-    def score(self, task: Task, predictions: Sequence[int], references: Sequence[int],
-              language: str) -> dict:
-        from trainables.metrics import accuracy
-
-        return {"accuracy": accuracy(predictions, references)}
