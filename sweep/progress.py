@@ -75,10 +75,7 @@ class TuneProgress(Callback):
         self.progress.show()
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
-        intermediate = trial.config.get("intermediate")
-        label = f" (lr {trial.config.get('learning_rate', 0):.2g}"
-        label += f", from {intermediate})" if intermediate else ")"
-        self.progress.offer_best(result.get("score"), label)
+        self.progress.offer_best(result.get("score"), _label(trial))
         self.progress.show()
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -94,3 +91,23 @@ class TuneProgress(Callback):
         self.progress.running -= 1
         self.progress.errored += 1
         self.progress.show(force=True)
+
+    def on_experiment_end(self, trials, **info) -> None:
+        # Recounted from the trials themselves: a restored experiment's trials that finished
+        # before the interruption never pass through the hooks above.
+        ended = [trial for trial in trials if trial.status == "TERMINATED"]
+        self.progress.stopped = sum(
+            (trial.last_result or {}).get(EVALUATIONS, 0) < self.expected_iterations(trial.config)
+            for trial in ended)
+        self.progress.finished = len(ended) - self.progress.stopped
+        self.progress.errored = sum(trial.status == "ERROR" for trial in trials)
+        self.progress.running = 0
+        for trial in trials:
+            self.progress.offer_best((trial.last_result or {}).get("best_score"), _label(trial))
+
+
+def _label(trial: Any) -> str:
+    """What produced a score: the trial's learning rate and intermediate checkpoint."""
+    intermediate = trial.config.get("intermediate")
+    label = f" (lr {trial.config.get('learning_rate', 0):.2g}"
+    return label + (f", from {intermediate})" if intermediate else ")")

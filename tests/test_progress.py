@@ -30,3 +30,24 @@ def test_unchanged_state_prints_nothing():
     progress.show()
     progress.show()
     assert len(stream.getvalue().splitlines()) == 1
+
+
+def test_the_last_line_counts_trials_restored_as_finished():
+    from types import SimpleNamespace
+
+    from sweep.progress import TuneProgress
+
+    def trial(status, evaluations, best):
+        return SimpleNamespace(status=status, config={"learning_rate": 1e-3, "epochs": 2},
+                               last_result={"evaluations": evaluations, "best_score": best})
+
+    stream = io.StringIO()
+    progress = StageProgress("target/synth_xnli", total=3, stream=stream, interval=0)
+    callback = TuneProgress(progress, lambda config: 2 * config["epochs"])
+    # A restored experiment: these trials ended before the interruption, so no hook saw them.
+    callback.on_experiment_end([trial("TERMINATED", 4, 70.0), trial("TERMINATED", 1, 40.0),
+                                trial("ERROR", 2, 50.0)])
+    progress.close()
+    line = stream.getvalue().splitlines()[-1]
+    assert "0 running | 1 stopped early | 1/3 finished | 1 failed" in line
+    assert "best score 70.0000 (lr 0.001)" in line
