@@ -13,7 +13,6 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sweep.spec import Spec
 from trainables.storage import Location
@@ -33,7 +32,6 @@ class NodeShape:
 
     resources: Mapping[str, float]
     count: int = 1  # nodes of this shape; autoscaled groups count their max_count
-    source: str = "alive"  # or "autoscaler"
 
 
 def _fits(node: Mapping[str, float], bundle: Mapping[str, float]) -> int:
@@ -46,6 +44,18 @@ def _fits(node: Mapping[str, float], bundle: Mapping[str, float]) -> int:
 
 def _largest(nodes: Sequence[NodeShape], name: str) -> float:
     return max((node.resources.get(name, 0.0) for node in nodes), default=0.0)
+
+
+def _shortfalls(
+    nodes: Sequence[NodeShape], bundle: Mapping[str, float], what: str, note: str = ""
+) -> list[str]:
+    """Why no node holds `bundle`: each resource no node has enough of, or, when every
+    resource is somewhere but never all on one node, that."""
+    short = [f"{what} needs {amount:g} {name}{note}; the largest node has "
+             f"{_largest(nodes, name):g}"
+             for name, amount in bundle.items() if _largest(nodes, name) < amount]
+    wanted = ", ".join(f"{amount:g} {name}" for name, amount in bundle.items() if amount)
+    return short or [f"{what} needs {wanted} on one node{note}; no node has all of them"]
 
 
 def worker_bundle(spec: Spec) -> dict[str, float]:
@@ -68,16 +78,12 @@ def check_placement(spec: Spec, nodes: Sequence[NodeShape]) -> None:
                         f"(start the head with --resources='{{\"{TRIAL_DRIVER}\": N}}')")
     per_node = [(_fits(node.resources, bundle), node.count) for node in nodes]
     if not any(fit for fit, _ in per_node):
-        problems += [f"a Train worker needs {amount:g} {name}; the largest node has "
-                     f"{_largest(nodes, name):g}"
-                     for name, amount in bundle.items() if _largest(nodes, name) < amount]
+        problems += _shortfalls(nodes, bundle, "a Train worker")
     elif strategy == "STRICT_PACK":
         if not any(fit >= workers for fit, _ in per_node):
-            problems += [f"a trial needs {amount * workers:g} {name} on one node "
-                         f"(resources.placement_strategy: STRICT_PACK); the largest node has "
-                         f"{_largest(nodes, name):g}"
-                         for name, amount in bundle.items()
-                         if _largest(nodes, name) < amount * workers]
+            whole = {name: amount * workers for name, amount in bundle.items()}
+            problems += _shortfalls(nodes, whole, "a trial",
+                                    " on one node (resources.placement_strategy: STRICT_PACK)")
     else:
         # STRICT_SPREAD: one worker per node; PACK and SPREAD: any packing.
         held = sum(min(fit, 1 if strategy == "STRICT_SPREAD" else fit) * count
@@ -89,9 +95,7 @@ def check_placement(spec: Spec, nodes: Sequence[NodeShape]) -> None:
                             f"the cluster's nodes hold {held}")
     evaluation = {"CPU": resources.eval_cpus, "GPU": min(resources.gpus_per_worker, 1)}
     if not any(_fits(node.resources, evaluation) for node in nodes):
-        problems += [f"an evaluation task needs {amount:g} {name} (resources.eval_cpus); "
-                     f"the largest node has {_largest(nodes, name):g}"
-                     for name, amount in evaluation.items() if _largest(nodes, name) < amount]
+        problems += _shortfalls(nodes, evaluation, "an evaluation task", " (resources.eval_cpus)")
     if problems:
         raise PreflightError(
             "a trial cannot be placed on this cluster: " + "; ".join(problems) + ". Lower "
@@ -114,7 +118,7 @@ def cluster_nodes() -> list[NodeShape]:
     for group in config.node_group_configs if config else []:
         if group.max_count != 0:
             count = 1_000_000 if group.max_count == -1 else group.max_count
-            shapes.append(NodeShape(dict(group.resources), count, "autoscaler"))
+            shapes.append(NodeShape(dict(group.resources), count))
     return shapes
 
 
@@ -151,8 +155,7 @@ def check_storage(root: Location) -> None:
             except Exception as error:  # every node's failure is worth reporting
                 problems.append(f"node {refs[ref][:12]}: {error}")
     finally:
-        for location in probes.files():
-            location.delete()
+        probes.filesystem.delete_dir(probes.path)
     if problems:
         hint = " (a local path is on each node's own disk: use s3://, gs:// or a shared " \
             "file system on a multi-node cluster)" if root.is_local else ""
@@ -160,29 +163,52 @@ def check_storage(root: Location) -> None:
                              f"{hint}: " + "; ".join(problems))
 
 
+def _data_needs(spec: Spec) -> set[tuple[str, str, str]]:
+    """(task, split, language) of every piece of data the plan reads."""
+    from sweep.plan import evaluation_languages
+
+    needs = set()
+    trained = [member for name in spec.intermediate_names()
+               for member in spec.intermediate_members(name)[0]] + list(spec.target_tasks)
+    for name in trained:
+        task = get_task(name)
+        needs |= {(source, "train", "en") for source in (task.training_task, *task.train_also)}
+        needs.add((task.dev_task or task.name, "dev", "en"))
+    for name in spec.target_tasks:
+        needs |= {(name, split, language) for language in evaluation_languages(spec, name)
+                  for split in spec.evaluation.splits}
+    for name in spec.retrieval_tasks:
+        splits = ("dev", "test") if get_task(name).scorer == "bucc" else ("test",)
+        needs |= {(name, split, language) for language in evaluation_languages(spec, name)
+                  for split in splits}
+    return needs
+
+
 def check_sources(spec: Spec) -> None:
     """The hub model and hub datasets resolve (or are cached); local task files exist."""
+    from trainables.data import local_files
+
     problems = []
     if spec.model.source == "hub":
         problem = _hub_problem(spec.model.name, "model", spec.model.revision)
         if problem:
             problems.append(f"model.name {spec.model.name!r}: {problem}")
-    tasks = {*spec.target_tasks, *spec.retrieval_tasks,
-             *(member for name in spec.intermediate_names()
-               for member in spec.intermediate_members(name)[0])}
-    for name in sorted(tasks):
+    data = spec.data.model_dump()
+    checked_hub = set()
+    for name, split, language in sorted(_data_needs(spec)):
         task = get_task(name)
         if spec.data.source == "hub" and task.hub:
             revision = spec.data.revisions.get(name) or task.hub.revision
-            problem = _hub_problem(task.hub.path, "dataset", revision)
-            if problem:
-                problems.append(f"task {name!r} (dataset {task.hub.path!r}): {problem}")
-        elif spec.data.source == "local" and spec.data.path:
-            directory = Path(spec.data.path).expanduser() / task.name
-            needed = directory if "retrieval" in task.roles else \
-                directory.parent / task.training_task / "train-en.jsonl"
-            if not needed.exists():
-                problems.append(f"task {name!r}: data.path has no {needed}")
+            if (task.hub.path, revision) not in checked_hub:
+                checked_hub.add((task.hub.path, revision))
+                problem = _hub_problem(task.hub.path, "dataset", revision)
+                if problem:
+                    problems.append(f"task {name!r} (dataset {task.hub.path!r}): {problem}")
+        elif spec.data.source != "offline":
+            try:
+                local_files(data, name, split, language)
+            except FileNotFoundError as error:
+                problems.append(str(error))
     if problems:
         raise PreflightError("sources: " + "; ".join(problems))
 

@@ -98,7 +98,9 @@ def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
     rows = rows[rows["task"].isin(members) & rows["stage"].str.match(r"(eval|retrieval)/")]
     if rows.empty:
         return pd.DataFrame()
-    rows = rows[rows["split"] == ("test" if (rows["split"] == "test").any() else "dev")]
+    # Each task's test rows, or its dev rows where the run evaluated dev only.
+    has_test = rows.groupby("task")["split"].transform(lambda splits: (splits == "test").any())
+    rows = rows[rows["split"] == has_test.map({True: "test", False: "dev"})]
     metric = rows["task"].map(lambda name: REGISTRY[name].metric)
     is_qa = rows["task"].map(lambda name: REGISTRY[name].family == "span_qa")
     chosen = rows[(~is_qa & (rows["metric"] == metric)) | (is_qa & rows["metric"].isin(QA_METRICS))]

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from trainables.tasks import REGISTRY, get_task, tasks_with_role
 from trainables.trial import NO_INTERMEDIATE
 
-STORAGE_SCHEMES = ("s3", "gs", "gcs", "abfs", "abfss", "hdfs", "file")  # what pyarrow opens
+# Object stores whose pyarrow paths are bucket/key (trainables.storage.Location relies on it).
+STORAGE_SCHEMES = ("s3", "gs", "gcs", "file")
 HYPERPARAMETERS = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "seed")
 
 
@@ -333,7 +334,8 @@ def _check_semantics(spec: Spec) -> list[str]:
         bad("model.name", spec.model.name, "an existing directory when model.source is local")
     if spec.data.source == "local":
         if not spec.data.path:
-            bad("data.path", None, "a directory of <task>/<split>-<language>.jsonl files")
+            bad("data.path", None, "a directory of <task>/<split>-<language>.jsonl files "
+                "or of the tasks' original files (see README, Tasks)")
         elif not Path(spec.data.path).expanduser().is_dir():
             bad("data.path", spec.data.path, "an existing directory")
     synthetic_ok = spec.data.source in ("offline", "local")

@@ -52,3 +52,11 @@ def test_results_tables_include_the_aggregates():
     assert "XTREME-R score per intermediate task" in made
     synthetic_only = ROWS[ROWS["task"] == "synth_xnli"]
     assert not any("XTREME" in title for title in tables(synthetic_only))
+
+
+def test_a_task_evaluated_on_dev_only_counts_its_dev_rows():
+    dev_only = pd.DataFrame([row("none", "pawsx", "en", "accuracy", 90.0, split="dev"),
+                             row("none", "pawsx", "de", "accuracy", 80.0, split="dev")])
+    scores = benchmark_scores(pd.concat([ROWS, dev_only]), "xtreme")
+    assert scores.loc["none", "pawsx"] == pytest.approx(85.0)
+    assert scores.loc["none", "xnli"] == pytest.approx(75.0)  # its test rows, not its dev row

@@ -167,7 +167,8 @@ def test_span_qa_windows_labels_and_answers(tokenizer):
         shift = feature["context_start"]
         span = context[offsets[first - shift][0] : offsets[last - shift][1]]
         assert span.strip() == "17 red cups"
-    # Windows start doc_stride (128) sub-tokens apart, or overlap when the window is smaller.
+    # Windows start min(doc_stride, window) sub-tokens apart: here the window is narrower
+    # than the stride of 128, so they follow each other edge to edge.
     starts = [f["offsets"][0][0] for f in features]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
     # Perfect logits on one labelled window give the gold answer back.

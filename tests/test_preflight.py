@@ -11,8 +11,8 @@ from sweep.spec import parse_spec
 HEAD = NodeShape({"CPU": 0, "trial_driver": 4})
 
 
-def gpu_nodes(gpus: int, count: int = 1, source: str = "alive") -> NodeShape:
-    return NodeShape({"CPU": 8 * gpus, "GPU": gpus}, count, source)
+def gpu_nodes(gpus: int, count: int = 1) -> NodeShape:
+    return NodeShape({"CPU": 8 * gpus, "GPU": gpus}, count)
 
 
 def spec_with(**resources) -> object:
@@ -46,7 +46,7 @@ def test_strict_spread_counts_one_worker_per_node():
 
 def test_nodes_the_autoscaler_can_start_count():
     spec = spec_with(workers_per_trial=4, gpus_per_worker=1, placement_strategy="STRICT_PACK")
-    check_placement(spec, [HEAD, gpu_nodes(4, count=2, source="autoscaler")])
+    check_placement(spec, [HEAD, gpu_nodes(4, count=2)])
 
 
 def test_every_missing_resource_is_named():
@@ -65,13 +65,24 @@ def test_an_evaluation_task_must_fit_too():
         check_placement(spec, [NodeShape({"CPU": 4, "trial_driver": 1})])
 
 
-def test_local_data_without_the_training_file_is_refused(tmp_path):
+def test_local_data_must_hold_every_split_the_plan_reads(tmp_path):
+    import shutil
+
+    from trainables.data import data_root
+
     (tmp_path / "synth_pos").mkdir()
     spec = parse_spec({"name": "p", "model": SMALL_MODEL, "target_tasks": ["synth_pos"],
-                       "data": {"source": "local", "path": str(tmp_path)}})
-    with pytest.raises(PreflightError, match=r"task 'synth_pos': data.path has no .*train-en"):
+                       "data": {"source": "local", "path": str(tmp_path)},
+                       "evaluation": {"languages": ["en", "zh"]}})
+    with pytest.raises(PreflightError) as refused:
         check_sources(spec)
-    (tmp_path / "synth_pos" / "train-en.jsonl").write_text("{}\n")
+    message = str(refused.value)
+    for missing in ("train-en", "dev-en", "test-en", "test-zh"):
+        assert f"synth_pos/{missing}.jsonl" in message
+    assert "test-de" not in message  # not evaluated
+    shutil.rmtree(tmp_path / "synth_pos")
+    offline = spec_with().data.model_dump()  # the generated benchmark at SMALL_DATA's sizes
+    shutil.copytree(data_root(offline) / "synth_pos", tmp_path / "synth_pos")
     check_sources(spec)
 
 
@@ -92,3 +103,11 @@ def test_a_dashboard_url_in_ray_address_is_refused_by_run(monkeypatch, tmp_path,
     assert main(["run", "--storage", str(tmp_path / "run")]) == 2
     assert "is a dashboard URL" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_resources_split_over_nodes_do_not_make_a_worker():
+    spec = spec_with(cpus_per_worker=4, gpus_per_worker=1)
+    split = [NodeShape({"CPU": 16, "trial_driver": 1}), NodeShape({"CPU": 2, "GPU": 4})]
+    with pytest.raises(PreflightError, match="a Train worker needs 4 CPU, 1 GPU on one node; "
+                                             "no node has all of them"):
+        check_placement(spec, split)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from trainables.readers import READERS, read_jsonl
+from trainables.readers import READERS
 from trainables.tasks import HubSource, Task, get_task
 
 
@@ -39,34 +39,39 @@ def load_examples(
     if data_cfg["source"] == "hub" and task.hub is not None:
         revision = data_cfg.get("revisions", {}).get(task.name) or task.hub.revision
         return _load_from_hub(task, split, language, revision)
-    if task.local is not None:
-        return _load_local_source(task, data_root(data_cfg), split, language)
-    path = data_root(data_cfg) / task.name / f"{split}-{language}.jsonl"
-    if not path.exists():
-        raise FileNotFoundError(
-            f"task {task.name!r}: no {split} data for language {language!r} ({path})"
-        )
-    return read_jsonl(path)
+    files = local_files(data_cfg, task_name, split, language)
+    reader = READERS[task.local.format if task.local else "jsonl"]
+    return [example for file in files for example in reader(file)]
 
 
-def _load_local_source(task: Task, root: Path, split: str, language: str) -> list[dict]:
+def local_files(
+    data_cfg: Mapping[str, Any], task_name: str, split: str, language: str
+) -> list[Path]:
+    """The files (or, for multi-file formats, their shared stems) that hold one task split
+    and language in the offline or local source; FileNotFoundError names what is missing."""
+    task = get_task(task_name)
+    root = data_root(data_cfg)
+    if task.local is None:
+        path = root / task.name / f"{split}-{language}.jsonl"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"task {task.name!r}: no {split} data for language {language!r} ({path})")
+        return [path]
     local = task.local
-    assert local is not None
     if split not in local.files:
         raise FileNotFoundError(f"task {task.name!r} has no {split} split in its local files "
                                 f"(it has {', '.join(local.files)})")
     pattern = local.files[split].format(language=language, code=task.code(language))
     folder = root / local.folder
     # The readers of multi-file formats take the stem their files share.
-    stems = sorted({path.with_suffix("") for path in folder.glob(pattern + ".*")}) \
+    files = sorted({path.with_suffix("") for path in folder.glob(pattern + ".*")}) \
         if local.format in ("laser_tatoeba", "bucc") else sorted(folder.glob(pattern))
-    if not stems:
+    if not files:
         raise FileNotFoundError(
             f"task {task.name!r}: no {split} data for language {language!r} "
             f"({folder / pattern} matches nothing)"
         )
-    reader = READERS[local.format]
-    return [example for stem in stems for example in reader(stem)]
+    return files
 
 
 def _load_from_hub(task: Task, split: str, language: str, revision: str | None) -> list[dict]:
