@@ -126,9 +126,6 @@ class Location:
     def write_text(self, text: str) -> None:
         self.write_bytes(text.encode("utf-8"))
 
-    def delete(self) -> None:
-        self.filesystem.delete_file(self.path)
-
     def files(self, suffix: str = "") -> list[Location]:
         """The files directly under this directory whose name ends with `suffix`, sorted."""
         selector = pafs.FileSelector(self.path, allow_not_found=True)
