@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sweep.spec import Spec
 from trainables.storage import Location
 from trainables.tasks import get_task
+from trainables.trial import worker_resources
 
 TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial drivers
 PROBE_TIMEOUT_S = 60
@@ -58,20 +59,11 @@ def _shortfalls(
     return short or [f"{what} needs {wanted} on one node{note}; no node has all of them"]
 
 
-def worker_bundle(spec: Spec) -> dict[str, float]:
-    """What one Train worker asks Ray for."""
-    resources = spec.resources
-    bundle = {"CPU": resources.cpus_per_worker, **resources.custom_per_worker}
-    if resources.gpus_per_worker:
-        bundle["GPU"] = resources.gpus_per_worker
-    return bundle
-
-
 def check_placement(spec: Spec, nodes: Sequence[NodeShape]) -> None:
     """Raise PreflightError unless a trial and an evaluation task can be placed on `nodes`."""
     resources = spec.resources
     workers, strategy = resources.workers_per_trial, resources.placement_strategy
-    bundle = worker_bundle(spec)
+    bundle = worker_resources(spec.resources.model_dump())
     problems = []
     if not any(_fits(node.resources, {TRIAL_DRIVER: 1}) for node in nodes):
         problems.append(f"a trial driver needs 1 {TRIAL_DRIVER}; no node advertises it "

@@ -8,9 +8,20 @@ reports to Tune so ASHA can stop the trial between evaluations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 NO_INTERMEDIATE = "none"
+
+
+def worker_resources(resources: Mapping[str, Any]) -> dict[str, float]:
+    """What one Train worker asks Ray for, from the spec's `resources` section (the
+    pre-flight checks the same bundle). Custom resources (fake accelerators in tests, node
+    labels) ride along per worker."""
+    bundle = {"CPU": resources["cpus_per_worker"], **resources["custom_per_worker"]}
+    if resources["gpus_per_worker"]:
+        bundle["GPU"] = resources["gpus_per_worker"]
+    return bundle
 
 
 def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
@@ -33,10 +44,6 @@ def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
     }
     resources = run["resources"]
     use_gpu = resources["gpus_per_worker"] > 0
-    # Custom resources (fake accelerators in tests, or node labels) ride along per worker.
-    worker_resources = {"CPU": resources["cpus_per_worker"], **resources["custom_per_worker"]}
-    if use_gpu:
-        worker_resources["GPU"] = resources["gpus_per_worker"]
     storage = Location.parse(run["train_storage"])
     trainer = TorchTrainer(
         train_loop_per_worker,
@@ -44,7 +51,7 @@ def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         scaling_config=ScalingConfig(
             num_workers=resources["workers_per_trial"], use_gpu=use_gpu,
-            resources_per_worker=worker_resources,
+            resources_per_worker=worker_resources(resources),
             placement_strategy=resources["placement_strategy"],
         ),
         run_config=RunConfig(
