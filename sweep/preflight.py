@@ -166,6 +166,9 @@ def _data_needs(spec: Spec) -> set[tuple[str, str, str]]:
         task = get_task(name)
         needs |= {(source, "train", "en") for source in (task.training_task, *task.train_also)}
         needs.add((task.dev_task or task.name, "dev", "en"))
+        if task.labels_from_data:  # its label set is read from every split it has
+            needs |= {(name, split, language) for split in task.source_splits
+                      for language in task.languages}
     for name in spec.target_tasks:
         needs |= {(name, split, language) for language in evaluation_languages(spec, name)
                   for split in spec.evaluation.splits}

@@ -20,9 +20,10 @@ REDUCED = {
     "model": SMALL_MODEL,
     "data": SMALL_DATA,
     # A mixture too: it trains (and feeds retrieval) but is no target starting point here.
+    # Its CCG member reads CCGbank's file format and takes its label set from the data.
     "intermediate_tasks": [
         "synth_nli",
-        {"name": "nli_para", "mixture": ["synth_nli", "synth_para"], "cap": 200},
+        {"name": "mixture", "mixture": ["synth_nli", "synth_para", "synth_ccg"], "cap": 200},
     ],
     "target_tasks": ["synth_xnli", "synth_pos"],
     "retrieval_tasks": ["synth_tatoeba"],
@@ -80,15 +81,17 @@ def test_mixture_trains_one_encoder_with_a_head_per_task(finished_run):
     from trainables.model import read_meta
 
     _, storage, _ = finished_run
-    best = Manifest.read(storage).best("intermediate/nli_para")
-    assert read_meta(best["checkpoint"])["tasks"] == ["synth_nli", "synth_para"]
+    best = Manifest.read(storage).best("intermediate/mixture")
+    meta = read_meta(best["checkpoint"])
+    assert meta["tasks"] == ["synth_nli", "synth_para", "synth_ccg"]
+    assert len(meta["labels"]["synth_ccg"]) == 7  # the categories in its files
     history = load_trials(storage)
-    mixture = history[history["stage"] == "intermediate/nli_para"].iloc[0]
-    assert 0 <= mixture["synth_nli/accuracy"] <= 100 and 0 <= mixture["synth_para/accuracy"] <= 100
-    assert mixture["score"] == pytest.approx(
-        (mixture["synth_nli/accuracy"] + mixture["synth_para/accuracy"]) / 2)
-    # Capped at 200 examples per task and epoch: 2 tasks x 200 = 400 examples in one epoch.
-    assert best["examples_seen"] <= 400
+    mixture = history[history["stage"] == "intermediate/mixture"].iloc[0]
+    members = ["synth_nli/accuracy", "synth_para/accuracy", "synth_ccg/accuracy"]
+    assert all(0 <= mixture[metric] <= 100 for metric in members)
+    assert mixture["score"] == pytest.approx(sum(mixture[metric] for metric in members) / 3)
+    # Capped at 200 examples per task and epoch: 3 tasks x 200 = 600 examples in one epoch.
+    assert best["examples_seen"] <= 600
 
 
 def test_asha_stopped_a_trial(finished_run):
@@ -118,7 +121,7 @@ def test_rows_cover_every_checkpoint_and_language(finished_run):
         assert (stage_rows["device_hours"] > 0).all()
         assert (stage_rows["train_examples_seen"] > 0).all()
     retrieval = rows[rows["stage"] == "retrieval/synth_tatoeba"]
-    assert set(retrieval["intermediate_task"]) == {"none", "synth_nli", "nli_para"}
+    assert set(retrieval["intermediate_task"]) == {"none", "synth_nli", "mixture"}
     assert len(retrieval) == 3 * 7
     assert set(retrieval["retrieval_pooling"]) == {"mean"}
     assert rows["synthetic"].all()

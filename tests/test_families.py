@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from small import TINY_MODEL
 
 from trainables.evaluation import top1_accuracy
 from trainables.families import get_family
@@ -13,10 +14,7 @@ from trainables.model import base_model_reference, load_tokenizer
 from trainables.tasks import get_task
 from trainables.training import epoch_schedule, evaluation_steps
 
-TINY = {"source": "offline", "name": "tiny-xlmr",
-        "tiny": {"vocab_size": 4000, "hidden_size": 32, "num_layers": 1, "num_heads": 2,
-                 "intermediate_size": 64, "max_position_embeddings": 130, "seed": 0,
-                 "corpus_seed": 13}}
+TINY = TINY_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +137,7 @@ def test_multiple_choice_scores_each_choice_and_masks_missing_ones(tokenizer):
     batch = family.collate(features, tokenizer.pad_token_id)
     assert tuple(batch["input_ids"].shape[:2]) == (2, 3)
     assert batch["attention_mask"][0, 2].sum() == 0  # the first example has no third choice
-    model = MultiTaskModel(load_encoder(TINY), [task.name])
+    model = MultiTaskModel(load_encoder(TINY), [task])
     scores = model(task.name, batch["input_ids"], batch["attention_mask"])
     assert tuple(scores.shape) == (2, 3) and scores[0, 2] == -1e4
     logits = [torch.tensor([0.2, 0.9]), torch.tensor([0.1, 0.0, 0.3])]

@@ -27,6 +27,7 @@ from trainables.offline.benchmark import (
     ensure_benchmark,
     generate_benchmark,
 )
+from trainables.readers import read_ccgbank_auto
 
 SMALL = {"train_size": 60, "eval_size": 30, "retrieval_size": 25, "corpus_size": 40}
 OTHERS = [lang for lang in LANGUAGES if lang != "en"]
@@ -109,7 +110,22 @@ def test_layout_and_metadata(bench):
         "synth_squad": ("span_qa", "intermediate", {"train": ["en"], "dev": ["en"]}),
         "synth_xquad": ("span_qa", "target", {"dev": list(LANGUAGES), "test": list(LANGUAGES)}),
     }  # fmt: skip
-    assert set(meta["tasks"]) == {*expected, "synth_bucc"}
+    assert set(meta["tasks"]) == {*expected, "synth_bucc", "synth_ccg"}
+    ccg = meta["tasks"]["synth_ccg"]
+    assert (ccg["family"], ccg["role"], ccg["format"]) == ("tagging", "intermediate",
+                                                           "ccgbank_auto")
+    for section, sentences in (("02", 1000), ("03", 1000), ("00", 300), ("23", 300)):
+        rel = f"synth_ccg/data/AUTO/{section}/wsj_{section}00.auto"
+        assert meta["files"][rel] == 2 * sentences  # an ID line and a derivation each
+        assert len(read_ccgbank_auto(bench / rel)) == sentences
+    # The preposition's category follows the clause: noun-attached exactly when an adjective
+    # (the second N/N, after the number's) is there, so tagging it needs the context.
+    for sentence in read_ccgbank_auto(bench / "synth_ccg/data/AUTO/00/wsj_0000.auto"):
+        tags = sentence["tags"]
+        if r"(NP\NP)/NP" in tags:
+            assert tags.count("N/N") == 2
+        elif r"((S\NP)\(S\NP))/NP" in tags:
+            assert tags.count("N/N") == 1
     bucc = meta["tasks"]["synth_bucc"]
     assert (bucc["family"], bucc["role"], bucc["format"]) == ("bitext_mining", "retrieval",
                                                               "bucc2018")

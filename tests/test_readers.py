@@ -6,6 +6,7 @@ from __future__ import annotations
 import datasets
 import pytest
 from conftest import SHARED_DATA
+from small import TINY_MODEL
 
 from trainables.data import load_examples
 from trainables.tasks import PARQUET, get_task
@@ -204,11 +205,10 @@ def test_anli_plus_trains_on_anli_mnli_and_snli(hub):
     from trainables.model import load_tokenizer
     from trainables.training import featurize_split
 
-    tokenizer = load_tokenizer({"source": "offline", "tiny": {
-        "vocab_size": 4000, "hidden_size": 32, "num_layers": 1, "num_heads": 2,
-        "intermediate_size": 64, "max_position_embeddings": 130, "seed": 0, "corpus_seed": 13}})
+    tokenizer = load_tokenizer(TINY_MODEL)
     config = {"data": hub_data(anli_plus="a", mnli="m", snli="s"), "max_length": 32}
-    examples, features = featurize_split(config, "anli_plus", "train", "en", tokenizer)
+    examples, features = featurize_split(config, get_task("anli_plus"), "train", "en",
+                                         tokenizer)
     assert [e["premise"] for e in examples] == ["anli 1", "anli 2", "anli 3", "mnli p",
                                                 "A man sleeps."]
     assert [f["labels"] for f in features] == [0, 1, 2, 1, 0]

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,17 +62,37 @@ def local_files(
     if split not in local.files:
         raise FileNotFoundError(f"task {task.name!r} has no {split} split in its local files "
                                 f"(it has {', '.join(local.files)})")
-    pattern = local.files[split].format(language=language, code=task.code(language))
+    globs = local.files[split]
     folder = root / local.folder
-    # The readers of multi-file formats take the stem their files share.
-    files = sorted({path.with_suffix("") for path in folder.glob(pattern + ".*")}) \
-        if local.format in ("laser_tatoeba", "bucc") else sorted(folder.glob(pattern))
-    if not files:
-        raise FileNotFoundError(
-            f"task {task.name!r}: no {split} data for language {language!r} "
-            f"({folder / pattern} matches nothing)"
-        )
+    files = []
+    for glob in (globs,) if isinstance(globs, str) else globs:
+        pattern = glob.format(language=language, code=task.code(language))
+        # The readers of multi-file formats take the stem their files share.
+        matches = sorted({path.with_suffix("") for path in folder.glob(pattern + ".*")}) \
+            if local.format in ("laser_tatoeba", "bucc") else sorted(folder.glob(pattern))
+        if not matches:
+            raise FileNotFoundError(
+                f"task {task.name!r}: no {split} data for language {language!r} "
+                f"({folder / pattern} matches nothing)"
+            )
+        files += matches
     return files
+
+
+def task_with_labels(data_cfg: Mapping[str, Any], task_name: str) -> Task:
+    """The registry entry, with its label set read from the data where the registry leaves
+    it to the data (`labels_from_data`): every label in every split and language the task
+    has, sorted, so each worker of a trial derives the same label order."""
+    task = get_task(task_name)
+    if not task.labels_from_data:
+        return task
+    labels = set()
+    for split in task.source_splits:
+        for language in task.languages:
+            for example in load_examples(data_cfg, task.name, split, language):
+                value = example[task.label_field]  # a tag sequence, or one label
+                labels.update(value if isinstance(value, list) else [value])
+    return replace(task, labels=tuple(sorted(labels)))
 
 
 def _load_from_hub(task: Task, split: str, language: str, revision: str | None) -> list[dict]:

@@ -44,8 +44,9 @@ def evaluate_checkpoint(
     tokenizer = load_tokenizer(model_cfg)
     model = load_checkpoint(model_cfg, checkpoint).to(device)
     config = {"data": data_cfg, "max_length": max_length}
-    examples, features = featurize_split(config, task_name, split, language, tokenizer)
-    metrics = score_task(model, task_name, examples, features, batch_size,
+    task = model.tasks[task_name]  # with the label order its head was trained on
+    examples, features = featurize_split(config, task, split, language, tokenizer)
+    metrics = score_task(model, task, examples, features, batch_size,
                          tokenizer.pad_token_id, device, language)
     return {"metrics": metrics, "num_examples": len(examples), "seconds": time.time() - started,
             **_where()}

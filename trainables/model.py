@@ -8,7 +8,8 @@ first and always builds fresh heads.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from torch import nn
 
 from trainables.families import get_family
 from trainables.storage import local_directory
-from trainables.tasks import get_task
+from trainables.tasks import Task, get_task
 
 
 def base_model_reference(model_cfg: Mapping[str, Any]) -> tuple[str, str, str | None]:
@@ -53,17 +54,20 @@ def load_encoder(model_cfg: Mapping[str, Any], checkpoint: str | None = None) ->
 
 
 class MultiTaskModel(nn.Module):
-    """One shared encoder and a head per task; a single task is a mixture of one."""
+    """One shared encoder and a head per task; a single task is a mixture of one.
 
-    def __init__(self, encoder: nn.Module, task_names: list[str], dropout: float = 0.1) -> None:
+    `tasks` are the entries the heads were sized for, labels read from data included; they
+    stay on the model (`model.tasks`) so that scoring uses the label order it was trained with.
+    """
+
+    def __init__(self, encoder: nn.Module, tasks: Sequence[Task], dropout: float = 0.1) -> None:
         super().__init__()
         self.encoder = encoder
+        self.tasks = {task.name: task for task in tasks}
         hidden = encoder.config.hidden_size
-        heads = {}
-        for name in task_names:
-            task = get_task(name)
-            heads[name] = get_family(task.family).make_head(hidden, task.num_labels, dropout)
-        self.heads = nn.ModuleDict(heads)
+        self.heads = nn.ModuleDict({
+            task.name: get_family(task.family).make_head(hidden, task.num_labels, dropout)
+            for task in tasks})
 
     def forward(self, task_name: str, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         if input_ids.dim() == 3:  # multiple choice: (batch, choices, length) -> (batch, choices)
@@ -77,9 +81,12 @@ class MultiTaskModel(nn.Module):
 
 
 def save_checkpoint(model: MultiTaskModel, directory: Path, meta: dict) -> None:
+    """Encoder, heads and meta.json; meta gains the tasks and each head's labels in order."""
     directory.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(directory / "encoder")
     torch.save(model.heads.state_dict(), directory / "heads.pt")
+    meta = {**meta, "tasks": list(model.tasks),
+            "labels": {name: list(task.labels) for name, task in model.tasks.items()}}
     (directory / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
 
 
@@ -93,6 +100,9 @@ def load_checkpoint(model_cfg: Mapping[str, Any], checkpoint: str | Path) -> Mul
     resuming."""
     directory = local_directory(checkpoint)
     meta = read_meta(directory)
-    model = MultiTaskModel(load_encoder(model_cfg, str(directory)), meta["tasks"])
+    labels = meta.get("labels", {})
+    tasks = [replace(get_task(name), labels=tuple(labels[name])) if name in labels
+             else get_task(name) for name in meta["tasks"]]
+    model = MultiTaskModel(load_encoder(model_cfg, str(directory)), tasks)
     model.heads.load_state_dict(torch.load(directory / "heads.pt", map_location="cpu"))
     return model

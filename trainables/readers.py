@@ -8,6 +8,7 @@ benchmark's JSONL go through the same code after this point.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 
@@ -93,5 +94,33 @@ def read_bucc(stem: Path) -> list[dict]:
     return records
 
 
+# A leaf of a CCGbank AUTO derivation: <L category modified-POS original-POS word pred-arg-cat>.
+_CCG_LEAF = re.compile(r"<L (\S+) (\S+) (\S+) (\S+) (\S+)>")
+# Penn Treebank escapes in CCGbank's words; the encoder's tokenizer knows the characters.
+_PTB_ESCAPES = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{",
+                "-RCB-": "}"}
+
+
+def read_ccgbank_auto(path: Path) -> list[dict]:
+    """A CCGbank AUTO file (`ID=wsj_0001.1 ...` lines, each followed by its derivation) ->
+    {id, tokens, tags} per sentence: the words and lexical categories (supertags) of the
+    derivation's leaves, in order."""
+    sentences, identifier = [], None
+    for number, line in enumerate(_lines(path), 1):
+        if line.startswith("ID="):
+            identifier = line.split()[0][len("ID="):]
+        elif line.startswith("("):
+            leaves = _CCG_LEAF.findall(line)
+            if identifier is None or not leaves:
+                raise ValueError(f"{path}:{number}: a derivation without an ID line before it "
+                                 "or without <L ...> leaves; expected CCGbank's AUTO format")
+            sentences.append({"id": identifier,
+                              "tokens": [_PTB_ESCAPES.get(leaf[3], leaf[3]) for leaf in leaves],
+                              "tags": [leaf[0] for leaf in leaves]})
+            identifier = None
+    return sentences
+
+
 READERS = {"jsonl": read_jsonl, "squad_json": read_squad_json, "conllu": read_conllu,
-           "laser_tatoeba": read_laser_tatoeba, "bucc": read_bucc}
+           "laser_tatoeba": read_laser_tatoeba, "bucc": read_bucc,
+           "ccgbank_auto": read_ccgbank_auto}

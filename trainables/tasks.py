@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 SYNTHETIC_LANGUAGES = ("en", "de", "fr", "sw", "ru", "ar", "hi", "zh")
 
@@ -58,14 +59,15 @@ class HubSource:
 class LocalSource:
     """A task's files in their original format under `<data.path>/<folder>/`.
 
-    `files` maps each split to a glob (with `{language}` and `{code}`) relative to the folder;
-    every match is read with the `format`'s reader (`trainables.readers`) and concatenated.
-    Tasks without one use the offline benchmark's layout, `<task>/<split>-<language>.jsonl`.
+    `files` maps each split to a glob (with `{language}` and `{code}`) relative to the folder,
+    or a tuple of globs read in order; every match is read with the `format`'s reader
+    (`trainables.readers`) and concatenated. Tasks without one use the offline benchmark's
+    layout, `<task>/<split>-<language>.jsonl`.
     """
 
-    format: str  # squad_json | conllu | laser_tatoeba | bucc
+    format: str  # squad_json | conllu | laser_tatoeba | bucc | ccgbank_auto
     folder: str
-    files: Mapping[str, str]
+    files: Mapping[str, str | tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class Task:
     scorer: str  # the reference scorer: accuracy, seqeval, squad_v1, squad_v2, mlqa, ...
     text_fields: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    # The label set is every label in the task's files, not a fixed list (CCG supertags: the
+    # categories of the CCGbank copy in use); `trainables.data.task_with_labels` fills `labels`.
+    labels_from_data: bool = False
     label_field: str | None = "label"
     roles: tuple[str, ...] = ("target",)  # intermediate | target | retrieval
     train_task: str | None = None  # English training data comes from this task (XNLI <- MNLI)
@@ -94,6 +99,18 @@ class Task:
     @property
     def num_labels(self) -> int:
         return len(self.labels)
+
+    @property
+    def source_splits(self) -> tuple[str, ...]:
+        """The splits of its original files, else of its hub copy (none for the offline
+        benchmark's layout)."""
+        source = self.local or self.hub
+        return tuple(source.files if self.local else source.splits) if source else ()
+
+    @cached_property
+    def label_ids(self) -> dict[str, int]:
+        """Label name -> index (CCG has over a thousand supertags: no list search per token)."""
+        return {label: index for index, label in enumerate(self.labels)}
 
     @property
     def training_task(self) -> str:
@@ -207,6 +224,15 @@ _TASKS: tuple[Task, ...] = (
         scorer="squad_v1", label_field=None, train_task="synth_squad",
     ),
     _synthetic(
+        # CCGbank's AUTO format and section layout (train in two sections, dev 00, test 23).
+        name="synth_ccg", family="tagging", text_fields=("tokens",), label_field="tags",
+        languages=("en",), labels_from_data=True, metric="accuracy", scorer="accuracy",
+        roles=("intermediate",),
+        local=LocalSource("ccgbank_auto", "synth_ccg", {
+            "train": ("data/AUTO/02/*.auto", "data/AUTO/03/*.auto"),
+            "dev": "data/AUTO/00/*.auto", "test": "data/AUTO/23/*.auto"}),
+    ),
+    _synthetic(
         name="synth_bucc", family="retrieval", languages=SYNTHETIC_LANGUAGES[1:], metric="f1",
         scorer="bucc", label_field=None, roles=("retrieval",),
         local=LocalSource("bucc", "synth_bucc", {"dev": "{code}-en.sample",
@@ -310,6 +336,16 @@ _TASKS: tuple[Task, ...] = (
         hub=HubSource("google/xtreme", "PAN-X.{code}",
                       splits={"train": "train", "dev": "validation", "test": "test"},
                       columns={"tokens": "tokens", "tags": "ner_tags"}),
+    ),
+    Task(
+        # CCGbank 1.1 (LDC2005T13), the unpacked release under <data.path>/ccgbank/, read from
+        # its AUTO derivations with the standard split: sections 02-21 train, 00 dev, 23 test.
+        name="ccg", family="tagging", languages=("en",), metric="accuracy", scorer="accuracy",
+        text_fields=("tokens",), label_field="tags", labels_from_data=True,
+        roles=("intermediate",),
+        local=LocalSource("ccgbank_auto", "ccgbank", {
+            "train": tuple(f"data/AUTO/{section:02d}/*.auto" for section in range(2, 22)),
+            "dev": "data/AUTO/00/*.auto", "test": "data/AUTO/23/*.auto"}),
     ),
     # --- span QA ---
     _span_qa(name="squad", languages=("en",), roles=("intermediate",),

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from trainables.data import load_examples
+from trainables.data import load_examples, task_with_labels
 from trainables.families import get_family
 from trainables.families.base import Feature
 from trainables.model import (
@@ -29,7 +29,7 @@ from trainables.model import (
     load_tokenizer,
     save_checkpoint,
 )
-from trainables.tasks import get_task
+from trainables.tasks import Task
 
 SCORE = "score"  # the metric ASHA and model selection read: the English dev metric
 # ASHA's clock: evaluations so far. Unlike Tune's training_iteration it survives a restore,
@@ -43,12 +43,11 @@ def set_seed(seed: int) -> None:
 
 
 def featurize_split(
-    config: Mapping[str, Any], task_name: str, split: str, language: str, tokenizer: Any,
+    config: Mapping[str, Any], task: Task, split: str, language: str, tokenizer: Any,
 ) -> tuple[list[dict], list[Feature]]:
     """Examples and features of one task split: English training data from the task's
     training sources (XNLI <- MNLI; ANLI+ adds MNLI and SNLI), English dev data from its dev
     source where it has no dev set of its own (XQuAD <- SQuAD), else the task's own split."""
-    task = get_task(task_name)
     if split == "train":
         sources = [task.training_task, *task.train_also]
     elif split == "dev" and language == "en" and task.dev_task:
@@ -92,28 +91,27 @@ def evaluation_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
 
 @torch.no_grad()
 def predict_logits(
-    model: torch.nn.Module, task_name: str, features: Sequence[Feature], batch_size: int,
+    model: torch.nn.Module, task: Task, features: Sequence[Feature], batch_size: int,
     pad_token_id: int, device: torch.device,
 ) -> list[torch.Tensor]:
     """Logits of every feature, in order, one tensor per feature."""
     model.eval()
-    family = get_family(get_task(task_name).family)
+    family = get_family(task.family)
     logits = []
     for start in range(0, len(features), batch_size):
         batch = family.collate(features[start : start + batch_size], pad_token_id)
-        out = model(task_name, batch["input_ids"].to(device), batch["attention_mask"].to(device))
+        out = model(task.name, batch["input_ids"].to(device), batch["attention_mask"].to(device))
         logits += list(out.float().cpu())
     return logits
 
 
 def score_task(
-    model: torch.nn.Module, task_name: str, examples: Sequence[dict], features: Sequence[Feature],
+    model: torch.nn.Module, task: Task, examples: Sequence[dict], features: Sequence[Feature],
     batch_size: int, pad_token_id: int, device: torch.device, language: str,
 ) -> dict[str, float]:
     """The family's metrics of `model` on one task split in `language`."""
-    task = get_task(task_name)
     family = get_family(task.family)
-    logits = predict_logits(model, task_name, features, batch_size, pad_token_id, device)
+    logits = predict_logits(model, task, features, batch_size, pad_token_id, device)
     predictions = family.predictions(task, examples, features, logits)
     return family.score(task, predictions, family.references(task, examples), language)
 
@@ -132,19 +130,21 @@ def train_loop_per_worker(config: dict) -> None:
     started = time.time()
 
     tokenizer = load_tokenizer(config["model"])
-    task_names: list[str] = config["tasks"]
+    tasks = {name: task_with_labels(config["data"], name) for name in config["tasks"]}
     train_sets = {
-        name: featurize_split(config, name, "train", "en", tokenizer)[1] for name in task_names
+        name: featurize_split(config, task, "train", "en", tokenizer)[1]
+        for name, task in tasks.items()
     }
     dev_sets = (
-        {name: featurize_split(config, name, "dev", "en", tokenizer) for name in task_names}
+        {name: featurize_split(config, task, "dev", "en", tokenizer)
+         for name, task in tasks.items()}
         if rank == 0 else {}
     )
 
     model = MultiTaskModel(load_encoder(config["model"], config.get("init_checkpoint")),
-                           task_names)
+                           list(tasks.values()))
     model = ray.train.torch.prepare_model(
-        model, parallel_strategy_kwargs={"find_unused_parameters": len(task_names) > 1}
+        model, parallel_strategy_kwargs={"find_unused_parameters": len(tasks) > 1}
     )
     core = model.module if hasattr(model, "module") else model
     worker_nodes = _worker_nodes(world_size)
@@ -183,7 +183,7 @@ def train_loop_per_worker(config: dict) -> None:
             model.train()
             task_name, global_batch = schedule[step_in_epoch]
             local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
-            family = get_family(get_task(task_name).family)
+            family = get_family(tasks[task_name].family)
             batch = family.collate(local or [train_sets[task_name][global_batch[0]]], pad_id)
             logits = model(task_name, batch["input_ids"].to(device),
                            batch["attention_mask"].to(device))
@@ -231,10 +231,11 @@ def _evaluate_and_report(
         return
     metrics: dict[str, Any] = {}
     for task_name, (examples, features) in dev_sets.items():
-        task_metrics = score_task(core, task_name, examples, features, 64, pad_id, device, "en")
+        task_metrics = score_task(core, core.tasks[task_name], examples, features, 64, pad_id,
+                                  device, "en")
         metrics.update({f"{task_name}/{key}": value for key, value in task_metrics.items()})
     # A mixture is selected on the mean of its tasks' own metrics.
-    score = sum(metrics[f"{name}/{get_task(name).metric}"] for name in dev_sets) / len(dev_sets)
+    score = sum(metrics[f"{name}/{core.tasks[name].metric}"] for name in dev_sets) / len(dev_sets)
     state["best_score"] = max(state["best_score"], score)
     state["evaluations"] += 1
     state["train_seconds"] = time.time() - started
@@ -245,7 +246,7 @@ def _evaluate_and_report(
         "train_seconds": state["train_seconds"], "worker_nodes": worker_nodes,
     })
     with tempfile.TemporaryDirectory() as directory:
-        meta = {"tasks": list(dev_sets), "group": config["group"],
+        meta = {"group": config["group"],
                 "intermediate": config.get("intermediate", "none"),
                 "hparams": config["hparams"], "metrics": metrics}
         save_checkpoint(core, Path(directory), meta)

@@ -57,9 +57,13 @@ class Family:
 
 def label_index(task: Task, value: Any) -> int:
     """A label given as an index or a name -> its index in `task.labels`."""
-    if isinstance(value, str):
-        return task.labels.index(value)
-    return int(value)
+    if not isinstance(value, str):
+        return int(value)
+    try:
+        return task.label_ids[value]
+    except KeyError:
+        raise ValueError(f"task {task.name!r}: label {value!r} is not one of its "
+                         f"{task.num_labels} labels") from None
 
 
 def collate(features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:

@@ -56,6 +56,10 @@ Layout written by `generate_benchmark` (UTF-8 JSONL, one example per line):
 - ``synth_xnli/{train-en,dev-*,test-*}.jsonl``: premise, hypothesis, label (target, XNLI-like;
   dev/test are parallel across languages, line i is the same abstract example)
 - ``synth_pos/{train-en,dev-*,test-*}.jsonl``: tokens, tags (target, UD-POS-like)
+- ``synth_ccg/data/AUTO/<section>/wsj_<section>00.auto``: English clauses in CCGbank's AUTO
+  format and section layout (train in sections 02 and 03, dev 00, test 23), each word a leaf
+  with its CCG category; a preposition's category says whether its phrase attaches to the noun
+  (the clause has an adjective) or to the verb (intermediate, CCG-supertagging-like)
 - ``synth_tatoeba/test-<lang>.jsonl`` for every non-English language: english, other
 - ``synth_swag/{train,dev}-en.jsonl``: context, question (""), choices (4), label (the index
   of the right choice) (intermediate, HellaSwag-like)
@@ -87,7 +91,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 DEFAULT_SIZES = {"train_size": 2000, "eval_size": 300, "retrieval_size": 200, "corpus_size": 1500}
 
 LANGUAGES: dict[str, str] = {
@@ -686,6 +690,33 @@ def _pos_clause(rng: random.Random) -> Clause:
     return _random_clause(rng, p_adj=0.7, p_pp=0.5, p_neg=0.2)
 
 
+# CCG categories and Penn Treebank tags of the English clause's parts of speech.
+_CCG_CATEGORIES = {"PROPN": "N", "PART": r"(S\NP)/(S\NP)", "VERB": r"(S[dcl]\NP)/NP",
+                   "NUM": "N/N", "ADJ": "N/N", "NOUN": "N", "DET": "NP[nb]/N"}
+_PTB_TAGS = {"PROPN": "NNP", "PART": "RB", "VERB": "VBD", "NUM": "CD", "ADJ": "JJ",
+             "NOUN": "NNS", "DET": "DT", "ADP": "IN"}
+_NOUN_ATTACHED_PP = r"(NP\NP)/NP"
+_VERB_ATTACHED_PP = r"((S\NP)\(S\NP))/NP"
+
+
+def _ccg_auto_lines(clause: Clause, identifier: str, lex: Lexicon) -> list[str]:
+    """One sentence in CCGbank's AUTO format: its ID line and a binary derivation whose leaves
+    carry the words and categories (the inner nodes are right-branching placeholders: the
+    supertagging task reads only the leaves)."""
+    leaves = []
+    for word, pos in render_tagged(clause, "en", lex):
+        if pos == "ADP":
+            category = _NOUN_ATTACHED_PP if clause.adj is not None else _VERB_ATTACHED_PP
+        else:
+            category = _CCG_CATEGORIES[pos]
+        tag = _PTB_TAGS[pos]
+        leaves.append(f"(<L {category} {tag} {tag} {word} {category}>)")
+    derivation = leaves[-1]
+    for leaf in reversed(leaves[:-1]):
+        derivation = f"(<T S[dcl] 0 2> {leaf} {derivation} )"
+    return [f"ID={identifier} PARSER=GOLD NUMPARSE=1", derivation]
+
+
 def _tatoeba_clauses(rng: random.Random, n: int) -> list[Clause]:
     """Unique clauses; half are minimal pairs of an earlier one (same name and number), so
     matching digits and names alone cannot solve retrieval."""
@@ -1021,6 +1052,19 @@ def generate_benchmark(
                 records.append({"tokens": [w for w, _ in pairs], "tags": [t for _, t in pairs]})
             write(f"synth_pos/{split}-{lang}.jsonl", records)
 
+    rng = _rng(seed, "synth_ccg")
+    seen_clauses = set()
+    sections = (("02", train_size // 2), ("03", train_size - train_size // 2),
+                ("00", eval_size), ("23", eval_size))
+    for section, n in sections:
+        lines = []
+        while len(lines) < 2 * n:
+            clause = _pos_clause(rng)
+            if clause not in seen_clauses:
+                seen_clauses.add(clause)
+                lines += _ccg_auto_lines(clause, f"wsj_{section}00.{len(lines) // 2 + 1}", en)
+        write_lines(f"synth_ccg/data/AUTO/{section}/wsj_{section}00.auto", lines)
+
     rng = _rng(seed, "synth_xcopa")
     seen = set()
     for split, n in (("train", train_size), ("dev", eval_size), ("test", eval_size)):
@@ -1096,6 +1140,9 @@ def generate_benchmark(
             "synth_pos": task_meta("tagging", "target", POS_TAGS, ["tokens"],
                                    {"train": ["en"], "dev": every, "test": every},
                                    label_field="tags"),
+            "synth_ccg": task_meta("tagging", "intermediate", [], ["tokens"],
+                                   {"train": ["en"], "dev": ["en"], "test": ["en"]},
+                                   label_field="tags", format="ccgbank_auto"),
             "synth_tatoeba": task_meta("retrieval", "retrieval", [], ["english", "other"],
                                        {"test": others}, label_field=None),
             "synth_swag": task_meta("multiple_choice", "intermediate", [],
