@@ -44,6 +44,8 @@ def test_xtreme_r_leaves_out_pawsx_and_bucc():
     scores = benchmark_scores(pd.concat([ROWS, extra]), "xtreme-r")
     assert "pawsx" not in scores.columns and scores.loc["none", "xcopa"] == 60.0
     assert "bucc2018" not in scores.loc["none", "missing"]
+    # Tasks the engine cannot run yet still make the score incomplete.
+    assert "mewsli_x, lareqa" in scores.loc["none", "missing"]
 
 
 def test_results_tables_include_the_aggregates():
@@ -60,3 +62,20 @@ def test_a_task_evaluated_on_dev_only_counts_its_dev_rows():
     scores = benchmark_scores(pd.concat([ROWS, dev_only]), "xtreme")
     assert scores.loc["none", "pawsx"] == pytest.approx(85.0)
     assert scores.loc["none", "xnli"] == pytest.approx(75.0)  # its test rows, not its dev row
+
+
+def test_each_benchmark_counts_its_own_languages_and_pos_task():
+    extra = pd.DataFrame([
+        row("none", "panx", "en", "f1", 80.0), row("none", "panx", "qu", "f1", 40.0),
+        row("none", "udpos", "en", "f1", 90.0), row("none", "udpos_r", "en", "f1", 88.0),
+        row("none", "udpos_r", "wo", "f1", 60.0),
+    ])
+    rows = pd.concat([ROWS, extra])
+    xtreme, xtreme_r = benchmark_scores(rows, "xtreme"), benchmark_scores(rows, "xtreme-r")
+    # Quechua is one of WikiANN's eight XTREME-R languages; XTREME's PAN-X has 40.
+    assert xtreme.loc["none", "panx"] == 80.0
+    assert xtreme_r.loc["none", "panx"] == pytest.approx(60.0)
+    # UD-POS: XTREME's task on UD 2.5, XTREME-R's on UD 2.7 with Wolof and four more.
+    assert xtreme.loc["none", "udpos"] == 90.0 and "udpos_r" not in xtreme.columns
+    assert xtreme_r.loc["none", "udpos_r"] == pytest.approx(74.0)
+    assert "udpos" not in xtreme_r.columns

@@ -112,13 +112,15 @@ HUB_ROWS = {
         {"premise": ["Ese oli mullikilesse mähitud."], "choice1": ["See oli õrn."],
          "choice2": ["See oli väike."], "question": ["cause"], "label": [0], "idx": [0],
          "changed": [False]}, None),
-    ("google/xtreme", "PAN-X.de", "test"): (
-        {"tokens": [["Angela", "Merkel", "spricht", "in", "Berlin"]],
-         "ner_tags": [[1, 2, 0, 0, 5]], "langs": [["de"] * 5]},
+    ("unimelb-nlp/wikiann", "qu", "test"): (
+        {"tokens": [["Angela", "Merkel", "Berlinpi", "rimarqan"]],
+         "ner_tags": [[1, 2, 5, 0]], "langs": [["qu"] * 4],
+         "spans": [["PER: Angela Merkel", "LOC: Berlinpi"]]},
         datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
                            "ner_tags": datasets.Sequence(datasets.ClassLabel(
                                names=list(get_task("panx").labels))),
-                           "langs": datasets.Sequence(datasets.Value("string"))})),
+                           "langs": datasets.Sequence(datasets.Value("string")),
+                           "spans": datasets.Sequence(datasets.Value("string"))})),
     ("facebook/mlqa", "mlqa.de.de", "test"): (
         {"id": ["m1"], "title": ["t"], "context": ["Berlin ist groß."],
          "question": ["Was ist groß?"], "answers": [{"answer_start": [0], "text": ["Berlin"]}]},
@@ -226,9 +228,23 @@ def test_hub_multiple_choice_schemas(hub):
 
 
 def test_hub_ner_and_mlqa_schemas(hub):
-    [sentence] = load_examples(hub_data(), "panx", "test", "de")
+    # Quechua: one of the eight languages XTREME-R's WikiANN adds to XTREME's PAN-X.
+    [sentence] = load_examples(hub_data(), "panx", "test", "qu")
     labels = get_task("panx").labels
-    assert [labels[i] for i in sentence["tags"]] == ["B-PER", "I-PER", "O", "O", "B-LOC"]
+    assert [labels[i] for i in sentence["tags"]] == ["B-PER", "I-PER", "B-LOC", "O"]
+    assert sentence["tokens"][0] == "Angela"
     [question] = load_examples(hub_data(), "mlqa", "test", "de")
     assert question["answers"] == {"answer_start": [0], "text": ["Berlin"]}
     assert ("facebook/mlqa", "mlqa.de.de", "test", PARQUET) in hub
+
+
+def test_xtreme_r_pos_reads_ud_2_7_treebanks_by_language_name(tmp_path):
+    treebank = tmp_path / "ud-2.7" / "UD_Wolof-WTB"
+    treebank.mkdir(parents=True)
+    (treebank / "wo_wtb-ud-test.conllu").write_text(
+        "# sent_id = 1\n1\tMaa\tmaa\tPRON\t_\t_\t0\troot\t_\t_\n"
+        "2\tdem\tdem\tVERB\t_\t_\t1\tdep\t_\t_\n\n", encoding="utf-8")
+    data = {"source": "local", "path": str(tmp_path)}
+    assert load_examples(data, "udpos_r", "test", "wo") == [
+        {"tokens": ["Maa", "dem"], "tags": ["PRON", "VERB"]}]
+    assert get_task("udpos_r").labels == get_task("udpos").labels

@@ -95,6 +95,9 @@ class Task:
     local: LocalSource | None = None
     language_codes: Mapping[str, str] = field(default_factory=dict)  # ours -> hub/file code
     benchmarks: tuple[str, ...] = ()  # xtreme, xtreme-r: the aggregate scores it counts in
+    # The languages a benchmark averages over, where it counts fewer than `languages`
+    # (XTREME's 40 PAN-X languages of WikiANN's 48 in XTREME-R).
+    benchmark_languages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def num_labels(self) -> int:
@@ -119,6 +122,10 @@ class Task:
     def code(self, language: str) -> str:
         return self.language_codes.get(language, language)
 
+    def languages_in(self, benchmark: str) -> tuple[str, ...]:
+        """The languages `benchmark`'s score averages this task over."""
+        return self.benchmark_languages.get(benchmark, self.languages)
+
 
 def _synthetic(**kwargs) -> Task:
     return Task(synthetic=True, max_length=64, **kwargs)
@@ -139,11 +146,16 @@ UDPOS_NAMES = {
     "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "ur": "Urdu",
     "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese",
 }  # fmt: skip
+# XTREME-R's UD-POS: XTREME's 33 languages and five more, from UD 2.7.
+UDPOS_R_NAMES = {**UDPOS_NAMES, "lt": "Lithuanian", "pl": "Polish", "uk": "Ukrainian",
+                 "wo": "Wolof", "ro": "Romanian"}
 PANX_LANGUAGES = (
     "en", "af", "ar", "bg", "bn", "de", "el", "es", "et", "eu", "fa", "fi", "fr", "he", "hi",
     "hu", "id", "it", "ja", "jv", "ka", "kk", "ko", "ml", "mr", "ms", "my", "nl", "pt", "ru",
     "sw", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh",
 )  # fmt: skip
+# XTREME-R's WikiANN: the same Rahimi et al. splits in eight more languages.
+PANX_R_LANGUAGES = (*PANX_LANGUAGES, "qu", "pl", "uk", "az", "lt", "pa", "gu", "ro")
 NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 XQUAD_LANGUAGES = ("en", "ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh")
 MLQA_LANGUAGES = ("en", "ar", "de", "es", "hi", "vi", "zh")
@@ -165,6 +177,16 @@ _NLI_COLUMNS = {"premise": "premise", "hypothesis": "hypothesis", "label": "labe
 _SQUAD_SPLITS = {"train": "train", "dev": "validation"}
 _COPA_LISTS = {"choices": ("choice1", "choice2")}
 _COPA_COLUMNS = {"context": "premise", "question": "question", "label": "label"}
+
+
+_TRAIN_DEV_TEST = {"train": "train", "dev": "validation", "test": "test"}
+# Every treebank of the language, as XTREME concatenates them.
+_UD_FILES = {split: f"UD_{{code}}-*/*-ud-{split}.conllu" for split in ("train", "dev", "test")}
+
+
+def _udpos(**kwargs) -> Task:
+    return Task(family="tagging", metric="f1", scorer="seqeval", text_fields=("tokens",),
+                label_field="tags", labels=UD_POS_TAGS, **kwargs)
 
 
 def _classification(**kwargs) -> Task:
@@ -275,7 +297,7 @@ _TASKS: tuple[Task, ...] = (
         name="pawsx", text_fields=("sentence1", "sentence2"), languages=PAWSX_LANGUAGES,
         labels=PARAPHRASE_LABELS, benchmarks=("xtreme",),  # XTREME-R dropped PAWS-X
         hub=HubSource("google-research-datasets/paws-x", "{code}",
-                      splits={"train": "train", "dev": "validation", "test": "test"}),
+                      splits=_TRAIN_DEV_TEST),
     ),
     # --- multiple choice ---
     _multiple_choice(
@@ -318,23 +340,25 @@ _TASKS: tuple[Task, ...] = (
                       columns=_COPA_COLUMNS, lists=_COPA_LISTS),
     ),
     # --- tagging ---
-    Task(
-        name="udpos", family="tagging", languages=tuple(UDPOS_NAMES), metric="f1",
-        scorer="seqeval", text_fields=("tokens",), label_field="tags", labels=UD_POS_TAGS,
-        language_codes=UDPOS_NAMES, benchmarks=XTREME_BENCHMARKS,
-        hub=HubSource("google/xtreme", "udpos.{code}",
-                      splits={"train": "train", "dev": "validation", "test": "test"},
+    _udpos(
+        # XTREME's: UD 2.5.
+        name="udpos", languages=tuple(UDPOS_NAMES), language_codes=UDPOS_NAMES,
+        benchmarks=("xtreme",),
+        hub=HubSource("google/xtreme", "udpos.{code}", splits=_TRAIN_DEV_TEST,
                       columns={"tokens": "tokens", "tags": "pos_tags"}),
-        # UD 2.5: every treebank of the language, as XTREME concatenates them.
-        local=LocalSource("conllu", "ud", {split: f"UD_{{code}}-*/*-ud-{split}.conllu"
-                                           for split in ("train", "dev", "test")}),
+        local=LocalSource("conllu", "ud", _UD_FILES),
+    ),
+    _udpos(
+        # XTREME-R's: UD 2.7, 38 languages; no hub copy of every treebank, so its files.
+        name="udpos_r", languages=tuple(UDPOS_R_NAMES), language_codes=UDPOS_R_NAMES,
+        benchmarks=("xtreme-r",), local=LocalSource("conllu", "ud-2.7", _UD_FILES),
     ),
     Task(
-        name="panx", family="tagging", languages=PANX_LANGUAGES, metric="f1", scorer="seqeval",
-        text_fields=("tokens",), label_field="tags", labels=NER_TAGS,
-        benchmarks=XTREME_BENCHMARKS,
-        hub=HubSource("google/xtreme", "PAN-X.{code}",
-                      splits={"train": "train", "dev": "validation", "test": "test"},
+        # WikiANN with Rahimi et al.'s splits (PAN-X): XTREME counts 40 of its languages.
+        name="panx", family="tagging", languages=PANX_R_LANGUAGES, metric="f1",
+        scorer="seqeval", text_fields=("tokens",), label_field="tags", labels=NER_TAGS,
+        benchmarks=XTREME_BENCHMARKS, benchmark_languages={"xtreme": PANX_LANGUAGES},
+        hub=HubSource("unimelb-nlp/wikiann", "{code}", splits=_TRAIN_DEV_TEST,
                       columns={"tokens": "tokens", "tags": "ner_tags"}),
     ),
     Task(
