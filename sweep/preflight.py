@@ -13,6 +13,8 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sweep.spec import Spec
 from trainables.storage import Location
@@ -179,26 +181,33 @@ def _data_needs(spec: Spec) -> set[tuple[str, str, str]]:
     return needs
 
 
-def check_sources(spec: Spec) -> None:
-    """The hub model and hub datasets resolve (or are cached); local task files exist."""
+def check_sources(spec: Spec) -> dict[str, Any]:
+    """The hub model and hub datasets resolve (or are cached); local task files exist.
+
+    Returns the commit each hub revision names now: {"model": sha, "datasets": {task: sha}},
+    so that a run can pin branches (`main`, `refs/convert/parquet`) for its whole duration.
+    """
     from trainables.data import local_files
 
     problems = []
+    commits: dict[str, Any] = {"datasets": {}}
     if spec.model.source == "hub":
-        problem = _hub_problem(spec.model.name, "model", spec.model.revision)
+        commit, problem = _hub_commit(spec.model.name, "model", spec.model.revision)
         if problem:
             problems.append(f"model.name {spec.model.name!r}: {problem}")
+        commits["model"] = commit
     data = spec.data.model_dump()
-    checked_hub = set()
+    resolved: dict[tuple[str, str | None], tuple[str | None, str | None]] = {}
     for name, split, language in sorted(_data_needs(spec)):
         task = get_task(name)
         if spec.data.source == "hub" and task.hub:
             revision = spec.data.revisions.get(name) or task.hub.revision
-            if (task.hub.path, revision) not in checked_hub:
-                checked_hub.add((task.hub.path, revision))
-                problem = _hub_problem(task.hub.path, "dataset", revision)
+            if (task.hub.path, revision) not in resolved:
+                resolved[task.hub.path, revision] = _hub_commit(task.hub.path, "dataset", revision)
+                problem = resolved[task.hub.path, revision][1]
                 if problem:
                     problems.append(f"task {name!r} (dataset {task.hub.path!r}): {problem}")
+            commits["datasets"][name] = resolved[task.hub.path, revision][0]
         elif spec.data.source != "offline":
             try:
                 local_files(data, name, split, language)
@@ -206,31 +215,50 @@ def check_sources(spec: Spec) -> None:
                 problems.append(str(error))
     if problems:
         raise PreflightError("sources: " + "; ".join(problems))
+    return commits
 
 
-def _hub_problem(repo_id: str, repo_type: str, revision: str | None) -> str | None:
-    """Why `repo_id` at `revision` can be neither found in the cache nor reached, or None."""
+def _hub_commit(
+    repo_id: str, repo_type: str, revision: str | None
+) -> tuple[str | None, str | None]:
+    """(the commit sha `revision` names, None), from the local cache or else the hub; or
+    (None, why the repo can be neither found in the cache nor reached)."""
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.utils import HfHubHTTPError
 
     try:
-        snapshot_download(repo_id, repo_type=repo_type, revision=revision, local_files_only=True)
-        return None
+        # A cached snapshot lives in snapshots/<commit sha>/.
+        path = snapshot_download(repo_id, repo_type=repo_type, revision=revision,
+                                 local_files_only=True)
+        return Path(path).name, None
     except Exception:  # not cached: ask the hub
         pass
     try:
-        HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision, timeout=10)
-        return None
+        info = HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision, timeout=10)
+        return info.sha, None
     except HfHubHTTPError as error:
-        return f"not found at revision {revision!r} ({str(error).splitlines()[0]})"
+        return None, f"not found at revision {revision!r} ({str(error).splitlines()[0]})"
     except Exception as error:
-        return (f"not in the local Hugging Face cache and the hub is not reachable "
-                f"({type(error).__name__}); download it where the hub is reachable, or use a "
-                "local copy (source: local)")
+        return None, (f"not in the local Hugging Face cache and the hub is not reachable "
+                      f"({type(error).__name__}); download it where the hub is reachable, or "
+                      "use a local copy (source: local)")
 
 
-def run_preflight(spec: Spec, root: Location) -> None:
-    """Every check, cheapest first; raises PreflightError naming what to fix."""
+def pin_revisions(spec: Spec, commits: dict[str, Any]) -> Spec:
+    """The spec with each hub revision replaced by the commit it named when the run began."""
+    model, data = spec.model, spec.data
+    if commits.get("model"):
+        model = model.model_copy(update={"revision": commits["model"]})
+    pinned = {task: sha for task, sha in commits.get("datasets", {}).items() if sha}
+    if pinned:
+        data = data.model_copy(update={"revisions": {**data.revisions, **pinned}})
+    return spec.model_copy(update={"model": model, "data": data})
+
+
+def run_preflight(spec: Spec, root: Location) -> dict[str, Any]:
+    """Every check, cheapest first; raises PreflightError naming what to fix. Returns the hub
+    commits the sources resolve to (see `check_sources`)."""
     check_placement(spec, cluster_nodes())
-    check_sources(spec)
+    commits = check_sources(spec)
     check_storage(root)
+    return commits

@@ -22,7 +22,7 @@ from ray import tune
 
 from sweep.manifest import Manifest
 from sweep.plan import Plan, Stage, make_plan, max_iterations
-from sweep.preflight import TRIAL_DRIVER, PreflightError, run_preflight
+from sweep.preflight import TRIAL_DRIVER, PreflightError, pin_revisions, run_preflight
 from sweep.progress import StageProgress, TuneProgress
 from sweep.results import TRIALS_DIR, write_rows
 from sweep.search import build_scheduler, build_search, expected_iterations
@@ -105,11 +105,12 @@ def run_sweep(
         manifest = Manifest.open(root, spec.name, resume)
     except (OSError, pyarrow.ArrowException) as error:  # unreachable bucket, bad URI options
         raise PreflightError(f"storage: cannot open {root}: {error}") from None
-    plan = make_plan(spec)
     init_ray(spec)
-    run_preflight(spec, root)
+    commits = run_commits(manifest, resume, run_preflight(spec, root))
+    plan = make_plan(pin_revisions(spec, commits))
     # Written only once the run can start, so a refused run leaves nothing behind.
     manifest.data["spec"] = spec.model_dump(mode="json")
+    manifest.data["revisions"] = commits
     manifest.save()
     prepare_offline_assets(spec, quiet)
     ran, skipped = [], []
@@ -126,6 +127,16 @@ def run_sweep(
                                      "kind": stage.kind, **entry})
         ran.append(stage.name)
     return SweepOutcome(root, ran, skipped, time.time() - started)
+
+
+def run_commits(manifest: Manifest, resume: bool, resolved: dict[str, Any]) -> dict[str, Any]:
+    """The hub commits a run reads: those its revisions name now for a new run; for a resumed
+    one, those recorded when it began, so that every stage reads the same snapshot even if a
+    branch (`main`, `refs/convert/parquet`) moved in between. A run begun before commits were
+    recorded resumes unpinned, as it began."""
+    if not resume:
+        return resolved
+    return manifest.data.get("revisions", {} if manifest.stages else resolved)
 
 
 # -- training stages -------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from small import SMALL_DATA, SMALL_MODEL
 
@@ -111,3 +113,49 @@ def test_resources_split_over_nodes_do_not_make_a_worker():
     with pytest.raises(PreflightError, match="a Train worker needs 4 CPU, 1 GPU on one node; "
                                              "no node has all of them"):
         check_placement(spec, split)
+
+
+def cache_snapshot(cache: Path, repo_type: str, repo_id: str, ref: str, commit: str) -> None:
+    """A repo in the Hugging Face cache layout: refs/<ref> names snapshots/<commit>/."""
+    repo = cache / f"{repo_type}s--{repo_id.replace('/', '--')}"
+    (repo / "refs" / ref).parent.mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / ref).write_text(commit)
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").write_text("{}")
+
+
+def test_branches_resolve_to_the_commits_they_name_and_pin_the_run(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from sweep.preflight import pin_revisions
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    model_commit, xnli_commit, mnli_commit = "a" * 40, "b" * 40, "c" * 40
+    cache_snapshot(tmp_path, "model", "FacebookAI/xlm-roberta-large", "main", model_commit)
+    cache_snapshot(tmp_path, "dataset", "facebook/xnli", "refs/convert/parquet", xnli_commit)
+    cache_snapshot(tmp_path, "dataset", "nyu-mll/glue", "refs/convert/parquet", mnli_commit)
+    spec = parse_spec({"name": "p", "target_tasks": ["xnli"], "data": {"source": "hub"},
+                       "evaluation": {"languages": ["en", "de"]},
+                       "model": {"source": "hub", "name": "FacebookAI/xlm-roberta-large",
+                                 "revision": "main"}})
+    commits = check_sources(spec)
+    assert commits == {"model": model_commit,
+                       "datasets": {"mnli": mnli_commit, "xnli": xnli_commit}}
+    pinned = pin_revisions(spec, commits)
+    assert pinned.model.revision == model_commit
+    assert pinned.data.revisions == {"mnli": mnli_commit, "xnli": xnli_commit}
+    assert spec.model.revision == "main"  # the spec as written is left alone
+
+
+def test_a_resumed_run_reads_the_commits_it_began_with():
+    from sweep.manifest import Manifest
+    from sweep.runner import run_commits
+
+    now = {"model": "n" * 40, "datasets": {}}
+    began = {"model": "b" * 40, "datasets": {"xnli": "x" * 40}}
+    recorded = Manifest(None, {"revisions": began, "stages": {"intermediate/mnli": {}}})
+    assert run_commits(recorded, resume=False, resolved=now) == now
+    assert run_commits(recorded, resume=True, resolved=now) == began
+    # Begun before commits were recorded: it resumes unpinned rather than re-running stages.
+    older = Manifest(None, {"stages": {"intermediate/mnli": {}}})
+    assert run_commits(older, resume=True, resolved=now) == {}

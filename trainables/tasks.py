@@ -24,8 +24,8 @@ UD_POS_TAGS = (
 
 
 # The hub's parquet conversion of a dataset: the revision that loads with datasets >= 4 even
-# for script-based datasets. A branch, not a commit: pin a commit sha in data.revisions for a
-# run that must be reproducible to the byte.
+# for script-based datasets. A branch, not a commit: a run resolves it to the commit it names
+# when the run starts and reads that commit throughout (sweep.preflight.pin_revisions).
 PARQUET = "refs/convert/parquet"
 
 
