@@ -106,7 +106,7 @@ def run_sweep(
     except (OSError, pyarrow.ArrowException) as error:  # unreachable bucket, bad URI options
         raise PreflightError(f"storage: cannot open {root}: {error}") from None
     init_ray(spec)
-    commits = run_commits(manifest, resume, run_preflight(spec, root))
+    commits = run_commits(manifest, spec, resume, run_preflight(spec, root))
     plan = make_plan(pin_revisions(spec, commits))
     # Written only once the run can start, so a refused run leaves nothing behind.
     manifest.data["spec"] = spec.model_dump(mode="json")
@@ -129,14 +129,30 @@ def run_sweep(
     return SweepOutcome(root, ran, skipped, time.time() - started)
 
 
-def run_commits(manifest: Manifest, resume: bool, resolved: dict[str, Any]) -> dict[str, Any]:
+def run_commits(
+    manifest: Manifest, spec: Spec, resume: bool, resolved: dict[str, Any]
+) -> dict[str, Any]:
     """The hub commits a run reads: those its revisions name now for a new run; for a resumed
-    one, those recorded when it began, so that every stage reads the same snapshot even if a
-    branch (`main`, `refs/convert/parquet`) moved in between. A run begun before commits were
-    recorded resumes unpinned, as it began."""
+    one, those recorded when it began wherever the spec still asks for the same thing, so that
+    every stage reads the same snapshot even if a branch (`main`, `refs/convert/parquet`)
+    moved in between. A run begun before commits were recorded resumes unpinned, as it
+    began."""
     if not resume:
         return resolved
-    return manifest.data.get("revisions", {} if manifest.stages else resolved)
+    if "revisions" not in manifest.data:
+        return {} if manifest.stages else resolved
+    recorded, began = manifest.data["revisions"], manifest.data.get("spec", {})
+    commits = {**resolved, "datasets": dict(resolved.get("datasets", {}))}
+    asked_then = {key: began.get("model", {}).get(key) for key in ("name", "revision")}
+    if resolved.get("model") and recorded.get("model") and \
+            asked_then == {"name": spec.model.name, "revision": spec.model.revision}:
+        commits["model"] = recorded["model"]
+    pinned_then = began.get("data", {}).get("revisions", {})
+    for task in commits["datasets"]:
+        if recorded.get("datasets", {}).get(task) and \
+                pinned_then.get(task) == spec.data.revisions.get(task):
+            commits["datasets"][task] = recorded["datasets"][task]
+    return commits
 
 
 # -- training stages -------------------------------------------------------------------------

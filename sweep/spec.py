@@ -292,20 +292,18 @@ def _check_semantics(spec: Spec) -> list[str]:
     for kind in ("intermediate", "target"):
         for task in spec.training_tasks(kind):
             stage = spec.stage_search(kind, task)
-            where = f"search.per_task.{task}" if task in spec.search.per_task else \
-                f"search.{kind}"
             for key in HYPERPARAMETERS:
-                _check_dimension(f"{where}.{key}", key, getattr(stage, key), spec.searcher.type,
-                                 bad)
+                _check_dimension(_field(spec, kind, task, key), key, getattr(stage, key),
+                                 spec.searcher.type, bad)
             if kind == "target" and spec.searcher.type != "grid" and \
                     spec.evaluation.full_table:
                 needed = len(spec.target_intermediates())
                 if stage.num_samples < needed:
-                    bad(f"{where}.num_samples", stage.num_samples, f">= {needed} "
+                    bad(_field(spec, kind, task, "num_samples"), stage.num_samples, f">= {needed} "
                         "(evaluation.full_table needs a trial per intermediate choice)")
             for value in dimension_values(stage.batch_size) or []:
                 if isinstance(value, int) and value % workers:
-                    bad(f"{where}.batch_size", value,
+                    bad(_field(spec, kind, task, "batch_size"), value,
                         f"a multiple of resources.workers_per_trial ({workers}), "
                         "as it is the global batch")
 
@@ -360,6 +358,14 @@ def _check_semantics(spec: Spec) -> list[str]:
         bad("scheduler.max_t", spec.scheduler.max_t,
             f">= scheduler.grace_period ({spec.scheduler.grace_period})")
     return list(dict.fromkeys(problems))
+
+
+def _field(spec: Spec, kind: str, task: str, key: str) -> str:
+    """The spec field a stage's `key` came from: the task's override, else the stage's."""
+    override = spec.search.per_task.get(task)
+    if override is not None and getattr(override, key) is not None:
+        return f"search.per_task.{task}.{key}"
+    return f"search.{kind}.{key}"
 
 
 def _check_dimension(path: str, key: str, dimension: Dimension, searcher: str, bad) -> None:

@@ -107,6 +107,15 @@ def test_per_task_overrides_are_validated():
     assert "search.per_task.synth_pos.batch_size: got 30; allowed: a multiple of" in message
 
 
+def test_an_error_names_the_field_the_value_came_from():
+    with pytest.raises(SpecError) as caught:
+        spec_from(search__target__learning_rate=-1.0,
+                  search__per_task={"synth_pos": {"epochs": 1}})
+    message = str(caught.value)
+    assert "search.target.learning_rate: got -1.0" in message
+    assert "search.per_task.synth_pos.learning_rate" not in message  # not written there
+
+
 def test_plan_command_prints_stage_graph(capsys):
     assert main(["plan", str(default_spec_path())]) == 0
     out = capsys.readouterr().out

@@ -151,11 +151,22 @@ def test_a_resumed_run_reads_the_commits_it_began_with():
     from sweep.manifest import Manifest
     from sweep.runner import run_commits
 
-    now = {"model": "n" * 40, "datasets": {}}
+    def hub_spec(model_name: str, xnli_revision: str | None = None):
+        revisions = {"xnli": xnli_revision} if xnli_revision else {}
+        return parse_spec({"name": "p", "target_tasks": ["xnli"],
+                           "data": {"source": "hub", "revisions": revisions},
+                           "model": {"source": "hub", "name": model_name, "revision": "main"}})
+
+    spec = hub_spec("FacebookAI/xlm-roberta-large")
+    now = {"model": "n" * 40, "datasets": {"xnli": "m" * 40}}
     began = {"model": "b" * 40, "datasets": {"xnli": "x" * 40}}
-    recorded = Manifest(None, {"revisions": began, "stages": {"intermediate/mnli": {}}})
-    assert run_commits(recorded, resume=False, resolved=now) == now
-    assert run_commits(recorded, resume=True, resolved=now) == began
+    recorded = Manifest(None, {"revisions": began, "stages": {"intermediate/mnli": {}},
+                               "spec": spec.model_dump(mode="json")})
+    assert run_commits(recorded, spec, resume=False, resolved=now) == now
+    assert run_commits(recorded, spec, resume=True, resolved=now) == began
     # Begun before commits were recorded: it resumes unpinned rather than re-running stages.
     older = Manifest(None, {"stages": {"intermediate/mnli": {}}})
-    assert run_commits(older, resume=True, resolved=now) == {}
+    assert run_commits(older, spec, resume=True, resolved=now) == {}
+    # What the spec now asks for differently is resolved afresh, never the old commit.
+    changed = hub_spec("FacebookAI/xlm-roberta-base", xnli_revision="refs/pr/1")
+    assert run_commits(recorded, changed, resume=True, resolved=now) == now

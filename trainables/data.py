@@ -2,7 +2,7 @@
 
 - offline and local: `<root>/<task>/<split>-<language>.jsonl`, one example per line with the
   task's field names; a task with a `LocalSource` reads its original files instead (SQuAD
-  JSON, CoNLL-U, LASER Tatoeba, BUCC), under `<root>/<folder>/`;
+  JSON, CoNLL-U, LASER Tatoeba, BUCC, CCGbank AUTO), under `<root>/<folder>/`;
 - hub: `datasets.load_dataset` at the pinned revision, each row turned into an example by the
   task's `HubSource` (column mapping, gathered lists, label values, rows picked by id).
 """
