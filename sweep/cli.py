@@ -69,20 +69,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     from sweep.results import load, load_trials, tables, to_markdown
 
+    if args.format == "parquet" and not args.output:
+        print("error: --format parquet needs --output FILE", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
-        frame = load_trials(args.path) if args.trials else None
-        named = {"trials": frame} if args.trials else tables(load(args.path))
+        frame = load_trials(args.path) if args.trials else load(args.path)
     except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
         print(f"error: {args.path}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.format == "parquet":
-        if not args.output:
-            print("error: --format parquet needs --output FILE", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        target = frame if args.trials else load(args.path)
-        target.to_parquet(args.output, index=False)
-        print(f"wrote {len(target)} rows to {args.output}")
+        frame.to_parquet(args.output, index=False)
+        print(f"wrote {len(frame)} rows to {args.output}")
         return 0
+    named = {"trials": frame} if args.trials else tables(frame)
     chunks = []
     for title, table in named.items():
         if args.format == "csv":

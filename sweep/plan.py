@@ -20,7 +20,7 @@ from typing import Any
 
 from sweep.spec import HYPERPARAMETERS, Spec, dimension_values
 from trainables.tasks import get_task
-from trainables.trial import NO_INTERMEDIATE
+from trainables.trial import NO_INTERMEDIATE, evaluation_resources, worker_resources
 
 
 @dataclass(frozen=True)
@@ -78,20 +78,18 @@ def evaluation_languages(spec: Spec, task_name: str) -> list[str]:
     return list(languages) if chosen == "all" else [lang for lang in languages if lang in chosen]
 
 
+def _bundle(bundle: dict[str, float]) -> str:
+    return "{" + ", ".join(f"{name}: {amount:g}" for name, amount in bundle.items()) + "}"
+
+
 def _training_resources(spec: Spec) -> str:
     resources = spec.resources
-    worker = f"CPU: {resources.cpus_per_worker:g}"
-    if resources.gpus_per_worker:
-        worker += f", GPU: {resources.gpus_per_worker:g}"
-    return f"1 driver {{trial_driver: 1}} + {resources.workers_per_trial} x {{{worker}}}"
+    return (f"1 driver {{trial_driver: 1}} + {resources.workers_per_trial} x "
+            f"{_bundle(worker_resources(resources.model_dump()))}")
 
 
 def _eval_resources(spec: Spec) -> str:
-    resources = spec.resources
-    text = f"1 task {{CPU: {resources.eval_cpus:g}"
-    if resources.gpus_per_worker:
-        text += f", GPU: {min(resources.gpus_per_worker, 1):g}"
-    return text + "}"
+    return f"1 task {_bundle(evaluation_resources(spec.resources.model_dump()))}"
 
 
 def make_plan(spec: Spec) -> Plan:

@@ -19,7 +19,7 @@ from typing import Any
 from sweep.spec import Spec
 from trainables.storage import Location
 from trainables.tasks import get_task
-from trainables.trial import worker_resources
+from trainables.trial import evaluation_resources, worker_resources
 
 TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial drivers
 PROBE_TIMEOUT_S = 60
@@ -87,7 +87,7 @@ def check_placement(spec: Spec, nodes: Sequence[NodeShape]) -> None:
             where = " on different nodes" if strategy == "STRICT_SPREAD" else ""
             problems.append(f"a trial needs {workers} Train workers of {what}{where}; "
                             f"the cluster's nodes hold {held}")
-    evaluation = {"CPU": resources.eval_cpus, "GPU": min(resources.gpus_per_worker, 1)}
+    evaluation = evaluation_resources(resources.model_dump())
     if not any(_fits(node.resources, evaluation) for node in nodes):
         problems += _shortfalls(nodes, evaluation, "an evaluation task", " (resources.eval_cpus)")
     if problems:

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from trainables.storage import Location
+from trainables.tasks import XTREME_BENCHMARKS
 
 ROWS_DIR = "rows"
 TRIALS_DIR = "trials"
@@ -83,7 +84,6 @@ def retrieval_table(rows: pd.DataFrame) -> pd.DataFrame:
     return _pivot(rows, "retrieval", ["task", "intermediate_task"], "language")
 
 
-BENCHMARKS = ("xtreme", "xtreme-r")
 QA_METRICS = ("f1", "exact_match")  # XTREME counts a QA task as (F1 + EM) / 2
 # Benchmark tasks the engine cannot run yet (XTREME-R's retrieval tasks): always missing.
 NOT_IN_REGISTRY = {"xtreme": (), "xtreme-r": ("mewsli_x", "lareqa")}
@@ -130,7 +130,7 @@ def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
         made["target task x language"] = language_table(rows)
     if stages.str.startswith("retrieval/").any():
         made["retrieval: encoder x language"] = retrieval_table(rows)
-    for benchmark in BENCHMARKS:
+    for benchmark in XTREME_BENCHMARKS:
         scores = benchmark_scores(rows, benchmark)
         if not scores.empty:
             made[f"{benchmark.upper()} score per intermediate task"] = scores

@@ -33,7 +33,7 @@ from trainables.model import base_model_reference
 from trainables.storage import Location
 from trainables.tasks import get_task
 from trainables.training import EVALUATIONS, SCORE
-from trainables.trial import NO_INTERMEDIATE, train_trial
+from trainables.trial import NO_INTERMEDIATE, evaluation_resources, train_trial
 
 
 class StageFailed(RuntimeError):
@@ -189,7 +189,7 @@ def _run_training_stage(
     # Named by config hash: a changed config starts a new experiment beside the old one,
     # and --resume restores only the experiment its own config started.
     tune_root = root.join("tune")
-    filesystem = None if root.is_local else root.filesystem
+    filesystem = root.storage_filesystem
     experiment_name = f"{stage.slug}-{stage.config_hash[:8]}"
     experiment = tune_root.join(experiment_name)
     if resume and tune.Tuner.can_restore(experiment.path, storage_filesystem=filesystem):
@@ -260,7 +260,7 @@ def _was_interrupted(experiment: Location, stage: Stage) -> bool:
     them, so the in-memory results look finished; the saved state tells the truth.
     """
     saved = tune.ExperimentAnalysis(
-        experiment.path, storage_filesystem=None if experiment.is_local else experiment.filesystem
+        experiment.path, storage_filesystem=experiment.storage_filesystem
     ).trials
     done = {"TERMINATED", "ERROR"}
     return len(saved) < stage.trials or any(trial.status not in done for trial in saved)
@@ -272,17 +272,19 @@ def _best_of_trial(result: Any, spec: Spec, root: Location) -> dict[str, Any] | 
     if history is None or SCORE not in history or "checkpoint_path" not in history:
         return None
     history = history.dropna(subset=["checkpoint_path"])
-    # Reported paths are inside the storage filesystem; make them URIs users can open.
-    uris = history["checkpoint_path"].map(lambda path: root.with_path(path))
-    history = history.assign(checkpoint_uri=uris.map(str))[uris.map(Location.exists)]
-    if history.empty:
+    # Best first, so only the best kept checkpoint's existence is asked for (one request
+    # each on an object store); reported paths become URIs users can open.
+    for _, row in history.sort_values(SCORE, ascending=False, kind="stable").iterrows():
+        checkpoint = root.with_path(row["checkpoint_path"])
+        if checkpoint.exists():
+            break
+    else:
         return None
-    row = history.loc[history[SCORE].idxmax()]
     resources = spec.resources
     devices = resources.workers_per_trial * (1 if resources.gpus_per_worker else 0)
     return {
         "trial_id": result.metrics.get("trial_id"),
-        "checkpoint": row["checkpoint_uri"],
+        "checkpoint": str(checkpoint),
         "score": float(row[SCORE]),
         "step": int(row["step"]),
         "examples_seen": int(row["examples_seen"]),
@@ -342,10 +344,9 @@ def _run_evaluation_stage(
     model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
     task = get_task(stage.task)
     # SPREAD: the fan-out uses every node, not only the one the driver is on.
-    options: dict[str, Any] = {"num_cpus": spec.resources.eval_cpus,
+    bundle = evaluation_resources(spec.resources.model_dump())
+    options: dict[str, Any] = {"num_cpus": bundle["CPU"], "num_gpus": bundle.get("GPU", 0),
                                "scheduling_strategy": "SPREAD"}
-    if spec.resources.gpus_per_worker:
-        options["num_gpus"] = min(spec.resources.gpus_per_worker, 1)
     jobs: list[tuple[dict[str, Any], Any]] = []
 
     if stage.kind == "eval":

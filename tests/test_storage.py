@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -57,6 +58,34 @@ def test_checkpoint_directories_download_once(bucket, tmp_path):
     assert (local / "encoder" / "config.json").exists()
     assert local_directory(checkpoint.uri) == local
     assert local_directory(str(tmp_path)) == tmp_path
+
+
+def test_processes_arriving_together_build_a_directory_once(tmp_path):
+    import multiprocessing
+
+    target = tmp_path / "downloads" / "checkpoint"
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    context = multiprocessing.get_context("spawn")  # separate processes, as Ray's workers are
+    with context.Pool(4) as pool:
+        published = pool.starmap(_publish_slowly, [(str(target), str(builds))] * 4)
+    assert set(published) == {str(target)}
+    assert len(list(builds.iterdir())) == 1  # one build; the other three waited and reused it
+    assert (target / "DONE").exists() and (target / "weights").read_text() == "w"
+
+
+def _publish_slowly(target: str, builds: str) -> str:
+    import os
+    import time
+
+    from trainables.storage import publish_directory
+
+    def build(staging: Path) -> None:
+        (Path(builds) / str(os.getpid())).write_text("")
+        time.sleep(0.5)
+        (staging / "weights").write_text("w")
+
+    return str(publish_directory(build, Path(target)))
 
 
 def test_results_are_read_from_the_bucket_with_no_cluster(bucket, capsys):

@@ -28,9 +28,10 @@ import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads only where a metric needs it: `sweep` commands start fast
+    import numpy as np
 
 Pair = tuple[str, ...]  # a BUCC (source id, target id) pair
 
@@ -55,6 +56,8 @@ def tatoeba_accuracy(nearest_indices: Any, gold_indices: Any = None) -> float:
     returns it); the gold of query i is i unless ``gold_indices`` says otherwise (Tatoeba's
     sentences are aligned line by line).
     """
+    import numpy as np
+
     nearest = np.asarray(nearest_indices)
     if nearest.ndim == 2 and nearest.shape[1] == 1:
         nearest = nearest[:, 0]
@@ -213,10 +216,9 @@ def squad_v2_scores(
 # MLQA
 # --------------------------------------------------------------------------------------------
 
-MLQA_LANGUAGES = ("en", "es", "hi", "vi", "de", "ar", "zh")
 _MLQA_MIXED_SEGMENTATION = frozenset({"zh"})
 _MLQA_ARTICLES: dict[str, re.Pattern[str] | None] = {
-    "en": re.compile(r"\b(a|an|the)\b"),
+    "en": _EN_ARTICLES,
     "es": re.compile(r"\b(un|una|unos|unas|el|la|los|las)\b"),
     "hi": None,  # no formal articles
     "vi": re.compile(r"\b(của|là|cái|chiếc|những)\b"),
@@ -226,6 +228,7 @@ _MLQA_ARTICLES: dict[str, re.Pattern[str] | None] = {
     "ar": re.compile(r"\sال^|ال"),
     "zh": None,  # no formal articles
 }
+MLQA_LANGUAGES = tuple(_MLQA_ARTICLES)  # MLQA's order
 
 
 @functools.cache
@@ -442,6 +445,7 @@ def margin_mine(x: np.ndarray, y: np.ndarray, k: int = 4,
     score > threshold, best first: the reference's candidates file, before the id mapping.
     """
     import faiss  # a project dependency; imported here so the module loads without it
+    import numpy as np
 
     x = np.array(x, dtype=np.float32, order="C", copy=True)
     y = np.array(y, dtype=np.float32, order="C", copy=True)

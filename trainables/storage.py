@@ -10,7 +10,7 @@ checkpoints there and read them back through `local_directory`.
 
 from __future__ import annotations
 
-import contextlib
+import fcntl
 import functools
 import hashlib
 import io
@@ -64,6 +64,12 @@ class Location:
             return pafs.LocalFileSystem()
         scheme, netloc, _, query, _ = urlsplit(self.uri)
         return _filesystem(scheme, netloc, query)
+
+    @property
+    def storage_filesystem(self) -> pafs.FileSystem | None:
+        """What Tune and Train take as `storage_filesystem`: None (their default) for a local
+        path, else this location's filesystem."""
+        return None if self.is_local else self.filesystem
 
     @property
     def path(self) -> str:
@@ -153,20 +159,24 @@ def cache_dir() -> Path:
 
 
 def publish_directory(build: Callable[[Path], None], target: Path) -> Path:
-    """Build into a temp dir beside `target` and rename it into place (first writer wins)."""
+    """Build into a temp dir beside `target` and rename it into place, once per node: the
+    evaluation tasks that land on a node together wait for one download of a checkpoint
+    instead of each fetching their own."""
     if (target / "DONE").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
-        build(staging)
-        (staging / "DONE").write_text("")
-        # If another process published first, keep theirs: it is identical.
-        with contextlib.suppress(OSError):
+    with (target.parent / f"{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if (target / "DONE").exists():  # built while this process waited
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+        try:
+            build(staging)
+            (staging / "DONE").write_text("")
             os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

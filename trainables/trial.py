@@ -18,9 +18,18 @@ def worker_resources(resources: Mapping[str, Any]) -> dict[str, float]:
     """What one Train worker asks Ray for, from the spec's `resources` section (the
     pre-flight checks the same bundle). Custom resources (fake accelerators in tests, node
     labels) ride along per worker."""
-    bundle = {"CPU": resources["cpus_per_worker"], **resources["custom_per_worker"]}
+    bundle = {"CPU": resources["cpus_per_worker"]}
     if resources["gpus_per_worker"]:
         bundle["GPU"] = resources["gpus_per_worker"]
+    return {**bundle, **resources["custom_per_worker"]}
+
+
+def evaluation_resources(resources: Mapping[str, Any]) -> dict[str, float]:
+    """What one evaluation or retrieval Ray task asks for: `eval_cpus`, and one GPU where
+    the trials use GPUs."""
+    bundle = {"CPU": resources["eval_cpus"]}
+    if resources["gpus_per_worker"]:
+        bundle["GPU"] = min(resources["gpus_per_worker"], 1)
     return bundle
 
 
@@ -58,7 +67,7 @@ def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
             # Named after the trial so that a restored trial resumes its own Train run.
             name=tune.get_context().get_trial_id(),
             storage_path=storage.path,
-            storage_filesystem=None if storage.is_local else storage.filesystem,
+            storage_filesystem=storage.storage_filesystem,
             callbacks=[TuneReportCallback()],
             checkpoint_config=CheckpointConfig(
                 num_to_keep=1, checkpoint_score_attribute=SCORE, checkpoint_score_order="max"

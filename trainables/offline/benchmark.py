@@ -1057,13 +1057,10 @@ def generate_benchmark(
     sections = (("02", train_size // 2), ("03", train_size - train_size // 2),
                 ("00", eval_size), ("23", eval_size))
     for section, n in sections:
-        lines = []
-        while len(lines) < 2 * n:
-            clause = _pos_clause(rng)
-            if clause not in seen_clauses:
-                seen_clauses.add(clause)
-                lines += _ccg_auto_lines(clause, f"wsj_{section}00.{len(lines) // 2 + 1}", en)
-        write_lines(f"synth_ccg/data/AUTO/{section}/wsj_{section}00.auto", lines)
+        clauses = _unique_examples(lambda r, _: _pos_clause(r), rng, range(n), seen_clauses)
+        write_lines(f"synth_ccg/data/AUTO/{section}/wsj_{section}00.auto", [
+            line for number, clause in enumerate(clauses, 1)
+            for line in _ccg_auto_lines(clause, f"wsj_{section}00.{number}", en)])
 
     rng = _rng(seed, "synth_xcopa")
     seen = set()
