@@ -85,16 +85,13 @@ def retrieval_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 QA_METRICS = ("f1", "exact_match")  # XTREME counts a QA task as (F1 + EM) / 2
-# Benchmark tasks the engine cannot run yet (XTREME-R's retrieval tasks): always missing.
-NOT_IN_REGISTRY = {"xtreme": (), "xtreme-r": ("mewsli_x", "lareqa")}
 
 
 def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
     """XTREME or XTREME-R aggregate per intermediate task: each of the benchmark's tasks
     averaged over the languages the benchmark counts (QA: (F1 + EM) / 2), and `score`, their
-    mean. `missing` lists the benchmark's tasks without results, those the registry lacks
-    included; a score over a partial set is not comparable with the benchmark's published
-    numbers."""
+    mean. `missing` lists the benchmark's tasks without results: a score over a partial set is
+    not comparable with the benchmark's published numbers."""
     from trainables.tasks import REGISTRY
 
     members = sorted(name for name, task in REGISTRY.items() if benchmark in task.benchmarks)
@@ -116,8 +113,7 @@ def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
     table = per_language.groupby(["intermediate_task", "task"]).mean().unstack("task")
     table["score"] = table.mean(axis=1)
     table["missing"] = table.drop(columns="score").apply(
-        lambda row: ", ".join([t for t in members if t not in row.dropna().index]
-                              + list(NOT_IN_REGISTRY[benchmark])) or "-", axis=1)
+        lambda row: ", ".join(t for t in members if t not in row.dropna().index) or "-", axis=1)
     return table
 
 

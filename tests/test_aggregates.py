@@ -40,12 +40,16 @@ def test_xtreme_score_by_hand():
 
 def test_xtreme_r_leaves_out_pawsx_and_bucc():
     extra = pd.DataFrame([row("none", "pawsx", "en", "accuracy", 90.0),
-                          row("none", "xcopa", "et", "accuracy", 60.0)])
+                          row("none", "xcopa", "et", "accuracy", 60.0),
+                          row("none", "lareqa", "de", "map@20", 30.0),
+                          row("none", "lareqa", "zh", "map@20", 20.0)])
     scores = benchmark_scores(pd.concat([ROWS, extra]), "xtreme-r")
     assert "pawsx" not in scores.columns and scores.loc["none", "xcopa"] == 60.0
+    assert scores.loc["none", "lareqa"] == pytest.approx(25.0)
     assert "bucc2018" not in scores.loc["none", "missing"]
-    # Tasks the engine cannot run yet still make the score incomplete.
-    assert "mewsli_x, lareqa" in scores.loc["none", "missing"]
+    # A task without rows makes the score incomplete.
+    assert "mewsli_x" in scores.loc["none", "missing"]
+    assert "lareqa" not in scores.loc["none", "missing"]
 
 
 def test_results_tables_include_the_aggregates():

@@ -42,7 +42,12 @@ def load_examples(
         return _load_from_hub(task, split, language, revision)
     files = local_files(data_cfg, task_name, split, language)
     reader = READERS[task.local.format if task.local else "jsonl"]
-    return [example for file in files for example in reader(file)]
+    examples = [example for file in files for example in reader(file)]
+    field = task.local.language_field if task.local else None
+    if field is None:
+        return examples
+    return [example for example in examples
+            if example.get(field, task.code(language)) == task.code(language)]
 
 
 def local_files(

@@ -6,6 +6,8 @@ loads what it needs from the checkpoint directory, so calls are independent.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,7 +16,9 @@ import numpy as np
 import torch
 
 from trainables.data import load_examples
+from trainables.families.base import SplitContext
 from trainables.model import load_checkpoint, load_encoder, load_tokenizer
+from trainables.storage import cache_dir
 from trainables.tasks import get_task
 from trainables.training import featurize_split, score_task
 
@@ -46,8 +50,12 @@ def evaluate_checkpoint(
     config = {"data": data_cfg, "max_length": max_length}
     task = model.tasks[task_name]  # with the label order its head was trained on
     examples, features = featurize_split(config, task, split, language, tokenizer)
-    metrics = score_task(model, task, examples, features, batch_size,
-                         tokenizer.pad_token_id, device, language)
+    # Work every language of this checkpoint shares (a retrieval pool) is kept on the node.
+    shared = cache_dir() / "evaluations" / hashlib.sha256(
+        json.dumps([checkpoint, task_name, split]).encode()).hexdigest()[:24]
+    context = SplitContext(tokenizer, max_length or task.max_length, batch_size, device,
+                           language, shared)
+    metrics = score_task(model, task, examples, features, context)
     return {"metrics": metrics, "num_examples": len(examples), "seconds": time.time() - started,
             **_where()}
 

@@ -70,14 +70,12 @@ class MultiTaskModel(nn.Module):
             for task in tasks})
 
     def forward(self, task_name: str, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-        if input_ids.dim() == 3:  # multiple choice: (batch, choices, length) -> (batch, choices)
-            batch, choices, length = input_ids.shape
-            scores = self.forward(task_name, input_ids.reshape(-1, length),
-                                  attention_mask.reshape(-1, length)).view(batch, choices)
-            # A padding choice (an example with fewer choices than its batch's widest) never wins.
-            return scores.masked_fill(attention_mask[:, :, 0] == 0, -1e4)
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.heads[task_name](states)
+        family = get_family(self.tasks[task_name].family)
+        return family.forward(self.encode, self.heads[task_name], input_ids, attention_mask)
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The shared encoder's last hidden states."""
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
 
 def save_checkpoint(model: MultiTaskModel, directory: Path, meta: dict) -> None:

@@ -121,6 +121,121 @@ def read_ccgbank_auto(path: Path) -> list[dict]:
     return sentences
 
 
+# -- retrieval with relevance judgements (the dual_encoder family) ----------------------------
+# Every reader below returns queries {side: query, id, query, match} and candidates
+# {side: candidate, key, candidate, matches}: a candidate is relevant to a query when the
+# query's `match` is one of the candidate's `matches`.
+
+
+def read_lareqa_json(path: Path) -> list[dict]:
+    """SQuAD-format JSON as LAReQA reads it (XQuAD-R's `xquad-r/<lang>.json`, or SQuAD v1.1
+    for training) -> every sentence of every paragraph as a candidate (the sentence followed
+    by its paragraph, newlines removed) and every question as a query.
+
+    Sentences come from the paragraph's `sentence_breaks` where the file has them (XQuAD-R),
+    else from XTREME-R's rule-based breaker (SQuAD). A question's answer sentence is the one
+    holding its first answer's start; it matches every sentence of its paragraph with that
+    text, and across languages every answer sentence of the same question id (LAReQA's
+    relevance). A question whose answer starts between sentences is skipped, as in XTREME-R.
+    """
+    from trainables.sentence_breaks import infer_sentence_breaks
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    queries, candidates = [], []
+    paragraphs = (paragraph for article in document["data"] for paragraph in article["paragraphs"])
+    for number, paragraph in enumerate(paragraphs):
+        context = paragraph["context"]
+        breaks = paragraph.get("sentence_breaks") or list(infer_sentence_breaks(context))
+        sentences = [context[start:end] for start, end in breaks]
+        matches: list[list[str]] = [[] for _ in sentences]
+        for qa in paragraph["qas"]:
+            answer_start = int(qa["answers"][0]["answer_start"])
+            answer = next((context[start:end] for start, end in breaks
+                           if start <= answer_start < end), None)
+            if answer is None:
+                continue
+            for position, sentence in enumerate(sentences):
+                if sentence == answer:
+                    matches[position].append(qa["id"])
+            queries.append({"side": "query", "id": qa["id"], "query": qa["question"],
+                            "match": qa["id"]})
+        candidates += [
+            {"side": "candidate", "key": f"{path.stem}_{number}_{position}",
+             "candidate": (sentence + context).replace("\n", ""), "matches": matches[position]}
+            for position, sentence in enumerate(sentences)]
+    return queries + candidates
+
+
+_MEWSLI_MARKERS = re.compile(r"\{(.*?)\}")
+
+
+def _single_spaced(text: str) -> str:
+    # Mewsli-X's normalisation: lines joined by spaces, one pass of "  " -> " ", stripped.
+    return " ".join(text.splitlines()).replace("  ", " ").strip()
+
+
+def mewsli_mention_text(context: dict, mention: dict) -> str | None:
+    """XTREME-R's query for a Mewsli-X mention: the mention, ": ", and the one sentence that
+    holds it with the mention in braces (braces already there become parentheses). None where
+    the mention lies in no single sentence."""
+    start, end = mention["mention_span"]["start"], mention["mention_span"]["end"]
+    sentence = next((span for span in context["sentence_spans"]
+                     if span["start"] <= start < span["end"]
+                     and span["start"] < end <= span["end"]), None)
+    if sentence is None:
+        return None
+    text = context["text"]
+    left = _MEWSLI_MARKERS.sub(r"(\1)", text[sentence["start"]:start])
+    right = _MEWSLI_MARKERS.sub(r"(\1)", text[end:sentence["end"]])
+    surface = mention["mention_span"]["text"]
+    return _single_spaced(f"{surface}: {left} {{ {surface} }} {right}")
+
+
+def mewsli_entity_text(entity: dict) -> str:
+    """XTREME-R's candidate for a Mewsli-X entity: its description sentences, space-joined
+    (not its title)."""
+    description = entity["description"]
+    return _single_spaced(" ".join(description[span["start"]:span["end"]]
+                                   for span in entity["sentence_spans"]))
+
+
+def read_mewsli_x(path: Path) -> list[dict]:
+    """Mewsli-X JSONL, any of its three files: WikiNews articles with their mentions
+    (`wikinews_mentions-<split>.jsonl`: one query per mention, with the article's `language`),
+    Wikipedia mention-entity pairs (`wikipedia_pairs-<split>.jsonl`: a query and its entity)
+    or the entities (`candidate_set_entities.jsonl`). An entity's key is its WikiData QID."""
+    records = []
+
+    def candidate(entity: dict) -> dict:
+        return {"side": "candidate", "key": entity["entity_id"],
+                "candidate": mewsli_entity_text(entity), "matches": [entity["entity_id"]]}
+
+    def query(context: dict, mention: dict) -> dict:
+        text = mewsli_mention_text(context, mention)
+        if text is None:
+            raise ValueError(f"{path}: mention {mention['example_id']} lies in no single "
+                             "sentence of its context")
+        return {"side": "query", "id": mention["example_id"], "query": text,
+                "match": mention["entity_id"], "language": context["language"]}
+
+    for number, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if "mentions" in record:
+            records += [query(record["context"], mention) for mention in record["mentions"]]
+        elif "contextual_mention" in record:
+            pair = record["contextual_mention"]
+            records += [query(pair["context"], pair["mention"]), candidate(record["entity"])]
+        elif "entity_id" in record:
+            records.append(candidate(record))
+        else:
+            raise ValueError(f"{path}:{number}: neither an article with mentions, a "
+                             "mention-entity pair nor an entity; expected Mewsli-X JSONL")
+    return records
+
+
 READERS = {"jsonl": read_jsonl, "squad_json": read_squad_json, "conllu": read_conllu,
            "laser_tatoeba": read_laser_tatoeba, "bucc": read_bucc,
-           "ccgbank_auto": read_ccgbank_auto}
+           "ccgbank_auto": read_ccgbank_auto, "lareqa_json": read_lareqa_json,
+           "mewsli_x": read_mewsli_x}

@@ -65,9 +65,12 @@ class LocalSource:
     layout, `<task>/<split>-<language>.jsonl`.
     """
 
-    format: str  # squad_json | conllu | laser_tatoeba | bucc | ccgbank_auto
+    format: str  # squad_json | conllu | laser_tatoeba | bucc | ccgbank_auto | lareqa_json | ...
     folder: str
     files: Mapping[str, str | tuple[str, ...]]
+    # Where one file holds every language (Mewsli-X's mentions): the example field that names
+    # the language; examples of other languages are dropped, examples without it kept.
+    language_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class Task:
     """One task: data, fields, languages and metric. Families interpret the rest."""
 
     name: str
-    family: str  # classification | multiple_choice | tagging | span_qa | retrieval
+    family: str  # classification | multiple_choice | tagging | span_qa | dual_encoder | retrieval
     languages: tuple[str, ...]
     metric: str  # the metric model selection and the tables use
     scorer: str  # the reference scorer: accuracy, seqeval, squad_v1, squad_v2, mlqa, ...
@@ -90,6 +93,9 @@ class Task:
     train_also: tuple[str, ...] = ()  # tasks whose English training data is added (ANLI+)
     dev_task: str | None = None  # English dev data (model selection) from this task
     max_length: int = 256  # X-STILTs: 256, 384 for QA (the span-QA default)
+    query_length: int | None = None  # dual encoders: the queries' own limit (else max_length)
+    # Splits whose candidate pool is every language's candidates (LAReQA's test).
+    pooled_splits: tuple[str, ...] = ()
     synthetic: bool = False
     hub: HubSource | None = None
     local: LocalSource | None = None
@@ -172,6 +178,7 @@ TATOEBA_CODES = {
     "zh": "cmn",
 }  # fmt: skip
 BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
+MEWSLIX_LANGUAGES = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
 
 _NLI_COLUMNS = {"premise": "premise", "hypothesis": "hypothesis", "label": "label"}
 _SQUAD_SPLITS = {"train": "train", "dev": "validation"}
@@ -253,6 +260,14 @@ _TASKS: tuple[Task, ...] = (
         local=LocalSource("ccgbank_auto", "synth_ccg", {
             "train": ("data/AUTO/02/*.auto", "data/AUTO/03/*.auto"),
             "dev": "data/AUTO/00/*.auto", "test": "data/AUTO/23/*.auto"}),
+    ),
+    _synthetic(
+        # LAReQA-like: SQuAD-format JSON, test files with XQuAD-R's sentence breaks, training
+        # files without (found by the rule-based breaker, as for SQuAD).
+        name="synth_lareqa", family="dual_encoder", languages=SYNTHETIC_LANGUAGES,
+        metric="map@20", scorer="lareqa", label_field=None, pooled_splits=("test",),
+        local=LocalSource("lareqa_json", "synth_lareqa", {
+            "train": "train-en.json", "dev": "dev-en.json", "test": "test-{code}.json"}),
     ),
     _synthetic(
         name="synth_bucc", family="retrieval", languages=SYNTHETIC_LANGUAGES[1:], metric="f1",
@@ -397,6 +412,31 @@ _TASKS: tuple[Task, ...] = (
                       # No separate dev set: the English validation part selects models.
                       splits={"train": "train", "dev": "validation", "test": "validation"},
                       id_prefix=TYDIQA_PREFIXES),
+    ),
+    # --- retrieval trained as a dual encoder (XTREME-R) ---
+    Task(
+        # XQuAD-R: a question retrieves its answer sentence (with its paragraph) in all 11
+        # languages from one pool of every sentence of every language; trained on SQuAD v1.1
+        # with the answer sentences XTREME-R's sentence breaker finds. XTREME's download
+        # layout under <data.path>: squad/*-v1.1.json and lareqa/xquad-r/<lang>.json.
+        name="lareqa", family="dual_encoder", languages=XQUAD_LANGUAGES, metric="map@20",
+        scorer="lareqa", label_field=None, max_length=256, query_length=96,
+        benchmarks=("xtreme-r",), pooled_splits=("test",),
+        local=LocalSource("lareqa_json", "", {
+            "train": "squad/train-v1.1.json", "dev": "squad/dev-v1.1.json",
+            "test": "lareqa/xquad-r/{code}.json"}),
+    ),
+    Task(
+        # WikiNews mentions retrieve their WikiData entity from a million entity descriptions
+        # in 50 languages; trained on English Wikipedia mention-entity pairs. The dataset as
+        # google-research's get-mewsli-x.sh builds it (text restored, test labels kept),
+        # copied to <data.path>/mewsli-x/.
+        name="mewsli_x", family="dual_encoder", languages=MEWSLIX_LANGUAGES, metric="map@20",
+        scorer="mewsli_x", label_field=None, max_length=64, benchmarks=("xtreme-r",),
+        local=LocalSource("mewsli_x", "mewsli-x", {
+            "train": "wikipedia_pairs-train.jsonl", "dev": "wikipedia_pairs-dev.jsonl",
+            "test": ("wikinews_mentions-test.jsonl", "candidate_set_entities.jsonl")},
+            language_field="language"),
     ),
     # --- retrieval (no training) ---
     Task(

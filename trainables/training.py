@@ -21,7 +21,7 @@ import torch
 
 from trainables.data import load_examples, task_with_labels
 from trainables.families import get_family
-from trainables.families.base import Feature
+from trainables.families.base import Feature, SplitContext
 from trainables.model import (
     MultiTaskModel,
     load_checkpoint,
@@ -47,7 +47,9 @@ def featurize_split(
 ) -> tuple[list[dict], list[Feature]]:
     """Examples and features of one task split: English training data from the task's
     training sources (XNLI <- MNLI; ANLI+ adds MNLI and SNLI), English dev data from its dev
-    source where it has no dev set of its own (XQuAD <- SQuAD), else the task's own split."""
+    source where it has no dev set of its own (XQuAD <- SQuAD), else the task's own split.
+    In a split whose candidate pool spans languages (LAReQA's test), the queries of
+    `language` come with the candidates of every language."""
     if split == "train":
         sources = [task.training_task, *task.train_also]
     elif split == "dev" and language == "en" and task.dev_task:
@@ -56,6 +58,10 @@ def featurize_split(
         sources = [task.name]
     examples = [example for source in sources
                 for example in load_examples(config["data"], source, split, language)]
+    if split in task.pooled_splits:
+        examples += [example for other in task.languages if other != language
+                     for example in load_examples(config["data"], task.name, split, other)
+                     if example["side"] == "candidate"]
     family = get_family(task.family)
     max_length = config.get("max_length") or task.max_length
     return examples, family.featurize(task, examples, tokenizer, max_length)
@@ -89,31 +95,12 @@ def evaluation_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
     return {round((k + 1) * steps_per_epoch / count) for k in range(count)}
 
 
-@torch.no_grad()
-def predict_logits(
-    model: torch.nn.Module, task: Task, features: Sequence[Feature], batch_size: int,
-    pad_token_id: int, device: torch.device,
-) -> list[torch.Tensor]:
-    """Logits of every feature, in order, one tensor per feature."""
-    model.eval()
-    family = get_family(task.family)
-    logits = []
-    for start in range(0, len(features), batch_size):
-        batch = family.collate(features[start : start + batch_size], pad_token_id)
-        out = model(task.name, batch["input_ids"].to(device), batch["attention_mask"].to(device))
-        logits += list(out.float().cpu())
-    return logits
-
-
 def score_task(
     model: torch.nn.Module, task: Task, examples: Sequence[dict], features: Sequence[Feature],
-    batch_size: int, pad_token_id: int, device: torch.device, language: str,
+    context: SplitContext,
 ) -> dict[str, float]:
-    """The family's metrics of `model` on one task split in `language`."""
-    family = get_family(task.family)
-    logits = predict_logits(model, task, features, batch_size, pad_token_id, device)
-    predictions = family.predictions(task, examples, features, logits)
-    return family.score(task, predictions, family.references(task, examples), language)
+    """The family's metrics of `model` on one task split."""
+    return get_family(task.family).score_split(model, task, examples, features, context)
 
 
 def train_loop_per_worker(config: dict) -> None:
@@ -201,7 +188,7 @@ def train_loop_per_worker(config: dict) -> None:
                     state["epoch"] += 1
                     state["step_in_epoch"] = 0
                 _evaluate_and_report(config, core, dev_sets, state, optimizer, scheduler,
-                                     rank, pad_id, device, started, worker_nodes)
+                                     rank, tokenizer, device, started, worker_nodes)
         if state["step_in_epoch"]:  # epoch ended without an evaluation step at its end
             state["epoch"] += 1
             state["step_in_epoch"] = 0
@@ -221,7 +208,7 @@ def _worker_nodes(world_size: int) -> str:
 
 def _evaluate_and_report(
     config: Mapping[str, Any], core: MultiTaskModel, dev_sets: Mapping[str, tuple], state: dict,
-    optimizer: torch.optim.Optimizer, scheduler: Any, rank: int, pad_id: int,
+    optimizer: torch.optim.Optimizer, scheduler: Any, rank: int, tokenizer: Any,
     device: torch.device, started: float, worker_nodes: str,
 ) -> None:
     import ray.train
@@ -231,8 +218,10 @@ def _evaluate_and_report(
         return
     metrics: dict[str, Any] = {}
     for task_name, (examples, features) in dev_sets.items():
-        task_metrics = score_task(core, core.tasks[task_name], examples, features, 64, pad_id,
-                                  device, "en")
+        task = core.tasks[task_name]
+        context = SplitContext(tokenizer, config.get("max_length") or task.max_length, 64,
+                               device, "en")
+        task_metrics = score_task(core, task, examples, features, context)
         metrics.update({f"{task_name}/{key}": value for key, value in task_metrics.items()})
     # A mixture is selected on the mean of its tasks' own metrics.
     score = sum(metrics[f"{name}/{core.tasks[name].metric}"] for name in dev_sets) / len(dev_sets)

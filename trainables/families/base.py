@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -11,6 +13,22 @@ from torch import nn
 from trainables.tasks import Task
 
 Feature = dict[str, Any]
+# The shared encoder: (input_ids, attention_mask) -> hidden states (batch, seq, hidden).
+Encode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class SplitContext:
+    """What scoring one task split needs besides the model and the features. `cache` is a
+    directory where a checkpoint's work shared by several evaluations may be kept (the
+    candidate pool of a retrieval task); None during training, where the model changes."""
+
+    tokenizer: Any
+    max_length: int
+    batch_size: int
+    device: torch.device
+    language: str
+    cache: Path | None = None
 
 
 class Family:
@@ -31,6 +49,11 @@ class Family:
     def collate(self, features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:
         """A padded batch: `input_ids`, `attention_mask` and `labels` tensors."""
         return collate(features, pad_token_id)
+
+    def forward(self, encode: Encode, head: nn.Module, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor) -> torch.Tensor:
+        """The logits of a batch: the head over the encoder's states."""
+        return head(encode(input_ids, attention_mask))
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return nn.functional.cross_entropy(
@@ -53,6 +76,33 @@ class Family:
         """Metric name -> value; the task's `metric` key is the one model selection uses.
         `language` picks language-specific scoring (MLQA's answer normalisation)."""
         raise NotImplementedError
+
+    def score_split(self, model: nn.Module, task: Task, examples: Sequence[dict],
+                    features: Sequence[Feature], context: SplitContext) -> dict:
+        """The metrics of `model` on one split: predictions from the logits of every feature,
+        scored against the examples' references."""
+        logits = predict_logits(model, task, features, context.batch_size,
+                                context.tokenizer.pad_token_id, context.device)
+        predictions = self.predictions(task, examples, features, logits)
+        return self.score(task, predictions, self.references(task, examples), context.language)
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module, task: Task, features: Sequence[Feature], batch_size: int,
+    pad_token_id: int, device: torch.device,
+) -> list[torch.Tensor]:
+    """Logits of every feature, in order, one tensor per feature."""
+    from trainables.families import get_family
+
+    model.eval()
+    family = get_family(task.family)
+    logits = []
+    for start in range(0, len(features), batch_size):
+        batch = family.collate(features[start : start + batch_size], pad_token_id)
+        out = model(task.name, batch["input_ids"].to(device), batch["attention_mask"].to(device))
+        logits += list(out.float().cpu())
+    return logits
 
 
 def label_index(task: Task, value: Any) -> int:
@@ -85,3 +135,17 @@ def collate(features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.T
     else:
         batch["labels"] = torch.tensor(labels, dtype=torch.long)
     return batch
+
+
+def collate_choices(features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """(batch, choices, length) ids from features whose `input_ids` are one sequence per
+    choice: every sequence padded to the batch's longest, missing choices all padding."""
+    choices = max(len(f["input_ids"]) for f in features)
+    longest = max(len(ids) for f in features for ids in f["input_ids"])
+    input_ids = torch.full((len(features), choices, longest), pad_token_id, dtype=torch.long)
+    attention_mask = torch.zeros_like(input_ids)
+    for row, feature in enumerate(features):
+        for column, ids in enumerate(feature["input_ids"]):
+            input_ids[row, column, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attention_mask[row, column, : len(ids)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask}

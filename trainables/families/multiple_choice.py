@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainables.families.base import Feature
+from trainables.families.base import Encode, Feature, collate_choices
 from trainables.families.classification import ClassificationFamily, ClassificationHead
 from trainables.tasks import Task
 
@@ -44,17 +44,16 @@ class MultipleChoiceFamily(ClassificationFamily):
         return features
 
     def collate(self, features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:
-        """(batch, choices, length) ids: every choice padded to the batch's longest one."""
-        choices = max(len(f["input_ids"]) for f in features)
-        longest = max(len(ids) for f in features for ids in f["input_ids"])
-        input_ids = torch.full((len(features), choices, longest), pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros_like(input_ids)
-        for row, feature in enumerate(features):
-            for column, ids in enumerate(feature["input_ids"]):
-                input_ids[row, column, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-                attention_mask[row, column, : len(ids)] = 1
         labels = torch.tensor([f["labels"] for f in features], dtype=torch.long)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+        return {**collate_choices(features, pad_token_id), "labels": labels}
+
+    def forward(self, encode: Encode, head: nn.Module, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor) -> torch.Tensor:
+        """(batch, choices, length) -> (batch, choices): one score per choice."""
+        batch, choices, length = input_ids.shape
+        scores = head(encode(input_ids.reshape(-1, length), attention_mask.reshape(-1, length)))
+        # A padding choice (an example with fewer choices than its batch's widest) never wins.
+        return scores.view(batch, choices).masked_fill(attention_mask[:, :, 0] == 0, -1e4)
 
     def make_head(self, hidden_size: int, num_labels: int, dropout: float) -> nn.Module:
         return ClassificationHead(hidden_size, 1, dropout)
