@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from small import SMALL_DATA, SMALL_MODEL
@@ -162,12 +165,17 @@ def test_second_run_without_resume_is_refused(finished_run, capsys):
         run_sweep(parse_spec(REDUCED), storage=str(storage), quiet=True)
 
 
-def test_qa_multiple_choice_and_mining_run_end_to_end(ray_session, tmp_path):
-    """The span-QA, multiple-choice and BUCC families through Tune, Train and the fan-out."""
+def _pool_files() -> list[Path]:
+    return list((Path(os.environ["XSTILTS_CACHE"]) / "evaluations").glob("*/*/pool.npy"))
+
+
+def test_qa_multiple_choice_retrieval_and_mining_run_end_to_end(ray_session, tmp_path):
+    """The span-QA, multiple-choice, dual-encoder and BUCC families through Tune, Train and
+    the fan-out."""
     spec = parse_spec({
         "name": "families", "model": SMALL_MODEL, "data": SMALL_DATA,
         "intermediate_tasks": ["synth_squad"],
-        "target_tasks": ["synth_xquad", "synth_xcopa"],
+        "target_tasks": ["synth_xquad", "synth_xcopa", "synth_lareqa"],
         "retrieval_tasks": ["synth_bucc"],
         "search": {"intermediate": {"learning_rate": 3e-3, "epochs": 1, "batch_size": 32},
                    "target": {"intermediate": ["synth_squad"], "learning_rate": 3e-3,
@@ -176,6 +184,7 @@ def test_qa_multiple_choice_and_mining_run_end_to_end(ray_session, tmp_path):
         "resources": {"max_concurrent_trials": 2},
         "evaluation": {"languages": ["en", "de", "zh"]},
     })
+    pools_before = set(_pool_files())
     outcome = run_sweep(spec, storage=str(tmp_path / "run"), quiet=True)
     assert len(outcome.ran) == len(make_plan(spec).stages)
     rows = load(outcome.storage)
@@ -186,6 +195,11 @@ def test_qa_multiple_choice_and_mining_run_end_to_end(ray_session, tmp_path):
             >= qa.set_index(["language", "metric"])["value"].unstack()["exact_match"]).all()
     choice = rows[rows["stage"] == "eval/synth_xcopa"]
     assert set(choice["metric"]) == {"accuracy"} and len(choice) == 3
+    ranking = rows[rows["stage"] == "eval/synth_lareqa"]
+    assert set(ranking["metric"]) == {"map@20"} and set(ranking["language"]) == {"en", "de", "zh"}
+    assert ranking["value"].between(0, 100).all()
+    # Every language's queries ranked the same pool: its vectors were computed once.
+    assert len(set(_pool_files()) - pools_before) == 1
     mining = rows[rows["stage"] == "retrieval/synth_bucc"]
     assert set(mining["metric"]) == {"f1", "precision", "recall", "threshold"}
     assert set(mining["language"]) == {"de", "zh"}  # English is the other side of every pair

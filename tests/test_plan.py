@@ -26,7 +26,7 @@ def spec_from(**changes):
 def test_default_plan_stages_and_order():
     plan = make_plan(spec_from())
     names = [stage.name for stage in plan.stages]
-    targets = ["synth_xnli", "synth_pos", "synth_xquad", "synth_xcopa"]
+    targets = ["synth_xnli", "synth_pos", "synth_xquad", "synth_xcopa", "synth_lareqa"]
     assert names == [
         "intermediate/synth_nli", "intermediate/synth_squad",
         *(f"target/{task}" for task in targets), *(f"eval/{task}" for task in targets),

@@ -46,7 +46,8 @@ BAD = [
     # (field path, value, text expected in the message)
     ("searcher.type", "bayes", "searcher.type: got 'bayes'; allowed: Input should be 'optuna'"),
     ("scheduler.reduction_factor", 1, "scheduler.reduction_factor: got 1"),
-    ("target_tasks", ["xnli_typo"], "target_tasks[0]: got 'xnli_typo'; allowed: lareqa, mewsli_x, mlqa, panx, pawsx"),
+    ("target_tasks", ["xnli_typo"],
+     "target_tasks[0]: got 'xnli_typo'; allowed: lareqa, mewsli_x, mlqa, panx, pawsx"),
     ("retrieval_tasks", ["synth_xnli"],
      "retrieval_tasks[0]: got 'synth_xnli'; allowed: bucc2018, synth_bucc, synth_tatoeba, tatoeba"),
     ("intermediate_tasks", ["synth_tatoeba"], "intermediate_tasks[0]: got 'synth_tatoeba'"),

@@ -71,6 +71,10 @@ Layout written by `generate_benchmark` (UTF-8 JSONL, one example per line):
   SQuAD-like)
 - ``synth_xquad/{dev-*,test-*}.jsonl`` in every language, en included: the same fields
   (target, XQuAD-like; trained on synth_squad; parallel, with the same ids in every language)
+- ``synth_lareqa/{train-en,dev-en,test-*}.json``: SQuAD-format JSON like LAReQA's inputs;
+  the test files (every language, parallel, same question ids) carry XQuAD-R's
+  ``sentence_breaks``, the English train and dev files do not, like SQuAD v1.1 (target,
+  LAReQA-like: a question retrieves its answer sentence in every language from one pool)
 - ``synth_bucc/<lang>-en.{sample,test}.{<lang>,en,gold}`` for every non-English language, in
   BUCC 2018's format: ``<id><TAB><sentence>`` lines (ids like ``de-000001``, ``en-000001``) and
   ``<lang id><TAB><en id>`` gold lines ("sample" is BUCC's dev split)
@@ -91,7 +95,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 DEFAULT_SIZES = {"train_size": 2000, "eval_size": 300, "retrieval_size": 200, "corpus_size": 1500}
 
 LANGUAGES: dict[str, str] = {
@@ -865,27 +869,56 @@ def _qa_example(rng: random.Random, qtype: str) -> QaExample:
     return tuple(clauses), target, qtype
 
 
+def _qa_sentences(example: QaExample, lang: str, lex: Lexicon) -> tuple[list[str], int, str]:
+    """The sentences of a QA example's context, and its answer's offset in the context (the
+    sentences joined by spaces) and text."""
+    clauses, target, qtype = example
+    sentences, offset, start, answer = [], 0, 0, ""
+    for k, clause in enumerate(clauses):
+        if k == target:
+            text, span_start, answer = render_with_span(clause, ANSWER_ROLES[qtype], lang, lex)
+            start = offset + span_start
+        else:
+            text = render_text([clause], lang, lex)
+        sentences.append(text)
+        offset += len(text) + 1
+    return sentences, start, answer
+
+
 def _qa_records(examples: list[QaExample], lang: str, lex: Lexicon, prefix: str) -> list[dict]:
     """SQuAD-format records; ids depend only on the position, so they match across languages."""
     records = []
-    for i, (clauses, target, qtype) in enumerate(examples):
-        sentences, offset, start, answer = [], 0, 0, ""
-        for k, clause in enumerate(clauses):
-            if k == target:
-                text, span_start, answer = render_with_span(clause, ANSWER_ROLES[qtype], lang, lex)
-                start = offset + span_start
-            else:
-                text = render_text([clause], lang, lex)
-            sentences.append(text)
-            offset += len(text) + 1
+    for i, example in enumerate(examples):
+        sentences, start, answer = _qa_sentences(example, lang, lex)
         context = " ".join(sentences)
         assert context[start : start + len(answer)] == answer, (context, start, answer)
+        clauses, target, qtype = example
         records.append({
             "id": f"{prefix}-{i:05d}", "context": context,
             "question": render_question(clauses[target], qtype, lang, lex),
             "answers": {"text": [answer], "answer_start": [start]},
         })  # fmt: skip
     return records
+
+
+def _lareqa_document(examples: list[QaExample], lang: str, lex: Lexicon, prefix: str,
+                     with_breaks: bool) -> dict:
+    """A SQuAD v1.1 JSON document, one paragraph per example; with XQuAD-R's
+    `sentence_breaks` ([start, end) offsets of each sentence) where `with_breaks`."""
+    paragraphs = []
+    for record, example in zip(_qa_records(examples, lang, lex, prefix), examples, strict=True):
+        paragraph = {"context": record["context"], "qas": [{
+            "id": record["id"], "question": record["question"],
+            "answers": [{"text": record["answers"]["text"][0],
+                         "answer_start": record["answers"]["answer_start"][0]}]}]}
+        if with_breaks:
+            breaks, offset = [], 0
+            for sentence in _qa_sentences(example, lang, lex)[0]:
+                breaks.append([offset, offset + len(sentence)])
+                offset += len(sentence) + 1
+            paragraph["sentence_breaks"] = breaks
+        paragraphs.append(paragraph)
+    return {"version": "1.1", "data": [{"title": prefix, "paragraphs": paragraphs}]}
 
 
 Sentence = tuple[Clause, ...]
@@ -1082,6 +1115,20 @@ def generate_benchmark(
             write(f"synth_xquad/{split}-{lang}.jsonl",
                   _qa_records(examples, lang, lexicons[lang], f"synth-xquad-{split}"))
 
+    # LAReQA-like: the English training files leave the sentences to the breaker (as SQuAD
+    # does); the test files are parallel and carry their breaks (as XQuAD-R does).
+    rng = _rng(seed, "synth_lareqa")
+    seen = set()
+    for split, n in (("train", train_size), ("dev", eval_size), ("test", eval_size)):
+        types = [QUESTION_TYPES[k] for k in _balanced_labels(rng, n, len(QUESTION_TYPES))]
+        examples = _unique_examples(_qa_example, rng, types, seen)
+        for lang in ["en"] if split != "test" else list(LANGUAGES):
+            document = _lareqa_document(examples, lang, lexicons[lang], f"synth-lareqa-{split}",
+                                        with_breaks=split == "test")
+            write_lines(f"synth_lareqa/{split}-{lang}.json",
+                        [json.dumps(document, ensure_ascii=False, sort_keys=True)])
+            files[f"synth_lareqa/{split}-{lang}.json"] = len(examples)
+
     # Retrieval: a different set of sentences per language, like Tatoeba.
     for lang in others:
         clauses = _tatoeba_clauses(_rng(seed, "synth_tatoeba", lang), retrieval_size)
@@ -1153,6 +1200,9 @@ def generate_benchmark(
             "synth_xquad": task_meta("span_qa", "target", [], ["context", "question"],
                                      {"dev": every, "test": every}, label_field="answers",
                                      train_task="synth_squad"),
+            "synth_lareqa": task_meta("dual_encoder", "target", [], ["question", "context"],
+                                      {"train": ["en"], "dev": ["en"], "test": every},
+                                      label_field="answers", format="lareqa_json"),
             "synth_bucc": task_meta("bitext_mining", "retrieval", [], [],
                                     {split: others for split in BUCC_SPLITS}, label_field=None,
                                     format="bucc2018",
