@@ -9,9 +9,14 @@ that contains ``<task>/test-*`` instead, xtreme's root layout, works too). Forma
 - bucc2018: one ``source-id<TAB>target-id`` pair per line, compared as sets.
 - xquad, tydiqa, mlqa: predictions ``{question id: answer text}``; labels SQuAD-format JSON
   (``{"data": [...]}`` or the bare list of articles).
+- mewsli_x (xtreme's ``mewslix`` folder), lareqa: JSON ``{query id: [candidate ids, best
+  first]}`` predictions and ``{query id: [relevant candidate ids]}`` labels. XTREME-R's
+  ``evaluate.py`` reads Mewsli-X in this format; it has no LAReQA reader, so LAReQA's files
+  take the same shape.
 
 Metrics as in xtreme: accuracy for xnli/pawsx/tatoeba, seqeval 0.0.12 chunk F1 for udpos/panx,
-BUCC F1, SQuAD v1.1 for xquad/tydiqa and the MLQA script for mlqa. All scores are percent;
+BUCC F1, SQuAD v1.1 for xquad/tydiqa, the MLQA script for mlqa, and mAP@20 for mewsli_x
+(XTREME-R's ``mewslix_map20``) and lareqa (its ``mean_avg_prec_at_k``). All scores are percent;
 averages are summed in xtreme's language order, so they match its ``evaluate.py`` to the digit.
 """
 
@@ -44,20 +49,25 @@ XTREME_LANGUAGES: dict[str, tuple[str, ...]] = {
     "xquad": _codes("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
     "mlqa": _codes("en,es,de,ar,hi,vi,zh"),
     "tydiqa": _codes("en,ar,bn,fi,id,ko,ru,sw,te"),
+    # XTREME-R's evaluate.py XTREME_R_TASK2LANGS, and LAReQA's files in XQuAD's order.
+    "mewsli_x": _codes("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk"),
+    "lareqa": _codes("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
 }
 TASKS: tuple[str, ...] = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa",
-                          "bucc2018", "tatoeba")
+                          "bucc2018", "tatoeba", "mewsli_x", "lareqa")
 QA_TASKS = frozenset({"xquad", "mlqa", "tydiqa"})
+RANKING_TASKS = frozenset({"mewsli_x", "lareqa"})
+XTREME_FOLDERS = {"mewsli_x": "mewslix"}  # where xtreme's root layout names a task otherwise
 # The headline metric of each task (xtreme's avg_metric); QA averages exact match and F1.
 HEADLINE: dict[str, str] = {
     "xnli": "accuracy", "pawsx": "accuracy", "tatoeba": "accuracy", "udpos": "f1", "panx": "f1",
     "bucc2018": "f1", "xquad": "exact_match+f1", "mlqa": "exact_match+f1",
-    "tydiqa": "exact_match+f1",
+    "tydiqa": "exact_match+f1", "mewsli_x": "map@20", "lareqa": "map@20",
 }
 
 
 def _suffix(task: str) -> str:
-    return "json" if task in QA_TASKS else "tsv"
+    return "json" if task in QA_TASKS | RANKING_TASKS else "tsv"
 
 
 def _check_task(task: str) -> None:
@@ -187,10 +197,37 @@ def _score_qa(task: str, prediction_file: Path, label_file: Path,
     return metrics.squad_v1_scores(predictions, references)
 
 
+def _read_rankings(path: Path) -> dict[str, list[str]]:
+    """``{query id: [candidate ids]}`` from a JSON file; an error names the file and entry."""
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object {{query id: [candidate ids]}}")
+    for query, candidates in data.items():
+        if not isinstance(candidates, list) or not all(isinstance(c, str) for c in candidates):
+            raise ValueError(f"{path}: query {query!r}: expected a list of candidate ids, got "
+                             f"{candidates!r}")
+    return data
+
+
+def _score_ranking(task: str, prediction_file: Path, label_file: Path,
+                   language: str) -> dict[str, float]:
+    predictions, labels = _read_rankings(prediction_file), _read_rankings(label_file)
+    if not labels:
+        raise ValueError(f"{label_file}: no queries")
+    if task == "mewsli_x":
+        return {"map@20": metrics.mewslix_map_at_20(labels, predictions)}
+    empty = next((query for query, relevant in labels.items() if not relevant), None)
+    if empty is not None:
+        raise ValueError(f"{label_file}: query {empty!r} has no relevant candidate")
+    return {"map@20": metrics.lareqa_map_at_k(
+        list(labels.values()), [predictions.get(query, []) for query in labels], 20)}
+
+
 _SCORERS: dict[str, Callable[[str, Path, Path, str], dict[str, float]]] = {
     "xnli": _score_labels, "pawsx": _score_labels, "tatoeba": _score_labels,
     "udpos": _score_tags, "panx": _score_tags, "bucc2018": _score_bucc,
     "xquad": _score_qa, "mlqa": _score_qa, "tydiqa": _score_qa,
+    "mewsli_x": _score_ranking, "lareqa": _score_ranking,
 }
 
 
@@ -212,8 +249,9 @@ def _task_dir(directory: Path, task: str, role: str) -> Path:
     if not directory.is_dir():
         raise ValueError(f"{role} directory {directory}: does not exist")
     pattern = f"test-*.{_suffix(task)}"
-    if not any(directory.glob(pattern)) and (directory / task).is_dir():
-        directory = directory / task
+    folder = directory / XTREME_FOLDERS.get(task, task)
+    if not any(directory.glob(pattern)) and folder.is_dir():
+        directory = folder
     if not any(directory.glob(pattern)):
         raise ValueError(f"{role} directory {directory}: no {pattern} files for task {task}")
     return directory
