@@ -172,8 +172,10 @@ def _data_needs(spec: Spec) -> set[tuple[str, str, str]]:
             needs |= {(name, split, language) for split in task.source_splits
                       for language in task.languages}
     for name in spec.target_tasks:
-        needs |= {(name, split, language) for language in evaluation_languages(spec, name)
-                  for split in spec.evaluation.splits}
+        pooled = get_task(name).pooled_splits  # their candidate pool spans every language
+        needs |= {(name, split, language) for split in spec.evaluation.splits
+                  for language in (get_task(name).languages if split in pooled
+                                   else evaluation_languages(spec, name))}
     for name in spec.retrieval_tasks:
         splits = ("dev", "test") if get_task(name).scorer == "bucc" else ("test",)
         needs |= {(name, split, language) for language in evaluation_languages(spec, name)

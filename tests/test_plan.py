@@ -127,13 +127,14 @@ def test_the_paper_grid_plans_every_pair(capsys):
     path = default_spec_path().with_name("xstilts.yaml")
     assert main(["plan", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "31 stages, 119 training trials" in out
+    assert "35 stages, 143 training trials" in out
     spec = parse_spec(yaml.safe_load(path.read_text()))
     plan = make_plan(spec)
     intermediates = spec.intermediate_names()
     assert len(intermediates) == 11  # the paper's nine, SocialIQA (XTREME-R), the mixture
     assert "ccg" in intermediates and "ccg" in spec.intermediate_members("multitask")[0]
-    for task in ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "xcopa", "udpos_r"):
+    for task in ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "xcopa", "udpos_r",
+                 "lareqa", "mewsli_x"):
         assert plan.stage(f"target/{task}").trials == len(intermediates) + 1  # + none
     # Paper settings per task: POS/NER 10 epochs, QA batch 16, retrieval layer 14 mean.
     assert max_iterations(spec, "target", "udpos") == 10 * spec.scheduler.evals_per_epoch

@@ -170,3 +170,16 @@ def test_a_resumed_run_reads_the_commits_it_began_with():
     # What the spec now asks for differently is resolved afresh, never the old commit.
     changed = hub_spec("FacebookAI/xlm-roberta-base", xnli_revision="refs/pr/1")
     assert run_commits(recorded, changed, resume=True, resolved=now) == now
+
+
+def test_a_pooled_split_needs_every_languages_files(tmp_path):
+    """LAReQA ranks one pool of every language's sentences, whichever languages it scores."""
+    spec = parse_spec({"name": "p", "model": SMALL_MODEL, "target_tasks": ["lareqa"],
+                       "data": {"source": "local", "path": str(tmp_path)},
+                       "evaluation": {"languages": ["en"]}})
+    with pytest.raises(PreflightError) as refused:
+        check_sources(spec)
+    message = str(refused.value)
+    for missing in ("squad/train-v1.1.json", "squad/dev-v1.1.json",
+                    "lareqa/xquad-r/en.json", "lareqa/xquad-r/zh.json"):
+        assert missing in message
