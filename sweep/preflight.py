@@ -202,7 +202,7 @@ def check_sources(spec: Spec) -> dict[str, Any]:
     resolved: dict[tuple[str, str | None], tuple[str | None, str | None]] = {}
     for name, split, language in sorted(_data_needs(spec)):
         task = get_task(name)
-        if spec.data.source == "hub" and task.hub:
+        if task.reads_hub(spec.data.source, language):
             revision = spec.data.revisions.get(name) or task.hub.revision
             if (task.hub.path, revision) not in resolved:
                 resolved[task.hub.path, revision] = _hub_commit(task.hub.path, "dataset", revision)

@@ -35,29 +35,30 @@ def _codes(text: str) -> tuple[str, ...]:
     return tuple(text.split(","))
 
 
-# xtreme's evaluate.py XTREME_TASK2LANGS: the order in which it averages over languages.
+# xtreme's evaluate.py language lists: the order in which it averages over languages. Where
+# XTREME-R adds languages its list extends XTREME's, so one order serves both benchmarks.
 XTREME_LANGUAGES: dict[str, tuple[str, ...]] = {
     "pawsx": _codes("de,en,es,fr,ja,ko,zh"),
     "xnli": _codes("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh"),
     "panx": _codes("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,"
-                   "bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu"),
+                   "bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu,qu,pl,uk,az,lt,pa,gu,ro"),
     "udpos": _codes("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,"
-                    "te,th,tl,tr,ur,vi,yo,zh"),
+                    "te,th,tl,tr,ur,vi,yo,zh,lt,pl,uk,wo,ro"),
     "bucc2018": _codes("de,fr,ru,zh"),
     "tatoeba": _codes("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,"
-                      "ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu"),
-    "xquad": _codes("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
+                      "ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu,az,lt,pl,uk,ro"),
+    "xquad": _codes("en,es,de,el,ru,tr,ar,vi,th,zh,hi,ro"),
     "mlqa": _codes("en,es,de,ar,hi,vi,zh"),
     "tydiqa": _codes("en,ar,bn,fi,id,ko,ru,sw,te"),
-    # XTREME-R's evaluate.py XTREME_R_TASK2LANGS, and LAReQA's files in XQuAD's order.
     "mewsli_x": _codes("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk"),
+    # No list in evaluate.py: XQuAD-R's languages in XQuAD's order.
     "lareqa": _codes("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
 }
 TASKS: tuple[str, ...] = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa",
                           "bucc2018", "tatoeba", "mewsli_x", "lareqa")
 QA_TASKS = frozenset({"xquad", "mlqa", "tydiqa"})
 RANKING_TASKS = frozenset({"mewsli_x", "lareqa"})
-XTREME_FOLDERS = {"mewsli_x": "mewslix"}  # where xtreme's root layout names a task otherwise
+XTREME_FOLDERS = {"mewsli_x": "mewslix"}  # xtreme's root layout names these tasks otherwise
 # The headline metric of each task (xtreme's avg_metric); QA averages exact match and F1.
 HEADLINE: dict[str, str] = {
     "xnli": "accuracy", "pawsx": "accuracy", "tatoeba": "accuracy", "udpos": "f1", "panx": "f1",
@@ -214,11 +215,11 @@ def _score_ranking(task: str, prediction_file: Path, label_file: Path,
     predictions, labels = _read_rankings(prediction_file), _read_rankings(label_file)
     if not labels:
         raise ValueError(f"{label_file}: no queries")
-    if task == "mewsli_x":
-        return {"map@20": metrics.mewslix_map_at_20(labels, predictions)}
     empty = next((query for query, relevant in labels.items() if not relevant), None)
     if empty is not None:
         raise ValueError(f"{label_file}: query {empty!r} has no relevant candidate")
+    if task == "mewsli_x":
+        return {"map@20": metrics.mewslix_map_at_20(labels, predictions)}
     return {"map@20": metrics.lareqa_map_at_k(
         list(labels.values()), [predictions.get(query, []) for query in labels], 20)}
 
@@ -249,9 +250,11 @@ def _task_dir(directory: Path, task: str, role: str) -> Path:
     if not directory.is_dir():
         raise ValueError(f"{role} directory {directory}: does not exist")
     pattern = f"test-*.{_suffix(task)}"
-    folder = directory / XTREME_FOLDERS.get(task, task)
-    if not any(directory.glob(pattern)) and folder.is_dir():
-        directory = folder
+    if not any(directory.glob(pattern)):
+        for name in (task, XTREME_FOLDERS.get(task, task)):
+            if (directory / name).is_dir():
+                directory = directory / name
+                break
     if not any(directory.glob(pattern)):
         raise ValueError(f"{role} directory {directory}: no {pattern} files for task {task}")
     return directory

@@ -185,6 +185,20 @@ def test_mewsli_x_test_split_keeps_one_languages_mentions_and_every_entity(tmp_p
         load_examples(data, "mewsli_x", "test", "ja")
 
 
+def test_mewsli_x_mentions_without_their_text_are_refused(tmp_path):
+    """The released WikiNews files have empty texts until get-mewsli-x.sh restores them."""
+    folder = _mewsli_x_folder(tmp_path)
+    mentions = folder / "wikinews_mentions-test.jsonl"
+    first, *rest = mentions.read_text().splitlines()
+    article = json.loads(first)
+    article["context"]["text"] = ""
+    mentions.write_text("\n".join([json.dumps(article), *rest]) + "\n")
+    data = {"source": "local", "path": str(tmp_path)}
+    with pytest.raises(ValueError, match=r"wikinews_mentions-test.jsonl:1: mention d1: .*"
+                                         r"not restored"):
+        load_examples(data, "mewsli_x", "test", "de")
+
+
 # --- the family -------------------------------------------------------------------------------
 
 
@@ -245,9 +259,13 @@ def test_split_score_ranks_the_whole_pool_like_brute_force(tiny, tmp_path):
     family = get_family(task.family)
     examples = _examples()
     features = family.featurize(task, examples, tokenizer, max_length=32)
-    # q4 has no relevant candidate in the pool: no feature, as no score.
+    # q4 has no relevant candidate in the pool: no training pair, and LAReQA cannot score it.
     assert [examples[f["example_index"]]["id"] for f in features] == ["q1", "q2", "q3"]
     context = SplitContext(tokenizer, 32, 2, torch.device("cpu"), "en", tmp_path / "pool")
+    with pytest.raises(ValueError, match="1 queries in 'en' have no relevant candidate"):
+        family.score_split(model, task, examples, features, context)
+    examples = [example for example in examples if example.get("id") != "q4"]
+    features = family.featurize(task, examples, tokenizer, max_length=32)
     value = family.score_split(model, task, examples, features, context)["map@20"]
 
     model.eval()
@@ -257,7 +275,7 @@ def test_split_score_ranks_the_whole_pool_like_brute_force(tiny, tmp_path):
             return model(task.name, batch["input_ids"], batch["attention_mask"]).numpy()
 
         keys = ["c1", "c2", "c3", "c4", "c5"]
-        pool = vectors([e["candidate"] for e in examples[4:]])
+        pool = vectors([e["candidate"] for e in examples[3:]])
         queries = vectors([e["query"] for e in examples[:3]])
     rankings = [[keys[i] for i in np.argsort(-(pool @ q), kind="stable")] for q in queries]
     expected = lareqa_map_at_k([{"c1"}, {"c2"}, {"c3", "c4"}], rankings)

@@ -110,7 +110,21 @@ def test_layout_and_metadata(bench):
         "synth_squad": ("span_qa", "intermediate", {"train": ["en"], "dev": ["en"]}),
         "synth_xquad": ("span_qa", "target", {"dev": list(LANGUAGES), "test": list(LANGUAGES)}),
     }  # fmt: skip
-    assert set(meta["tasks"]) == {*expected, "synth_bucc", "synth_ccg"}
+    assert set(meta["tasks"]) == {*expected, "synth_bucc", "synth_ccg", "synth_lareqa"}
+    lareqa = meta["tasks"]["synth_lareqa"]
+    assert (lareqa["family"], lareqa["role"], lareqa["format"]) == ("dual_encoder", "target",
+                                                                    "lareqa_json")
+    for split, langs in lareqa["splits"].items():
+        for lang in langs:
+            document = json.loads((bench / f"synth_lareqa/{split}-{lang}.json").read_text())
+            [article] = document["data"]
+            assert meta["files"][f"synth_lareqa/{split}-{lang}.json"] == len(
+                article["paragraphs"]) == (300 if split != "train" else 2000)
+            # Like XQuAD-R, only the test files carry their sentence breaks.
+            paragraph = article["paragraphs"][0]
+            assert ("sentence_breaks" in paragraph) == (split == "test")
+            for start, end in paragraph.get("sentence_breaks", []):
+                assert paragraph["context"][start:end].strip() == paragraph["context"][start:end]
     ccg = meta["tasks"]["synth_ccg"]
     assert (ccg["family"], ccg["role"], ccg["format"]) == ("tagging", "intermediate",
                                                            "ccgbank_auto")

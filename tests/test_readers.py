@@ -25,8 +25,8 @@ def test_tatoeba_in_laser_format():
     assert len(pairs) == 1000
     assert pairs[0]["other"] == "Maria sagte, sie wisse nicht, wo Tom sei."
     assert not any(p["english"].endswith("\n") or p["other"].endswith("\n") for p in pairs)
-    # Every language of the registry entry has its files (XTREME's 36).
-    for language in get_task("tatoeba").languages:
+    # XTREME's 36 languages have their files here (XTREME-R's five more are LASER's too).
+    for language in get_task("tatoeba").languages_in("xtreme"):
         assert len(load_examples(SHARED, "tatoeba", "test", language)) >= 100
 
 
@@ -34,7 +34,8 @@ def test_xquad_in_squad_json():
     needs("xquad")
     english = load_examples(SHARED, "xquad", "test", "en")
     chinese = load_examples(SHARED, "xquad", "test", "zh")
-    assert len(english) == len(chinese) == 1190
+    romanian = load_examples(SHARED, "xquad", "test", "ro")  # XTREME-R's twelfth language
+    assert len(english) == len(chinese) == len(romanian) == 1190
     assert [e["id"] for e in english] == [e["id"] for e in chinese]  # parallel questions
     for example in chinese:
         for text, start in zip(example["answers"]["text"], example["answers"]["answer_start"],
@@ -188,6 +189,19 @@ def test_hub_tatoeba_loses_its_trailing_newline(hub):
     assert load_examples(hub_data(), "tatoeba", "test", "de") == [
         {"other": "Ich bin da.", "english": "I am here."}]
     assert hub[0][:3] == ("google/xtreme", "tatoeba.deu", "validation")
+
+
+def test_tatoeba_languages_the_hub_copy_lacks_come_from_laser_files(hub, tmp_path):
+    """google/xtreme holds XTREME's 36 Tatoeba languages; XTREME-R's Polish is LASER's file."""
+    folder = tmp_path / "tatoeba"
+    folder.mkdir()
+    (folder / "tatoeba.pol-eng.pol").write_text("Jestem tu.\n", encoding="utf-8")
+    (folder / "tatoeba.pol-eng.eng").write_text("I am here.\n", encoding="utf-8")
+    data = {**hub_data(), "path": str(tmp_path)}
+    assert load_examples(data, "tatoeba", "test", "pl") == [
+        {"english": "I am here.", "other": "Jestem tu."}]
+    assert hub == []  # the hub was not asked
+    assert load_examples(data, "tatoeba", "test", "de")[0]["other"] == "Ich bin da."
 
 
 def test_hub_class_labels_and_language_names(hub):

@@ -37,7 +37,7 @@ def load_examples(
 ) -> list[dict]:
     """Examples of one task, split and language, with the task's field names."""
     task = get_task(task_name)
-    if data_cfg["source"] == "hub" and task.hub is not None:
+    if task.reads_hub(data_cfg["source"], language):
         revision = data_cfg.get("revisions", {}).get(task.name) or task.hub.revision
         return _load_from_hub(task, split, language, revision)
     files = local_files(data_cfg, task_name, split, language)

@@ -17,7 +17,7 @@ import torch
 
 from trainables.data import load_examples
 from trainables.families.base import SplitContext
-from trainables.model import load_checkpoint, load_encoder, load_tokenizer
+from trainables.model import load_checkpoint, load_encoder, load_tokenizer, read_meta
 from trainables.storage import cache_dir
 from trainables.tasks import get_task
 from trainables.training import featurize_split, score_task
@@ -50,13 +50,17 @@ def evaluate_checkpoint(
     config = {"data": data_cfg, "max_length": max_length}
     task = model.tasks[task_name]  # with the label order its head was trained on
     examples, features = featurize_split(config, task, split, language, tokenizer)
-    # Work every language of this checkpoint shares (a retrieval pool) is kept on the node.
-    shared = cache_dir() / "evaluations" / hashlib.sha256(
-        json.dumps([checkpoint, task_name, split]).encode()).hexdigest()[:24]
+    # Work every language of this checkpoint shares (a retrieval pool) is kept on the node;
+    # its meta.json (metrics, step) tells a rewritten checkpoint apart.
+    shared = cache_dir() / "evaluations" / hashlib.sha256(json.dumps(
+        [checkpoint, read_meta(checkpoint), task_name, split], default=str,
+        sort_keys=True).encode()).hexdigest()[:24]
     context = SplitContext(tokenizer, max_length or task.max_length, batch_size, device,
                            language, shared)
     metrics = score_task(model, task, examples, features, context)
-    return {"metrics": metrics, "num_examples": len(examples), "seconds": time.time() - started,
+    # Examples that were scored: not the candidates a retrieval pool adds.
+    scored = len({feature["example_index"] for feature in features})
+    return {"metrics": metrics, "num_examples": scored, "seconds": time.time() - started,
             **_where()}
 
 

@@ -128,37 +128,47 @@ def read_ccgbank_auto(path: Path) -> list[dict]:
 
 
 def read_lareqa_json(path: Path) -> list[dict]:
-    """SQuAD-format JSON as LAReQA reads it (XQuAD-R's `xquad-r/<lang>.json`, or SQuAD v1.1
-    for training) -> every sentence of every paragraph as a candidate (the sentence followed
-    by its paragraph, newlines removed) and every question as a query.
+    """SQuAD-format JSON as LAReQA reads it (XQuAD-R's `xquad-r/<lang>.json`; SQuAD v1.1 for
+    training) -> a query per question and a candidate per sentence: the sentence followed by
+    its paragraph, newlines removed.
 
-    Sentences come from the paragraph's `sentence_breaks` where the file has them (XQuAD-R),
-    else from XTREME-R's rule-based breaker (SQuAD). A question's answer sentence is the one
-    holding its first answer's start; it matches every sentence of its paragraph with that
-    text, and across languages every answer sentence of the same question id (LAReQA's
-    relevance). A question whose answer starts between sentences is skipped, as in XTREME-R.
+    Sentences are the paragraph's `sentence_breaks` (XQuAD-R), else XTREME-R's breaker's
+    (SQuAD). A question's answer sentence holds its first answer's start; the question
+    matches every sentence of its paragraph with that text (and, by its id, the answer
+    sentences of the other languages). Questions without an answer, or whose answer starts
+    between sentences, are skipped, as in XTREME-R.
     """
     from trainables.sentence_breaks import infer_sentence_breaks
 
-    document = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        paragraphs = [paragraph for article in document["data"]
+                      for paragraph in article["paragraphs"]]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not SQuAD-format JSON ({error!r})") from error
     queries, candidates = [], []
-    paragraphs = (paragraph for article in document["data"] for paragraph in article["paragraphs"])
     for number, paragraph in enumerate(paragraphs):
-        context = paragraph["context"]
-        breaks = paragraph.get("sentence_breaks") or list(infer_sentence_breaks(context))
-        sentences = [context[start:end] for start, end in breaks]
-        matches: list[list[str]] = [[] for _ in sentences]
-        for qa in paragraph["qas"]:
-            answer_start = int(qa["answers"][0]["answer_start"])
-            answer = next((context[start:end] for start, end in breaks
-                           if start <= answer_start < end), None)
-            if answer is None:
-                continue
-            for position, sentence in enumerate(sentences):
-                if sentence == answer:
-                    matches[position].append(qa["id"])
-            queries.append({"side": "query", "id": qa["id"], "query": qa["question"],
-                            "match": qa["id"]})
+        try:
+            context = paragraph["context"]
+            breaks = paragraph.get("sentence_breaks") or list(infer_sentence_breaks(context))
+            sentences = [context[start:end] for start, end in breaks]
+            matches: list[list[str]] = [[] for _ in sentences]
+            for qa in paragraph["qas"]:
+                if not qa["answers"]:
+                    continue
+                answer_start = int(qa["answers"][0]["answer_start"])
+                answer = next((context[start:end] for start, end in breaks
+                               if start <= answer_start < end), None)
+                if answer is None:
+                    continue
+                for position, sentence in enumerate(sentences):
+                    if sentence == answer:
+                        matches[position].append(qa["id"])
+                queries.append({"side": "query", "id": qa["id"], "query": qa["question"],
+                                "match": qa["id"]})
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: paragraph {number}: not SQuAD-format ({error!r})") \
+                from error
         candidates += [
             {"side": "candidate", "key": f"{path.stem}_{number}_{position}",
              "candidate": (sentence + context).replace("\n", ""), "matches": matches[position]}
@@ -211,27 +221,35 @@ def read_mewsli_x(path: Path) -> list[dict]:
                 "candidate": mewsli_entity_text(entity), "matches": [entity["entity_id"]]}
 
     def query(context: dict, mention: dict) -> dict:
+        span = mention["mention_span"]
+        if context["text"][span["start"]:span["end"]] != span["text"]:
+            raise ValueError(f"mention {mention['example_id']}: its span does not match its "
+                             "context's text (WikiNews text not restored?)")
         text = mewsli_mention_text(context, mention)
         if text is None:
-            raise ValueError(f"{path}: mention {mention['example_id']} lies in no single "
-                             "sentence of its context")
+            raise ValueError(f"mention {mention['example_id']} lies in no single sentence")
         return {"side": "query", "id": mention["example_id"], "query": text,
                 "match": mention["entity_id"], "language": context["language"]}
 
     for number, line in enumerate(_lines(path), 1):
         if not line.strip():
             continue
-        record = json.loads(line)
-        if "mentions" in record:
-            records += [query(record["context"], mention) for mention in record["mentions"]]
-        elif "contextual_mention" in record:
-            pair = record["contextual_mention"]
-            records += [query(pair["context"], pair["mention"]), candidate(record["entity"])]
-        elif "entity_id" in record:
-            records.append(candidate(record))
-        else:
-            raise ValueError(f"{path}:{number}: neither an article with mentions, a "
-                             "mention-entity pair nor an entity; expected Mewsli-X JSONL")
+        try:
+            record = json.loads(line)
+            if "mentions" in record:
+                records += [query(record["context"], mention) for mention in record["mentions"]]
+            elif "contextual_mention" in record:
+                pair = record["contextual_mention"]
+                records += [query(pair["context"], pair["mention"]),
+                            candidate(record["entity"])]
+            elif "entity_id" in record:
+                records.append(candidate(record))
+            else:
+                raise ValueError("neither an article with mentions, a mention-entity pair nor "
+                                 "an entity")
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            problem = f"no field {error}" if isinstance(error, KeyError) else str(error)
+            raise ValueError(f"{path}:{number}: {problem}; expected Mewsli-X JSONL") from error
     return records
 
 

@@ -50,6 +50,9 @@ class HubSource:
     lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     label_values: tuple | None = None
     id_prefix: Mapping[str, str] = field(default_factory=dict)
+    # The task's languages this copy holds, where it lacks some (google/xtreme's Tatoeba has
+    # XTREME's 36 of XTREME-R's 41): the others are read from the task's local files.
+    languages: tuple[str, ...] | None = None
 
     def config_for(self, code: str) -> str | None:
         return self.config.format(code=code) if self.config else None
@@ -128,6 +131,12 @@ class Task:
     def code(self, language: str) -> str:
         return self.language_codes.get(language, language)
 
+    def reads_hub(self, data_source: str, language: str) -> bool:
+        """Whether a run with `data.source: data_source` reads `language` from the hub (else
+        from the task's files)."""
+        return (data_source == "hub" and self.hub is not None
+                and (self.hub.languages is None or language in self.hub.languages))
+
     def languages_in(self, benchmark: str) -> tuple[str, ...]:
         """The languages `benchmark`'s score averages this task over."""
         return self.benchmark_languages.get(benchmark, self.languages)
@@ -177,6 +186,11 @@ TATOEBA_CODES = {
     "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl", "tr": "tur", "ur": "urd", "vi": "vie",
     "zh": "cmn",
 }  # fmt: skip
+# XTREME-R's Tatoeba: five more of LASER's test sets (evaluate.py's XTREME_R_TASK2LANGS).
+TATOEBA_R_CODES = {**TATOEBA_CODES, "az": "aze", "lt": "lit", "pl": "pol", "uk": "ukr",
+                   "ro": "ron"}
+# XTREME-R's XQuAD adds Romanian.
+XQUAD_R_LANGUAGES = (*XQUAD_LANGUAGES, "ro")
 BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
 MEWSLIX_LANGUAGES = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
 
@@ -392,8 +406,8 @@ _TASKS: tuple[Task, ...] = (
     _span_qa(name="squad_v2", scorer="squad_v2", languages=("en",), roles=("intermediate",),
              hub=HubSource("rajpurkar/squad_v2", "squad_v2", splits=_SQUAD_SPLITS)),
     _span_qa(
-        name="xquad", languages=XQUAD_LANGUAGES, train_task="squad", dev_task="squad",
-        benchmarks=XTREME_BENCHMARKS,
+        name="xquad", languages=XQUAD_R_LANGUAGES, train_task="squad", dev_task="squad",
+        benchmarks=XTREME_BENCHMARKS, benchmark_languages={"xtreme": XQUAD_LANGUAGES},
         hub=HubSource("google/xquad", "xquad.{code}", splits={"test": "validation"}),
         local=LocalSource("squad_json", "xquad", {"test": "xquad.{code}.json"}),
     ),
@@ -440,13 +454,16 @@ _TASKS: tuple[Task, ...] = (
     ),
     # --- retrieval (no training) ---
     Task(
-        name="tatoeba", family="retrieval", languages=tuple(TATOEBA_CODES), metric="accuracy",
-        scorer="tatoeba", label_field=None, roles=("retrieval",), language_codes=TATOEBA_CODES,
-        benchmarks=XTREME_BENCHMARKS,
-        # Hub sentences keep a trailing newline; the loader strips it.
+        name="tatoeba", family="retrieval", languages=tuple(TATOEBA_R_CODES),
+        metric="accuracy", scorer="tatoeba", label_field=None, roles=("retrieval",),
+        language_codes=TATOEBA_R_CODES, benchmarks=XTREME_BENCHMARKS,
+        benchmark_languages={"xtreme": tuple(TATOEBA_CODES)},
+        # Hub sentences keep a trailing newline; the loader strips it. google/xtreme holds
+        # XTREME's 36: XTREME-R's five others come from LASER's files.
         hub=HubSource("google/xtreme", "tatoeba.{code}",
                       splits={"test": "validation"},
-                      columns={"other": "source_sentence", "english": "target_sentence"}),
+                      columns={"other": "source_sentence", "english": "target_sentence"},
+                      languages=tuple(TATOEBA_CODES)),
         local=LocalSource("laser_tatoeba", "tatoeba", {"test": "tatoeba.{code}-eng"}),
     ),
     Task(

@@ -1,35 +1,26 @@
-"""Dual-encoder retrieval (XTREME-R's LAReQA and Mewsli-X): queries retrieve the candidates
-relevant to them from a pool, scored by mAP@20.
+"""Dual-encoder retrieval (XTREME-R's LAReQA and Mewsli-X), trained as XTREME-R trains it.
 
-As XTREME-R trains them: one shared encoder embeds both sides; the head is a pooler (dense +
-tanh over the first token) whose output is L2-normalised; a batch of (query, relevant
-candidate) pairs is scored as cosine similarities times a learnable scale that starts at 100,
-and a softmax over the batch's candidates (in-batch negatives, query -> candidate) is the
-loss. Evaluation embeds the whole pool once and ranks it exactly (faiss inner product).
-
-Examples are queries {side: query, id, query, match} and candidates {side: candidate, key,
-candidate, matches} (`trainables.readers`); a candidate is relevant to a query when the
-query's `match` is among its `matches`.
+One shared encoder embeds queries and candidates; a pooler head gives unit vectors; cosine
+similarity times a learnable scale scores each query against its batch's candidates, and a
+softmax over them (in-batch negatives) is the loss. Evaluation ranks the whole candidate pool
+exactly (faiss inner product) and reports mAP@20. Examples are the readers' queries and
+candidates (`trainables.readers`): a candidate is relevant to a query whose `match` is among
+its `matches`.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from trainables.families.base import (
-    Encode,
-    Family,
-    Feature,
-    SplitContext,
-    collate,
-    collate_choices,
-)
+from trainables.families.base import Encode, Family, Feature, SplitContext, collate_choices
+from trainables.storage import publish_directory
 from trainables.tasks import Task
 
 TOP_K = 20  # XTREME-R ranks and scores the first 20 candidates
@@ -37,7 +28,8 @@ TOP_K = 20  # XTREME-R ranks and scores the first 20 candidates
 
 class PoolerHead(nn.Module):
     """BERT's pooler (dense + tanh over the first token), L2-normalised, and the learnable
-    logit scale that turns cosine similarities into softmax logits."""
+    logit scale (from 100, unclamped, as XTREME-R's) that turns cosine similarities into
+    logits. Fresh like every head here; XTREME-R starts from the checkpoint's pooler."""
 
     def __init__(self, hidden_size: int) -> None:
         super().__init__()
@@ -49,21 +41,21 @@ class PoolerHead(nn.Module):
         return nn.functional.normalize(pooled, p=2, dim=-1)
 
 
-def split_sides(examples: Sequence[dict]) -> tuple[list[dict], dict[str, dict]]:
-    """The queries, and the candidates by key (the first of each key: Mewsli-X's pairs repeat
-    an entity once per mention)."""
-    queries = [example for example in examples if example["side"] == "query"]
-    candidates: dict[str, dict] = {}
+def candidate_pool(examples: Sequence[dict]) -> dict[str, dict]:
+    """The candidates by key, sorted by key so that every language's evaluation ranks the
+    same pool in the same order; the first of a repeated key (Mewsli-X's pairs repeat an
+    entity once per mention)."""
+    pool: dict[str, dict] = {}
     for example in examples:
         if example["side"] == "candidate":
-            candidates.setdefault(example["key"], example)
-    return queries, candidates
+            pool.setdefault(example["key"], example)
+    return dict(sorted(pool.items()))
 
 
-def relevant_keys(candidates: dict[str, dict]) -> dict[str, list[str]]:
-    """Match -> the keys of the candidates relevant to a query with that match, in pool order."""
+def relevant_keys(pool: dict[str, dict]) -> dict[str, list[str]]:
+    """Match -> the keys of the candidates relevant to a query with that match."""
     by_match: dict[str, list[str]] = {}
-    for key, candidate in candidates.items():
+    for key, candidate in pool.items():
         for match in candidate["matches"]:
             by_match.setdefault(match, []).append(key)
     return by_match
@@ -75,19 +67,19 @@ class DualEncoderFamily(Family):
     def featurize(
         self, task: Task, examples: Sequence[dict], tokenizer: Any, max_length: int
     ) -> list[Feature]:
-        """One feature per query with a relevant candidate among `examples`: the query's ids
-        and those of its first relevant candidate (its training pair)."""
-        queries, candidates = split_sides(examples)
-        relevant = relevant_keys(candidates)
-        kept = [(index, query) for index, query in enumerate(examples)
-                if query["side"] == "query" and relevant.get(query["match"])]
-        query_ids = tokenizer([query["query"] for _, query in kept], truncation=True,
+        """One feature per query with a relevant candidate among `examples`: the ids of the
+        query and of its first relevant candidate, its training pair."""
+        pool = candidate_pool(examples)
+        relevant = relevant_keys(pool)
+        paired = [(index, example) for index, example in enumerate(examples)
+                  if example["side"] == "query" and example["match"] in relevant]
+        query_ids = tokenizer([query["query"] for _, query in paired], truncation=True,
                               max_length=task.query_length or max_length)["input_ids"]
         candidate_ids = tokenizer(
-            [candidates[relevant[query["match"]][0]]["candidate"] for _, query in kept],
+            [pool[relevant[query["match"]][0]]["candidate"] for _, query in paired],
             truncation=True, max_length=max_length)["input_ids"]
-        return [{"input_ids": [query, candidate], "labels": 0, "example_index": index}
-                for (index, _), query, candidate in zip(kept, query_ids, candidate_ids,
+        return [{"input_ids": [query, candidate], "example_index": index}
+                for (index, _), query, candidate in zip(paired, query_ids, candidate_ids,
                                                         strict=True)]
 
     def make_head(self, hidden_size: int, num_labels: int, dropout: float) -> nn.Module:
@@ -104,75 +96,86 @@ class DualEncoderFamily(Family):
         (batch, length) -> their unit vectors (batch, hidden)."""
         if input_ids.dim() == 2:
             return head(encode(input_ids, attention_mask))
-        queries = head(encode(input_ids[:, 0], attention_mask[:, 0]))
-        candidates = head(encode(input_ids[:, 1], attention_mask[:, 1]))
+        sides = []
+        for side in (0, 1):  # each side cut to its own longest: queries are short
+            longest = int(attention_mask[:, side].sum(1).max())
+            sides.append(head(encode(input_ids[:, side, :longest],
+                                     attention_mask[:, side, :longest])))
+        queries, candidates = sides
         return queries @ candidates.T * head.logit_scale
 
     def score_split(self, model: nn.Module, task: Task, examples: Sequence[dict],
                     features: Sequence[Feature], context: SplitContext) -> dict:
-        """mAP@20 of the split's queries over its whole candidate pool."""
+        """mAP@20 of every query of the split over its whole candidate pool."""
         import faiss
 
         from trainables.metrics import lareqa_map_at_k, mewslix_map_at_20
 
-        _, candidates = split_sides(examples)
-        keys = sorted(candidates)  # one pool order, whichever language's queries come with it
-        pool = _pool_vectors(model, task, [candidates[key]["candidate"] for key in keys],
-                             context)
-        queries = [examples[feature["example_index"]] for feature in features]
-        vectors = _embed(model, task, [feature["input_ids"][0] for feature in features],
-                         context)
-        index = faiss.IndexFlatIP(pool.shape[1])
-        index.add(pool)
-        _, nearest = index.search(vectors, min(TOP_K, len(keys)))
-        rankings = [[keys[position] for position in row if position >= 0] for row in nearest]
+        queries = [example for example in examples if example["side"] == "query"]
+        if not queries:
+            raise ValueError(f"task {task.name!r}: no queries in {context.language!r}")
+        pool = candidate_pool(examples)
+        keys = list(pool)
+        index = faiss.IndexFlatIP(int(model.encoder.config.hidden_size))
+        index.add(_pool_vectors(model, task, [pool[key]["candidate"] for key in keys], context))
+        ranked = [examples[feature["example_index"]] for feature in features]
+        rankings = []
+        if features:
+            _, nearest = index.search(
+                _embed(model, task, [feature["input_ids"][0] for feature in features], context),
+                min(TOP_K, len(keys)))
+            rankings = [[keys[position] for position in row if position >= 0]
+                        for row in nearest]
         if task.scorer == "mewsli_x":
-            value = mewslix_map_at_20({query["id"]: [query["match"]] for query in queries},
-                                      {query["id"]: ranked for query, ranked
-                                       in zip(queries, rankings, strict=True)})
-        else:
-            relevant = relevant_keys(candidates)
-            value = lareqa_map_at_k([relevant[query["match"]] for query in queries], rankings,
-                                    TOP_K)
-        return {"map@20": value}
+            # A mention whose entity is not in the pool has no feature and scores 0.
+            return {"map@20": mewslix_map_at_20(
+                {query["id"]: [query["match"]] for query in queries},
+                {query["id"]: ranking for query, ranking in zip(ranked, rankings, strict=True)})}
+        if task.scorer != "lareqa":
+            raise ValueError(f"task {task.name!r}: the dual-encoder family scores with "
+                             f"lareqa or mewsli_x, not {task.scorer!r}")
+        if len(ranked) < len(queries):
+            raise ValueError(f"task {task.name!r}: {len(queries) - len(ranked)} queries in "
+                             f"{context.language!r} have no relevant candidate in the pool")
+        relevant = relevant_keys(pool)
+        return {"map@20": lareqa_map_at_k([relevant[query["match"]] for query in ranked],
+                                          rankings, TOP_K)}
 
 
 @torch.no_grad()
 def _embed(model: nn.Module, task: Task, token_ids: Sequence[list[int]],
-           context: SplitContext) -> Any:
-    """Unit vectors (float32 numpy) of tokenised texts, in order."""
-    import numpy as np
-
+           context: SplitContext) -> np.ndarray:
+    """Unit vectors (float32) of tokenised texts, in order."""
     model.eval()
     vectors = []
     for start in range(0, len(token_ids), context.batch_size):
-        batch = collate([{"input_ids": ids, "labels": 0}
-                         for ids in token_ids[start : start + context.batch_size]],
-                        context.tokenizer.pad_token_id)
-        out = model(task.name, batch["input_ids"].to(context.device),
-                    batch["attention_mask"].to(context.device))
+        # Each text a single "choice": (batch, 1, length), padded to the batch's longest.
+        batch = collate_choices([{"input_ids": [ids]}
+                                 for ids in token_ids[start : start + context.batch_size]],
+                                context.tokenizer.pad_token_id)
+        out = model(task.name, batch["input_ids"][:, 0].to(context.device),
+                    batch["attention_mask"][:, 0].to(context.device))
         vectors.append(out.float().cpu().numpy())
     return np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
 
 
-def _pool_vectors(model: nn.Module, task: Task, texts: list[str], context: SplitContext) -> Any:
+def _pool_vectors(model: nn.Module, task: Task, texts: list[str],
+                  context: SplitContext) -> np.ndarray:
     """The pool's vectors; with a cache directory, computed once per node for every
     evaluation of the same checkpoint and pool (Mewsli-X's million entities)."""
-    import hashlib
-
-    import numpy as np
-
-    def compute() -> Any:
+    def compute() -> np.ndarray:
         ids = context.tokenizer(texts, truncation=True,
                                 max_length=context.max_length)["input_ids"]
         return _embed(model, task, ids, context)
 
     if context.cache is None:
         return compute()
-    from trainables.storage import publish_directory
+    digest = hashlib.sha256(str(context.max_length).encode())
+    for text in texts:
+        digest.update(text.encode() + b"\0")
 
     def build(staging: Path) -> None:
         np.save(staging / "pool.npy", compute())
 
-    digest = hashlib.sha256(json.dumps([context.max_length, texts]).encode()).hexdigest()[:24]
-    return np.load(publish_directory(build, context.cache / digest) / "pool.npy")
+    cached = publish_directory(build, context.cache / digest.hexdigest()[:24])
+    return np.load(cached / "pool.npy", mmap_mode="r")

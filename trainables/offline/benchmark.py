@@ -906,14 +906,16 @@ def _lareqa_document(examples: list[QaExample], lang: str, lex: Lexicon, prefix:
     """A SQuAD v1.1 JSON document, one paragraph per example; with XQuAD-R's
     `sentence_breaks` ([start, end) offsets of each sentence) where `with_breaks`."""
     paragraphs = []
-    for record, example in zip(_qa_records(examples, lang, lex, prefix), examples, strict=True):
-        paragraph = {"context": record["context"], "qas": [{
-            "id": record["id"], "question": record["question"],
-            "answers": [{"text": record["answers"]["text"][0],
-                         "answer_start": record["answers"]["answer_start"][0]}]}]}
+    for i, example in enumerate(examples):
+        sentences, start, answer = _qa_sentences(example, lang, lex)
+        clauses, target, qtype = example
+        question = render_question(clauses[target], qtype, lang, lex)
+        paragraph = {"context": " ".join(sentences), "qas": [{
+            "id": f"{prefix}-{i:05d}", "question": question,
+            "answers": [{"text": answer, "answer_start": start}]}]}
         if with_breaks:
             breaks, offset = [], 0
-            for sentence in _qa_sentences(example, lang, lex)[0]:
+            for sentence in sentences:
                 breaks.append([offset, offset + len(sentence)])
                 offset += len(sentence) + 1
             paragraph["sentence_breaks"] = breaks
