@@ -320,3 +320,15 @@ def test_sweep_score_lareqa_and_its_errors(tmp_path, capsys):
     assert main(["score", "--task", "lareqa", "--predictions", str(tmp_path / "pred"),
                  "--labels", str(tmp_path / "labels")]) == 2
     assert "query 'q1': expected a list of candidate ids" in capsys.readouterr().err
+
+
+def test_a_split_in_english_files_only_is_refused_for_other_languages(tmp_path):
+    """LAReQA's dev split is SQuAD's English dev: asking for it in German is an error."""
+    from trainables.data import local_files
+
+    data = {"source": "local", "path": str(tmp_path)}
+    with pytest.raises(FileNotFoundError, match="no dev data for language 'de': its dev files "
+                                                "hold English only"):
+        local_files(data, "lareqa", "dev", "de")
+    with pytest.raises(FileNotFoundError, match=r"squad/dev-v1.1.json matches nothing"):
+        local_files(data, "lareqa", "dev", "en")

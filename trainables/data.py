@@ -67,10 +67,16 @@ def local_files(
     if split not in local.files:
         raise FileNotFoundError(f"task {task.name!r} has no {split} split in its local files "
                                 f"(it has {', '.join(local.files)})")
-    globs = local.files[split]
+    globs = (local.files[split],) if isinstance(local.files[split], str) else local.files[split]
+    if (language != "en" and local.language_field is None
+            and not any("{" in glob for glob in globs)):
+        # No language in the file names and none in the records: English only (SQuAD's dev
+        # for LAReQA), not data of `language`.
+        raise FileNotFoundError(f"task {task.name!r} has no {split} data for language "
+                                f"{language!r}: its {split} files hold English only")
     folder = root / local.folder
     files = []
-    for glob in (globs,) if isinstance(globs, str) else globs:
+    for glob in globs:
         pattern = glob.format(language=language, code=task.code(language))
         # The readers of multi-file formats take the stem their files share.
         matches = sorted({path.with_suffix("") for path in folder.glob(pattern + ".*")}) \
