@@ -81,28 +81,23 @@ class Family:
                     features: Sequence[Feature], context: SplitContext) -> dict:
         """The metrics of `model` on one split: predictions from the logits of every feature,
         scored against the examples' references."""
-        logits = predict_logits(model, task, features, context.batch_size,
-                                context.tokenizer.pad_token_id, context.device)
+        logits = self.predict_logits(model, task, features, context)
         predictions = self.predictions(task, examples, features, logits)
         return self.score(task, predictions, self.references(task, examples), context.language)
 
-
-@torch.no_grad()
-def predict_logits(
-    model: nn.Module, task: Task, features: Sequence[Feature], batch_size: int,
-    pad_token_id: int, device: torch.device,
-) -> list[torch.Tensor]:
-    """Logits of every feature, in order, one tensor per feature."""
-    from trainables.families import get_family
-
-    model.eval()
-    family = get_family(task.family)
-    logits = []
-    for start in range(0, len(features), batch_size):
-        batch = family.collate(features[start : start + batch_size], pad_token_id)
-        out = model(task.name, batch["input_ids"].to(device), batch["attention_mask"].to(device))
-        logits += list(out.float().cpu())
-    return logits
+    @torch.no_grad()
+    def predict_logits(self, model: nn.Module, task: Task, features: Sequence[Feature],
+                       context: SplitContext) -> list[torch.Tensor]:
+        """Logits of every feature, in order, one tensor per feature."""
+        model.eval()
+        logits = []
+        for start in range(0, len(features), context.batch_size):
+            batch = self.collate(features[start : start + context.batch_size],
+                                 context.tokenizer.pad_token_id)
+            out = model(task.name, batch["input_ids"].to(context.device),
+                        batch["attention_mask"].to(context.device))
+            logits += list(out.float().cpu())
+        return logits
 
 
 def label_index(task: Task, value: Any) -> int:
