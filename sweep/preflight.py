@@ -172,9 +172,9 @@ def _data_needs(spec: Spec) -> set[tuple[str, str, str]]:
             needs |= {(name, split, language) for split in task.source_splits
                       for language in task.languages}
     for name in spec.target_tasks:
-        pooled = get_task(name).pooled_splits  # their candidate pool spans every language
+        task = get_task(name)  # a pooled split's candidates come from every language
         needs |= {(name, split, language) for split in spec.evaluation.splits
-                  for language in (get_task(name).languages if split in pooled
+                  for language in (task.languages if split in task.pooled_splits
                                    else evaluation_languages(spec, name))}
     for name in spec.retrieval_tasks:
         splits = ("dev", "test") if get_task(name).scorer == "bucc" else ("test",)

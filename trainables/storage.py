@@ -160,8 +160,8 @@ def cache_dir() -> Path:
 
 def publish_directory(build: Callable[[Path], None], target: Path) -> Path:
     """Build into a temp dir beside `target` and rename it into place, once per node: the
-    evaluation tasks that land on a node together wait for one download of a checkpoint
-    instead of each fetching their own."""
+    evaluation tasks that land on a node together wait for one download of a checkpoint, or
+    one embedding of a retrieval pool, instead of each making their own."""
     if (target / "DONE").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

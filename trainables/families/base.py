@@ -113,20 +113,11 @@ def label_index(task: Task, value: Any) -> int:
 
 def collate(features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:
     """Pad a batch of features to its longest member."""
-    longest = max(len(f["input_ids"]) for f in features)
-    input_ids = torch.full((len(features), longest), pad_token_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(features), longest), dtype=torch.long)
-    for row, feature in enumerate(features):
-        ids = feature["input_ids"]
-        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[row, : len(ids)] = 1
+    input_ids, attention_mask = pad_sequences([f["input_ids"] for f in features], pad_token_id)
     batch = {"input_ids": input_ids, "attention_mask": attention_mask}
     labels = [f["labels"] for f in features]
-    if isinstance(labels[0], list):
-        padded = torch.full((len(features), longest), -100, dtype=torch.long)
-        for row, seq in enumerate(labels):
-            padded[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        batch["labels"] = padded
+    if isinstance(labels[0], list):  # a label per token: padding positions are ignored
+        batch["labels"] = pad_sequences(labels, -100, input_ids.shape[1])[0]
     else:
         batch["labels"] = torch.tensor(labels, dtype=torch.long)
     return batch
@@ -136,11 +127,21 @@ def collate_choices(features: Sequence[Feature], pad_token_id: int) -> dict[str,
     """(batch, choices, length) ids from features whose `input_ids` are one sequence per
     choice: every sequence padded to the batch's longest, missing choices all padding."""
     choices = max(len(f["input_ids"]) for f in features)
-    longest = max(len(ids) for f in features for ids in f["input_ids"])
-    input_ids = torch.full((len(features), choices, longest), pad_token_id, dtype=torch.long)
-    attention_mask = torch.zeros_like(input_ids)
-    for row, feature in enumerate(features):
-        for column, ids in enumerate(feature["input_ids"]):
-            input_ids[row, column, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            attention_mask[row, column, : len(ids)] = 1
-    return {"input_ids": input_ids, "attention_mask": attention_mask}
+    rows = [sequence for f in features
+            for sequence in [*f["input_ids"], *[[]] * (choices - len(f["input_ids"]))]]
+    input_ids, attention_mask = pad_sequences(rows, pad_token_id)
+    shape = (len(features), choices, input_ids.shape[1])
+    return {"input_ids": input_ids.view(shape), "attention_mask": attention_mask.view(shape)}
+
+
+def pad_sequences(sequences: Sequence[Sequence[int]], value: int,
+                  length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, length) tensor of the sequences padded with `value` to `length` (else the
+    longest), and the mask of their real positions."""
+    length = length or max(len(sequence) for sequence in sequences)
+    padded = torch.full((len(sequences), length), value, dtype=torch.long)
+    mask = torch.zeros((len(sequences), length), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        padded[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+        mask[row, : len(sequence)] = 1
+    return padded, mask

@@ -19,7 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainables.families.base import Encode, Family, Feature, SplitContext, collate_choices
+from trainables.families.base import (
+    Encode,
+    Family,
+    Feature,
+    SplitContext,
+    collate_choices,
+    pad_sequences,
+)
 from trainables.storage import publish_directory
 from trainables.tasks import Task
 
@@ -149,12 +156,9 @@ def _embed(model: nn.Module, task: Task, token_ids: Sequence[list[int]],
     model.eval()
     vectors = []
     for start in range(0, len(token_ids), context.batch_size):
-        # Each text a single "choice": (batch, 1, length), padded to the batch's longest.
-        batch = collate_choices([{"input_ids": [ids]}
-                                 for ids in token_ids[start : start + context.batch_size]],
-                                context.tokenizer.pad_token_id)
-        out = model(task.name, batch["input_ids"][:, 0].to(context.device),
-                    batch["attention_mask"][:, 0].to(context.device))
+        input_ids, attention_mask = pad_sequences(
+            token_ids[start : start + context.batch_size], context.tokenizer.pad_token_id)
+        out = model(task.name, input_ids.to(context.device), attention_mask.to(context.device))
         vectors.append(out.float().cpu().numpy())
     return np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
 
