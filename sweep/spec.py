@@ -346,12 +346,18 @@ def _check_semantics(spec: Spec) -> list[str]:
             bad("data.source", spec.data.source, f"offline or local for synthetic task {name!r}")
         if spec.data.source == "offline" and not task.synthetic:
             bad("data.source", "offline", f"hub or local for task {name!r} (not synthetic)")
-        if spec.data.source == "hub" and not task.synthetic and task.hub is None:
+        chosen = spec.evaluation.languages
+        # A hub copy may lack some of the task's languages (Tatoeba's XTREME-R five).
+        off_hub = task.hub is None or not all(
+            task.reads_hub("hub", language) for language in task.languages
+            if chosen == "all" or language in chosen)
+        if spec.data.source == "hub" and not task.synthetic and off_hub:
             if task.local is None:
                 bad("data.source", "hub", f"local for task {name!r}, which has no hub source")
             elif not spec.data.path:
-                bad("data.path", None, f"a directory holding {task.local.folder}/ for task "
-                    f"{name!r}, which has no complete hub copy")
+                holding = f"{task.local.folder}/" if task.local.folder else "its files"
+                bad("data.path", None, f"a directory holding {holding} for task {name!r}, "
+                    "which has no complete hub copy")
     if spec.model.source == "hub" and not spec.model.revision:
         bad("model.revision", None, "a pinned hub revision (commit sha or tag) for a hub model")
     if spec.scheduler.max_t is not None and spec.scheduler.max_t < spec.scheduler.grace_period:

@@ -60,3 +60,16 @@ def test_hub_models_need_pinned_revisions_and_datasets_default_to_parquet():
     document["data"] = {"source": "hub", "path": "/data/xtreme", "revisions": {"xnli": "d4c2"}}
     spec = parse_spec(document)
     assert spec.data.revisions["xnli"] == "d4c2"
+
+
+def test_languages_a_hub_copy_lacks_need_the_local_files():
+    """google/xtreme's Tatoeba has XTREME's 36 languages; XTREME-R's Polish is LASER's file."""
+    document = {"name": "t", "model": {"source": "hub", "name": "x/y", "revision": "abc"},
+                "data": {"source": "hub"}, "target_tasks": ["xnli"],
+                "retrieval_tasks": ["tatoeba"], "evaluation": {"languages": ["de", "pl"]}}
+    with pytest.raises(SpecError) as caught:
+        parse_spec(document)
+    assert "data.path: got None; allowed: a directory holding tatoeba/ for task 'tatoeba'" \
+        in str(caught.value)
+    document["evaluation"]["languages"] = ["de", "fr"]  # both on the hub
+    parse_spec(document)
