@@ -68,6 +68,50 @@ def test_a_missing_language_names_the_file_pattern():
 
 # -- the hub loader on local parquet in each dataset's hub schema ----------------------------
 
+# SQuAD-format features, as rajpurkar/squad's and squad_v2's loading scripts declare them
+# (huggingface/datasets datasets/squad/squad.py, datasets/squad_v2/squad_v2.py) and their
+# cards' dataset_info list them: answers a Sequence of {text, answer_start int32}, stored in
+# parquet as a struct of two lists. google/xquad's script (datasets/xquad/xquad.py) has the
+# same without `title`.
+_ANSWERS = datasets.Sequence({"text": datasets.Value("string"),
+                              "answer_start": datasets.Value("int32")})
+SQUAD_FEATURES = datasets.Features({
+    "id": datasets.Value("string"), "title": datasets.Value("string"),
+    "context": datasets.Value("string"), "question": datasets.Value("string"),
+    "answers": _ANSWERS})
+XQUAD_FEATURES = datasets.Features({
+    "id": datasets.Value("string"), "context": datasets.Value("string"),
+    "question": datasets.Value("string"), "answers": _ANSWERS})
+# facebook/xnli's card (dataset_info, per-language configs): premise, hypothesis strings and
+# label ClassLabel entailment/neutral/contradiction.
+XNLI_HUB_LABELS = ["entailment", "neutral", "contradiction"]
+XNLI_FEATURES = datasets.Features({
+    "premise": datasets.Value("string"), "hypothesis": datasets.Value("string"),
+    "label": datasets.ClassLabel(names=XNLI_HUB_LABELS)})
+# google-research-datasets/paws-x's card and script (datasets/paws-x/paws-x.py): id int32,
+# sentence1, sentence2, label ClassLabel named "0" (different meaning) and "1" (paraphrase).
+PAWSX_FEATURES = datasets.Features({
+    "id": datasets.Value("int32"), "sentence1": datasets.Value("string"),
+    "sentence2": datasets.Value("string"), "label": datasets.ClassLabel(names=["0", "1"])})
+# nyu-mll/glue's card, config qqp: question1, question2, label ClassLabel
+# not_duplicate/duplicate, idx int32.
+QQP_HUB_LABELS = ["not_duplicate", "duplicate"]
+QQP_FEATURES = datasets.Features({
+    "question1": datasets.Value("string"), "question2": datasets.Value("string"),
+    "label": datasets.ClassLabel(names=QQP_HUB_LABELS), "idx": datasets.Value("int32")})
+
+
+def _squad_row(id_, context, question, answers, title="t"):
+    """One SQuAD-format row; answers: (text, start) pairs, checked against the context."""
+    for text, start in answers:
+        assert context[start : start + len(text)] == text
+    return {"id": id_, "title": title, "context": context, "question": question,
+            "answers": {"text": [t for t, _ in answers], "answer_start": [s for _, s in answers]}}
+
+
+def _columns(rows, drop=()):
+    return {key: [row[key] for row in rows] for key in rows[0] if key not in drop}
+
 HUB_ROWS = {
     ("tau/commonsense_qa", None, "train"): (
         {"id": ["q1"], "question": ["Where do fish live?"],
@@ -135,6 +179,38 @@ HUB_ROWS = {
     ("facebook/anli", "plain_text", "dev_r3"): (
         {"uid": ["c"], "premise": ["p3"], "hypothesis": ["h3"], "label": [0], "reason": [""]},
         None),
+    # One row per hub split, told apart by content, so a wrong split mapping reads the
+    # wrong row. Labels are written as the hub's ClassLabel indices.
+    **{("facebook/xnli", "de", split): (
+        {"premise": [f"Der Hund schläft. ({split})"], "hypothesis": ["Ein Tier ruht."],
+         "label": [XNLI_HUB_LABELS.index(label)]}, XNLI_FEATURES)
+       for split, label in (("validation", "contradiction"), ("test", "neutral"))},
+    **{("google-research-datasets/paws-x", "de", split): (
+        {"id": [id_], "sentence1": [f"Sie zog 1990 nach Berlin. ({split})"],
+         "sentence2": ["1990 zog sie nach Berlin."], "label": [label]}, PAWSX_FEATURES)
+       for split, id_, label in (("train", 1, 1), ("validation", 2, 0), ("test", 3, 1))},
+    **{("nyu-mll/glue", "qqp", split): (
+        {"question1": [f"How do I learn Python? ({split})"],
+         "question2": ["What is the best way to learn Python?"],
+         "label": [QQP_HUB_LABELS.index(label)], "idx": [idx]}, QQP_FEATURES)
+       for split, idx, label in (("train", 0, "duplicate"), ("validation", 7, "not_duplicate"))},
+    ("rajpurkar/squad", "plain_text", "train"): (_columns([_squad_row(
+        "s-train", "Denver won Super Bowl 50.", "Who won?", [("Denver", 0)])]), SQUAD_FEATURES),
+    # SQuAD's dev set has several gold answers per question (here two, one repeated).
+    ("rajpurkar/squad", "plain_text", "validation"): (_columns([_squad_row(
+        "s-dev", "The Broncos beat the Panthers.", "Who beat the Panthers?",
+        [("The Broncos", 0), ("Broncos", 4), ("Broncos", 4)])]), SQUAD_FEATURES),
+    ("rajpurkar/squad_v2", "squad_v2", "train"): (_columns([_squad_row(
+        "v2-train", "Normandy is in France.", "Where is Normandy?", [("France", 15)])]),
+        SQUAD_FEATURES),
+    # SQuAD v2.0: an unanswerable question has empty answer lists, not a missing column.
+    ("rajpurkar/squad_v2", "squad_v2", "validation"): (_columns([
+        _squad_row("v2-a", "Normandy is in France.", "Where is Normandy?", [("France", 15)]),
+        _squad_row("v2-u", "Normandy is in France.", "Where is Paris?", [])]),
+        SQUAD_FEATURES),
+    ("google/xquad", "xquad.de", "validation"): (_columns([_squad_row(
+        "x1", "Die Broncos besiegten die Panthers.", "Wer besiegte die Panthers?",
+        [("Die Broncos", 0)])], drop=("title",)), XQUAD_FEATURES),
 }
 
 
@@ -251,6 +327,81 @@ def test_hub_ner_and_mlqa_schemas(hub):
     assert question["answers"] == {"answer_start": [0], "text": ["Berlin"]}
     assert ("facebook/mlqa", "mlqa.de.de", "test", PARQUET) in hub
 
+
+
+def _reads(task_name: str, example: dict) -> None:
+    """The example has every field the task's family reads."""
+    task = get_task(task_name)
+    assert set(task.text_fields) <= example.keys()
+    assert task.label_field is None or task.label_field in example
+
+
+@pytest.mark.parametrize(("split", "hub_split", "label"), [
+    ("dev", "validation", "contradiction"), ("test", "test", "neutral")])
+def test_hub_xnli_per_language_config(hub, split, hub_split, label):
+    [example] = load_examples(hub_data(), "xnli", split, "de")
+    assert example == {"premise": f"Der Hund schläft. ({hub_split})",
+                       "hypothesis": "Ein Tier ruht.",
+                       "label": get_task("xnli").labels.index(label)}
+    _reads("xnli", example)
+    assert hub == [("facebook/xnli", "de", hub_split, PARQUET)]
+
+
+@pytest.mark.parametrize(("split", "hub_split", "label"), [
+    ("train", "train", 1), ("dev", "validation", 0), ("test", "test", 1)])
+def test_hub_pawsx_per_language_config(hub, split, hub_split, label):
+    [example] = load_examples(hub_data(), "pawsx", split, "de")
+    assert example["sentence1"] == f"Sie zog 1990 nach Berlin. ({hub_split})"
+    assert example["sentence2"] == "1990 zog sie nach Berlin."
+    # The hub's "1" is a paraphrase: our "duplicate".
+    assert get_task("pawsx").labels[example["label"]] == ("not_duplicate", "duplicate")[label]
+    _reads("pawsx", example)
+    assert hub == [("google-research-datasets/paws-x", "de", hub_split, PARQUET)]
+
+
+@pytest.mark.parametrize(("split", "hub_split", "label"), [
+    ("train", "train", "duplicate"), ("dev", "validation", "not_duplicate")])
+def test_hub_qqp_from_glue(hub, split, hub_split, label):
+    [example] = load_examples(hub_data(), "qqp", split, "en")
+    assert example["question1"] == f"How do I learn Python? ({hub_split})"
+    assert example["question2"] == "What is the best way to learn Python?"
+    assert get_task("qqp").labels[example["label"]] == label
+    _reads("qqp", example)
+    assert hub == [("nyu-mll/glue", "qqp", hub_split, PARQUET)]
+
+
+def test_hub_squad_keeps_every_gold_answer(hub):
+    [train] = load_examples(hub_data(), "squad", "train", "en")
+    [dev] = load_examples(hub_data(squad="pinned"), "squad", "dev", "en")
+    assert train["id"] == "s-train" and train["question"] == "Who won?"
+    assert train["answers"] == {"text": ["Denver"], "answer_start": [0]}
+    assert dev["context"] == "The Broncos beat the Panthers."
+    assert dev["answers"] == {"text": ["The Broncos", "Broncos", "Broncos"],
+                              "answer_start": [0, 4, 4]}
+    _reads("squad", dev)
+    assert hub == [("rajpurkar/squad", "plain_text", "train", PARQUET),
+                   ("rajpurkar/squad", "plain_text", "validation", "pinned")]
+
+
+def test_hub_squad_v2_keeps_unanswerable_questions(hub):
+    [train] = load_examples(hub_data(), "squad_v2", "train", "en")
+    assert train["answers"] == {"text": ["France"], "answer_start": [15]}
+    answerable, unanswerable = load_examples(hub_data(), "squad_v2", "dev", "en")
+    assert answerable["id"] == "v2-a"
+    assert answerable["answers"] == {"text": ["France"], "answer_start": [15]}
+    assert unanswerable["id"] == "v2-u" and unanswerable["question"] == "Where is Paris?"
+    assert unanswerable["answers"] == {"text": [], "answer_start": []}
+    assert hub == [("rajpurkar/squad_v2", "squad_v2", "train", PARQUET),
+                   ("rajpurkar/squad_v2", "squad_v2", "validation", PARQUET)]
+
+
+def test_hub_xquad_reads_the_google_copy(hub):
+    """With `source: hub`, XQuAD comes from google/xquad, not from its local JSON files."""
+    [example] = load_examples(hub_data(), "xquad", "test", "de")
+    assert example == {"id": "x1", "context": "Die Broncos besiegten die Panthers.",
+                       "question": "Wer besiegte die Panthers?",
+                       "answers": {"text": ["Die Broncos"], "answer_start": [0]}}
+    assert hub == [("google/xquad", "xquad.de", "validation", PARQUET)]
 
 def test_xtreme_r_pos_reads_ud_2_7_treebanks_by_language_name(tmp_path):
     treebank = tmp_path / "ud-2.7" / "UD_Wolof-WTB"
