@@ -69,7 +69,7 @@ def max_iterations(spec: Spec, kind: str, task: str) -> int:
     if spec.scheduler.max_t:
         return spec.scheduler.max_t
     epochs = dimension_values(spec.stage_search(kind, task).epochs)
-    return int(max(epochs)) * spec.scheduler.evals_per_epoch
+    return int(max(epochs)) * spec.evals_per_epoch(kind, task)
 
 
 def evaluation_languages(spec: Spec, task_name: str) -> list[str]:
@@ -94,8 +94,11 @@ def _eval_resources(spec: Spec) -> str:
 
 def make_plan(spec: Spec) -> Plan:
     """Expand a spec into its stages, upstream first."""
+    # Each stage's search holds its resolved evals_per_epoch; the deprecated scheduler copy
+    # would only make the old and the new spelling of one sweep hash apart.
     shared = {"model": spec.model.model_dump(), "data": spec.data.model_dump(),
-              "scheduler": spec.scheduler.model_dump(), "searcher": spec.searcher.model_dump()}
+              "scheduler": spec.scheduler.model_dump(exclude={"evals_per_epoch"}),
+              "searcher": spec.searcher.model_dump()}
     stages: list[Stage] = []
     hashes: dict[str, str] = {}
 

@@ -116,6 +116,9 @@ def build_scheduler(spec: Spec, max_t: int) -> TrialScheduler:
     )
 
 
-def expected_iterations(spec: Spec, config: dict[str, Any], max_t: int) -> int:
-    """Evaluation intervals a trial reports when nothing stops it."""
-    return min(int(config.get("epochs", 1)) * spec.scheduler.evals_per_epoch, max_t)
+def expected_iterations(
+    spec: Spec, kind: str, task: str, config: dict[str, Any], max_t: int
+) -> int:
+    """Evaluation intervals a trial of the `kind` stage of `task` reports when nothing stops
+    it."""
+    return min(int(config.get("epochs", 1)) * spec.evals_per_epoch(kind, task), max_t)

@@ -7,6 +7,7 @@ path, the bad value and what is allowed. It never starts Ray.
 from __future__ import annotations
 
 import math
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +21,7 @@ from trainables.trial import NO_INTERMEDIATE
 # Object stores whose pyarrow paths are bucket/key (trainables.storage.Location relies on it).
 STORAGE_SCHEMES = ("s3", "gs", "gcs", "file")
 HYPERPARAMETERS = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "seed")
+DEFAULT_EVALS_PER_EPOCH = 2
 
 
 class SpecError(ValueError):
@@ -118,6 +120,9 @@ class StageSearch(Strict):
     weight_decay: Dimension = 0.0
     seed: Dimension = 0
     num_samples: int = Field(1, ge=1)
+    # Evaluations per training epoch (a training setting, not a dimension). Left out: the
+    # deprecated scheduler.evals_per_epoch, else DEFAULT_EVALS_PER_EPOCH; see Spec.stage_search.
+    evals_per_epoch: int | None = Field(None, ge=1)
 
 
 class TargetSearch(StageSearch):
@@ -136,6 +141,7 @@ class StageOverrides(Strict):
     weight_decay: Dimension | None = None
     seed: Dimension | None = None
     num_samples: int | None = Field(None, ge=1)
+    evals_per_epoch: int | None = Field(None, ge=1)
 
 
 class Search(Strict):
@@ -150,7 +156,8 @@ class Scheduler(Strict):
     grace_period: int = Field(1, ge=1)
     reduction_factor: float = Field(2, gt=1)
     max_t: int | None = Field(None, ge=1)  # evaluation intervals; default: the longest trial's
-    evals_per_epoch: int = Field(2, ge=1)
+    # Deprecated: read where a stage sets no search.<stage>.evals_per_epoch of its own.
+    evals_per_epoch: int | None = Field(None, ge=1)
 
 
 class Searcher(Strict):
@@ -219,13 +226,19 @@ class Spec(Strict):
         return [name], None
 
     def stage_search(self, kind: str, task: str) -> StageSearch:
-        """The search of the `kind` stage that trains `task`, with its per-task overrides."""
+        """The search of the `kind` stage that trains `task`, with its per-task overrides and
+        its evals_per_epoch resolved."""
         search = getattr(self.search, kind)
         overrides = self.search.per_task.get(task)
-        if overrides is None:
-            return search
-        return type(search).model_validate(
-            {**search.model_dump(), **overrides.model_dump(exclude_none=True)})
+        merged = {**search.model_dump(),
+                  **(overrides.model_dump(exclude_none=True) if overrides else {})}
+        if merged["evals_per_epoch"] is None:
+            merged["evals_per_epoch"] = self.scheduler.evals_per_epoch or DEFAULT_EVALS_PER_EPOCH
+        return type(search).model_validate(merged)
+
+    def evals_per_epoch(self, kind: str, task: str) -> int:
+        """Evaluations per epoch in the `kind` stage that trains `task`."""
+        return self.stage_search(kind, task).evals_per_epoch
 
     def training_tasks(self, kind: str) -> list[str]:
         """The tasks that get a stage of `kind` (intermediate or target)."""
@@ -428,6 +441,11 @@ def _format_pydantic(error: ValidationError) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+DEPRECATED_EVALS_PER_EPOCH = (
+    "scheduler.evals_per_epoch is deprecated; "
+    "set search.intermediate.evals_per_epoch and search.target.evals_per_epoch")
+
+
 def parse_spec(document: Any, source: str = "<spec>") -> Spec:
     """Validate a parsed YAML document; raise SpecError listing every problem."""
     if not isinstance(document, dict):
@@ -436,6 +454,8 @@ def parse_spec(document: Any, source: str = "<spec>") -> Spec:
         spec = Spec.model_validate(document)
     except ValidationError as error:
         raise SpecError(source, _format_pydantic(error)) from None
+    if spec.scheduler.evals_per_epoch is not None:
+        print(f"warning: {source}: {DEPRECATED_EVALS_PER_EPOCH}", file=sys.stderr)
     problems = _check_semantics(spec)
     if problems:
         raise SpecError(source, problems)

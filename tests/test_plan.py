@@ -76,7 +76,51 @@ def test_hash_changes_flow_downstream_only():
 
 def test_max_t_defaults_to_longest_trial():
     spec = spec_from(search__target__epochs={"choice": [2, 5]})
-    assert max_iterations(spec, "target", "synth_pos") == 5 * spec.scheduler.evals_per_epoch
+    assert max_iterations(spec, "target", "synth_pos") == 5 * 2
+
+
+def test_evals_per_epoch_per_stage_and_task():
+    spec = spec_from(search__intermediate__evals_per_epoch=1, search__target__evals_per_epoch=3,
+                     search__per_task={"synth_pos": {"evals_per_epoch": 4}})
+    assert spec.evals_per_epoch("intermediate", "synth_nli") == 1
+    assert spec.evals_per_epoch("target", "synth_xnli") == 3
+    assert spec.evals_per_epoch("target", "synth_pos") == 4
+    assert max_iterations(spec, "target", "synth_pos") == 4 * 4  # epochs x evals_per_epoch
+    plan = make_plan(spec)
+    assert plan.stage("target/synth_pos").config["search"]["evals_per_epoch"] == 4
+    base = {s.name: s.config_hash for s in make_plan(spec_from(
+        search__intermediate__evals_per_epoch=1, search__target__evals_per_epoch=3)).stages}
+    assert plan.stage("target/synth_pos").config_hash != base["target/synth_pos"]
+    assert plan.stage("target/synth_xnli").config_hash == base["target/synth_xnli"]
+
+
+def test_evals_per_epoch_defaults_to_two():
+    document = yaml.safe_load(default_spec_path().read_text())
+    for stage in ("intermediate", "target"):
+        document["search"][stage].pop("evals_per_epoch", None)
+    spec = parse_spec(document)
+    assert spec.evals_per_epoch("intermediate", "synth_nli") == 2
+    assert spec.evals_per_epoch("target", "synth_pos") == 2
+
+
+def test_deprecated_scheduler_evals_per_epoch_fills_unset_stages(capsys):
+    document = yaml.safe_load(default_spec_path().read_text())
+    document["search"]["intermediate"].pop("evals_per_epoch", None)
+    document["search"]["target"]["evals_per_epoch"] = 2
+    document["scheduler"]["evals_per_epoch"] = 5
+    spec = parse_spec(document, "old.yaml")
+    assert spec.evals_per_epoch("intermediate", "synth_nli") == 5  # the stage sets none
+    assert spec.evals_per_epoch("target", "synth_xnli") == 2  # the stage's own wins
+    assert capsys.readouterr().err == (
+        "warning: old.yaml: scheduler.evals_per_epoch is deprecated; set "
+        "search.intermediate.evals_per_epoch and search.target.evals_per_epoch\n")
+    # The old and the new spelling of one sweep plan the same stages.
+    del document["scheduler"]["evals_per_epoch"]
+    document["search"]["intermediate"]["evals_per_epoch"] = 5
+    new = parse_spec(document)
+    assert capsys.readouterr().err == ""
+    assert [s.config_hash for s in make_plan(spec).stages] == \
+        [s.config_hash for s in make_plan(new).stages]
 
 
 def test_per_task_overrides_change_only_their_stage():
@@ -87,7 +131,7 @@ def test_per_task_overrides_change_only_their_stage():
     pos, xnli = spec.stage_search("target", "synth_pos"), spec.stage_search("target", "synth_xnli")
     assert (pos.epochs, pos.batch_size) == (7, 16) and xnli.epochs == spec.search.target.epochs
     assert pos.intermediate == spec.search.target.intermediate  # the rest is inherited
-    assert max_iterations(spec, "target", "synth_pos") == 7 * spec.scheduler.evals_per_epoch
+    assert max_iterations(spec, "target", "synth_pos") == 7 * 2
     plan = make_plan(spec)
     # Three learning rates instead of the target search's two.
     assert 2 * plan.stage("target/synth_pos").trials == 3 * plan.stage("target/synth_xnli").trials
@@ -137,7 +181,7 @@ def test_the_paper_grid_plans_every_pair(capsys):
                  "lareqa", "mewsli_x"):
         assert plan.stage(f"target/{task}").trials == len(intermediates) + 1  # + none
     # Paper settings per task: POS/NER 10 epochs, QA batch 16, retrieval layer 14 mean.
-    assert max_iterations(spec, "target", "udpos") == 10 * spec.scheduler.evals_per_epoch
+    assert max_iterations(spec, "target", "udpos") == 10 * 2
     assert spec.stage_search("target", "xquad").batch_size == 16
     assert spec.stage_search("target", "xnli").learning_rate == 1e-5
     assert (spec.evaluation.retrieval.layer, spec.evaluation.retrieval.pooling) == (14, "mean")
