@@ -177,9 +177,8 @@ def _data_needs(spec: Spec) -> set[tuple[str, str, str]]:
                   for language in (task.languages if split in task.pooled_splits
                                    else evaluation_languages(spec, name))}
     for name in spec.retrieval_tasks:
-        splits = ("dev", "test") if get_task(name).scorer == "bucc" else ("test",)
         needs |= {(name, split, language) for language in evaluation_languages(spec, name)
-                  for split in splits}
+                  for split in get_task(name).retrieval_splits}
     return needs
 
 
@@ -203,6 +202,10 @@ def check_sources(spec: Spec) -> dict[str, Any]:
     for name, split, language in sorted(_data_needs(spec)):
         task = get_task(name)
         if task.reads_hub(spec.data.source, language):
+            if split not in task.hub.splits and not (task.dev_slice and split == "dev"):
+                problems.append(f"task {name!r} has no {split} split on the hub (it has "
+                                f"{', '.join(task.hub.splits)}): evaluation.splits")
+                continue
             revision = spec.data.revisions.get(name) or task.hub.revision
             if (task.hub.path, revision) not in resolved:
                 resolved[task.hub.path, revision] = _hub_commit(task.hub.path, "dataset", revision)

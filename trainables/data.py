@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trainables.readers import READERS
-from trainables.tasks import HubSource, Task, get_task
+from trainables.tasks import FileFormat, HubSource, Task, get_task
 
 
 def data_root(data_cfg: Mapping[str, Any]) -> Path:
@@ -35,13 +35,22 @@ def data_root(data_cfg: Mapping[str, Any]) -> Path:
 def load_examples(
     data_cfg: Mapping[str, Any], task_name: str, split: str, language: str
 ) -> list[dict]:
-    """Examples of one task, split and language, with the task's field names."""
+    """Examples of one task, split and language, with the task's field names. A task whose
+    dev set is held out of its training split (`Task.dev_slice`) reads both from train."""
     task = get_task(task_name)
+    if task.dev_slice is not None and split in ("train", "dev"):
+        held_out = split == "dev"
+        return [example for example in _load_split(data_cfg, task, "train", language)
+                if task.dev_slice.holds(example) == held_out]
+    return _load_split(data_cfg, task, split, language)
+
+
+def _load_split(data_cfg: Mapping[str, Any], task: Task, split: str, language: str) -> list:
     if task.reads_hub(data_cfg["source"], language):
         revision = data_cfg.get("revisions", {}).get(task.name) or task.hub.revision
         return _load_from_hub(task, split, language, revision)
-    files = local_files(data_cfg, task_name, split, language)
-    reader = READERS[task.local.format if task.local else "jsonl"]
+    files = local_files(data_cfg, task.name, split, language)
+    reader = READERS[task.local.format if task.local else FileFormat.JSONL]
     examples = [example for file in files for example in reader(file)]
     field = task.local.language_field if task.local else None
     if field is None:
@@ -80,7 +89,7 @@ def local_files(
         pattern = glob.format(language=language, code=task.code(language))
         # The readers of multi-file formats take the stem their files share.
         matches = sorted({path.with_suffix("") for path in folder.glob(pattern + ".*")}) \
-            if local.format in ("laser_tatoeba", "bucc") else sorted(folder.glob(pattern))
+            if local.format.multi_file else sorted(folder.glob(pattern))
         if not matches:
             raise FileNotFoundError(
                 f"task {task.name!r}: no {split} data for language {language!r} "

@@ -19,7 +19,7 @@ from trainables.data import load_examples
 from trainables.families.base import SplitContext
 from trainables.model import load_checkpoint, load_encoder, load_tokenizer, read_meta
 from trainables.storage import cache_dir
-from trainables.tasks import get_task
+from trainables.tasks import Scorer, get_task
 from trainables.training import featurize_split, score_task
 
 
@@ -115,16 +115,22 @@ def evaluate_retrieval(
     def encode(sentences: list[str]) -> np.ndarray:
         return embed(encoder, tokenizer, sentences, layer, pooling, max_length)
 
-    if get_task(task_name).scorer == "bucc":
-        metrics, count = bucc_mining(encode, data_cfg, task_name, language)
-    else:
-        pairs = load_examples(data_cfg, task_name, "test", language)
-        english = encode([pair["english"] for pair in pairs])
-        other = encode([pair["other"] for pair in pairs])
-        queries, candidates = (english, other) if direction == "en_to_xx" else (other, english)
-        metrics, count = {"accuracy": top1_accuracy(queries, candidates)}, len(pairs)
+    score = RETRIEVAL_SCORERS[get_task(task_name).scorer]
+    metrics, count = score(encode, data_cfg, task_name, language, direction)
     return {"metrics": metrics, "num_examples": count, "seconds": time.time() - started,
             **_where()}
+
+
+def tatoeba_retrieval(
+    encode: Callable[[list[str]], np.ndarray], data_cfg: Mapping[str, Any], task_name: str,
+    language: str, direction: str,
+) -> tuple[dict[str, float], int]:
+    """Top-1 accuracy of parallel sentences retrieving each other in `direction`."""
+    pairs = load_examples(data_cfg, task_name, "test", language)
+    english = encode([pair["english"] for pair in pairs])
+    other = encode([pair["other"] for pair in pairs])
+    queries, candidates = (english, other) if direction == "en_to_xx" else (other, english)
+    return {"accuracy": top1_accuracy(queries, candidates)}, len(pairs)
 
 
 def _mining_candidates(
@@ -154,9 +160,10 @@ def _mining_candidates(
 
 def bucc_mining(
     encode: Callable[[list[str]], np.ndarray], data_cfg: Mapping[str, Any], task_name: str,
-    language: str,
+    language: str, direction: str = "xx_to_en",
 ) -> tuple[dict[str, float], int]:
-    """BUCC F1 on test with the margin threshold that maximises F1 on dev (BUCC's sample)."""
+    """BUCC F1 on test with the margin threshold that maximises F1 on dev (BUCC's sample).
+    Margin scoring looks both ways, so `direction` changes nothing."""
     from trainables.metrics import bucc_best_threshold, bucc_extract, bucc_scores
 
     dev_scores, dev_gold = _mining_candidates(
@@ -166,3 +173,10 @@ def bucc_mining(
     test_scores, test_gold = _mining_candidates(encode, test_records)
     metrics = bucc_scores(bucc_extract(test_scores, threshold), test_gold)
     return {**metrics, "threshold": threshold}, sum(r["side"] == "other" for r in test_records)
+
+
+# How each retrieval scorer evaluates an encoder: (metrics, examples scored).
+RETRIEVAL_SCORERS: dict[Scorer, Callable[..., tuple[dict[str, float], int]]] = {
+    Scorer.TATOEBA: tatoeba_retrieval,
+    Scorer.BUCC: bucc_mining,
+}

@@ -32,6 +32,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from trainables.tasks import languages
+
 if TYPE_CHECKING:  # numpy loads only where a metric needs it: `sweep` commands start fast
     import numpy as np
 
@@ -230,7 +232,6 @@ _MLQA_ARTICLES: dict[str, re.Pattern[str] | None] = {
     "ar": re.compile(r"\sال^|ال"),
     "zh": None,  # no formal articles
 }
-MLQA_LANGUAGES = tuple(_MLQA_ARTICLES)  # MLQA's order
 
 
 @functools.cache
@@ -264,7 +265,7 @@ def mixed_segmentation(text: str) -> list[str]:
 
 def _check_mlqa_language(language: str) -> None:
     if language not in _MLQA_ARTICLES:
-        raise ValueError(f"MLQA language: got {language!r}; allowed: {', '.join(MLQA_LANGUAGES)}")
+        raise ValueError(f"MLQA language: got {language!r}; allowed: {', '.join(languages.MLQA)}")
 
 
 def mlqa_normalize_answer(s: str, language: str) -> str:
@@ -296,7 +297,7 @@ def mlqa_scores(
     predictions: Mapping[str, str], references: Mapping[str, Iterable[str]], language: str
 ) -> dict[str, float]:
     """MLQA corpus scores in percent, ``{"exact_match", "f1"}``; ``language`` is the answer
-    (context) language, one of ``MLQA_LANGUAGES``."""
+    (context) language, one of MLQA's (`trainables.tasks.languages.MLQA`)."""
     _check_mlqa_language(language)
     return _qa_scores(
         predictions, references,

@@ -28,7 +28,7 @@ from trainables.families.base import (
     pad_sequences,
 )
 from trainables.storage import publish_directory
-from trainables.tasks import Task
+from trainables.tasks import Scorer, Task
 
 TOP_K = 20  # XTREME-R ranks and scores the first 20 candidates
 
@@ -133,14 +133,11 @@ class DualEncoderFamily(Family):
                 min(TOP_K, len(keys)))
             rankings = [[keys[position] for position in row if position >= 0]
                         for row in nearest]
-        if task.scorer == "mewsli_x":
+        if task.scorer is Scorer.MEWSLI_X:
             # A mention whose entity is not in the pool has no feature and scores 0.
             return {"map@20": mewslix_map_at_20(
                 {query["id"]: [query["match"]] for query in queries},
                 {query["id"]: ranking for query, ranking in zip(ranked, rankings, strict=True)})}
-        if task.scorer != "lareqa":
-            raise ValueError(f"task {task.name!r}: the dual-encoder family scores with "
-                             f"lareqa or mewsli_x, not {task.scorer!r}")
         if len(ranked) < len(queries):
             raise ValueError(f"task {task.name!r}: {len(queries) - len(ranked)} queries in "
                              f"{context.language!r} have no relevant candidate in the pool")

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from trainables.families.base import Family, Feature, collate
-from trainables.tasks import Task
+from trainables.tasks import Scorer, Task
 
 DOC_STRIDE = 128
 MAX_QUERY_LENGTH = 64
@@ -141,7 +141,7 @@ class SpanQAFamily(Family):
                         char_start = feature["offsets"][start - first][0]
                         char_end = feature["offsets"][end - first][1]
                         best[index] = (score, context[char_start:char_end].strip())
-        if task.scorer != "squad_v2":
+        if task.scorer is not Scorer.SQUAD_V2:
             return [text for _, text in best]
         # SQuAD v2.0: the smallest <s> score over the windows stands for "no answer".
         return [text if score > null_score else ""
@@ -157,9 +157,9 @@ class SpanQAFamily(Family):
         ids = [str(index) for index in range(len(predictions))]
         predicted = dict(zip(ids, predictions, strict=True))
         gold = dict(zip(ids, references, strict=True))
-        if task.scorer == "mlqa":
+        if task.scorer is Scorer.MLQA:
             return mlqa_scores(predicted, gold, language)
-        if task.scorer == "squad_v2":
+        if task.scorer is Scorer.SQUAD_V2:
             scores = squad_v2_scores(predicted, gold)
             return {"exact_match": scores["exact"], "f1": scores["f1"]}
         return squad_v1_scores(predicted, gold)

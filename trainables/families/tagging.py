@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from trainables.families.base import Family, Feature, label_index
-from trainables.tasks import Task
+from trainables.tasks import Scorer, Task
 
 
 class TaggingHead(nn.Module):
@@ -100,7 +100,7 @@ class TaggingFamily(Family):
         flat_predictions = [tag for sentence in predictions for tag in sentence]
         flat_references = [tag for sentence in references for tag in sentence]
         scores = {"accuracy": accuracy(flat_predictions, flat_references)}
-        if task.scorer == "seqeval":  # chunk F1 over tag names (XTREME's POS and NER)
+        if task.scorer is Scorer.SEQEVAL:  # chunk F1 over tag names (XTREME's POS and NER)
             names = [[task.labels[i] for i in sentence] for sentence in predictions]
             gold = [[task.labels[i] for i in sentence] for sentence in references]
             scores.update(seqeval_scores(names, gold))

@@ -1,0 +1,259 @@
+"""The real tasks: X-STILTs' intermediate tasks, XTREME's and XTREME-R's targets and
+retrieval tasks. One entry per task; its family (`trainables.families`) does the rest."""
+
+from __future__ import annotations
+
+from trainables.tasks import languages as lang
+from trainables.tasks.schema import (
+    DevSlice,
+    Family,
+    FileFormat,
+    HubSource,
+    LocalSource,
+    PredictionFormat,
+    Scorer,
+    Task,
+    XtremeFiles,
+)
+from trainables.tasks.synthetic import NLI_LABELS, PARAPHRASE_LABELS
+
+XTREME_BENCHMARKS = ("xtreme", "xtreme-r")
+UD_POS_TAGS = (
+    "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART",
+    "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X",
+)  # fmt: skip
+NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+
+_NLI_COLUMNS = {"premise": "premise", "hypothesis": "hypothesis", "label": "label"}
+_TRAIN_DEV = {"train": "train", "dev": "validation"}
+_TRAIN_DEV_TEST = {"train": "train", "dev": "validation", "test": "test"}
+_COPA_LISTS = {"choices": ("choice1", "choice2")}
+_COPA_COLUMNS = {"context": "premise", "question": "question", "label": "label"}
+# Every treebank of the language, as XTREME concatenates them.
+_UD_FILES = {split: f"UD_{{code}}-*/*-ud-{split}.conllu" for split in ("train", "dev", "test")}
+_QA_FILES = XtremeFiles(PredictionFormat.ANSWERS)
+
+
+def _classification(**kwargs) -> Task:
+    return Task(family=Family.CLASSIFICATION, metric="accuracy", scorer=Scorer.ACCURACY,
+                **kwargs)
+
+
+def _multiple_choice(**kwargs) -> Task:
+    return Task(family=Family.MULTIPLE_CHOICE, metric="accuracy", scorer=Scorer.ACCURACY,
+                **kwargs)
+
+
+def _tagging(**kwargs) -> Task:
+    """XTREME's POS and NER: chunk F1 over the tags (seqeval 0.0.12, POS included)."""
+    return Task(family=Family.TAGGING, metric="f1", scorer=Scorer.SEQEVAL,
+                text_fields=("tokens",), label_field="tags", **kwargs)
+
+
+def _span_qa(scorer: Scorer = Scorer.SQUAD_V1, **kwargs) -> Task:
+    return Task(family=Family.SPAN_QA, metric="f1", scorer=scorer, label_field=None,
+                max_length=384, **kwargs)
+
+
+REAL_TASKS: tuple[Task, ...] = (
+    # --- sentence and sentence-pair classification ---
+    _classification(
+        name="mnli", text_fields=("premise", "hypothesis"), languages=("en",), labels=NLI_LABELS,
+        roles=("intermediate",),
+        hub=HubSource("nyu-mll/glue", "mnli", splits={"train": "train",
+                                                      "dev": "validation_matched"}),
+    ),
+    _classification(
+        name="snli", text_fields=("premise", "hypothesis"), languages=("en",), labels=NLI_LABELS,
+        roles=(),  # only part of ANLI+
+        hub=HubSource("stanfordnlp/snli", "plain_text", splits=_TRAIN_DEV,
+                      columns=_NLI_COLUMNS, label_values=(0, 1, 2)),
+    ),
+    _classification(
+        # ANLI+ (X-STILTs): ANLI rounds 1-3 with MNLI and SNLI, gold labels only.
+        name="anli_plus", text_fields=("premise", "hypothesis"), languages=("en",),
+        labels=NLI_LABELS, roles=("intermediate",), train_also=("mnli", "snli"),
+        hub=HubSource("facebook/anli", "plain_text",
+                      splits={"train": ("train_r1", "train_r2", "train_r3"),
+                              "dev": ("dev_r1", "dev_r2", "dev_r3")},
+                      label_values=(0, 1, 2)),
+    ),
+    _classification(
+        name="qqp", text_fields=("question1", "question2"), languages=("en",),
+        labels=PARAPHRASE_LABELS, roles=("intermediate",),
+        hub=HubSource("nyu-mll/glue", "qqp", splits=_TRAIN_DEV),
+    ),
+    _classification(
+        name="xnli", text_fields=("premise", "hypothesis"), languages=lang.XNLI,
+        labels=NLI_LABELS, train_task="mnli", benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("facebook/xnli", "{code}", splits={"dev": "validation", "test": "test"}),
+        xtreme_files=XtremeFiles(PredictionFormat.LABELS),
+    ),
+    _classification(
+        # The original dataset: google/xtreme's PAWS-X configs lose rows.
+        name="pawsx", text_fields=("sentence1", "sentence2"), languages=lang.PAWSX,
+        labels=PARAPHRASE_LABELS, benchmarks=("xtreme",),  # XTREME-R dropped PAWS-X
+        hub=HubSource("google-research-datasets/paws-x", "{code}", splits=_TRAIN_DEV_TEST),
+        xtreme_files=XtremeFiles(PredictionFormat.LABELS),
+    ),
+    # --- multiple choice ---
+    _multiple_choice(
+        name="hellaswag", languages=("en",), roles=("intermediate",),
+        hub=HubSource("Rowan/hellaswag", splits=_TRAIN_DEV,
+                      columns={"context": "ctx", "choices": "endings", "label": "label"},
+                      label_values=("0", "1", "2", "3")),
+    ),
+    _multiple_choice(
+        name="cosmosqa", languages=("en",), roles=("intermediate",),
+        hub=HubSource("allenai/cosmos_qa", splits=_TRAIN_DEV,
+                      columns={"context": "context", "question": "question", "label": "label"},
+                      lists={"choices": ("answer0", "answer1", "answer2", "answer3")}),
+    ),
+    _multiple_choice(
+        name="commonsenseqa", languages=("en",), roles=("intermediate",),
+        hub=HubSource("tau/commonsense_qa", splits=_TRAIN_DEV,
+                      columns={"context": "question", "choices": "choices.text",
+                               "label": "answerKey"},
+                      label_values=("A", "B", "C", "D", "E")),
+    ),
+    _multiple_choice(
+        name="socialiqa", languages=("en",), roles=("intermediate",),
+        hub=HubSource("allenai/social_i_qa", splits=_TRAIN_DEV,
+                      columns={"context": "context", "question": "question", "label": "label"},
+                      lists={"choices": ("answerA", "answerB", "answerC")},
+                      label_values=("1", "2", "3")),
+    ),
+    _multiple_choice(
+        name="copa", languages=("en",), roles=("intermediate",),
+        hub=HubSource("aps/super_glue", "copa", splits=_TRAIN_DEV,
+                      columns=_COPA_COLUMNS, lists=_COPA_LISTS),
+    ),
+    _multiple_choice(
+        # XTREME-R: trained on COPA (optionally after SocialIQA as the intermediate task).
+        name="xcopa", languages=lang.XCOPA, train_task="copa", dev_task="copa",
+        benchmarks=("xtreme-r",),
+        hub=HubSource("cambridgeltl/xcopa", "{code}",
+                      splits={"dev": "validation", "test": "test"},
+                      columns=_COPA_COLUMNS, lists=_COPA_LISTS),
+    ),
+    # --- tagging ---
+    _tagging(
+        # XTREME's: UD 2.5. `sweep score` sums in XTREME-R's order, which extends XTREME's.
+        name="udpos", languages=lang.UDPOS, language_codes=lang.UDPOS_NAMES,
+        labels=UD_POS_TAGS, benchmarks=("xtreme",),
+        hub=HubSource("google/xtreme", "udpos.{code}", splits=_TRAIN_DEV_TEST,
+                      columns={"tokens": "tokens", "tags": "pos_tags"}),
+        local=LocalSource(FileFormat.CONLLU, "ud", _UD_FILES),
+        xtreme_files=XtremeFiles(PredictionFormat.TAGS, languages=lang.UDPOS_R),
+    ),
+    _tagging(
+        # XTREME-R's: UD 2.7, 38 languages; no hub copy of every treebank, so its files.
+        name="udpos_r", languages=lang.UDPOS_R, language_codes=lang.UDPOS_R_NAMES,
+        labels=UD_POS_TAGS, benchmarks=("xtreme-r",),
+        local=LocalSource(FileFormat.CONLLU, "ud-2.7", _UD_FILES),
+    ),
+    _tagging(
+        # WikiANN with Rahimi et al.'s splits (PAN-X): XTREME counts 40 of its languages.
+        name="panx", languages=lang.PANX_R, labels=NER_TAGS,
+        benchmarks=XTREME_BENCHMARKS, benchmark_languages={"xtreme": lang.PANX},
+        hub=HubSource("unimelb-nlp/wikiann", "{code}", splits=_TRAIN_DEV_TEST,
+                      columns={"tokens": "tokens", "tags": "ner_tags"}),
+        xtreme_files=XtremeFiles(PredictionFormat.TAGS),
+    ),
+    Task(
+        # CCGbank 1.1 (LDC2005T13), the unpacked release under <data.path>/ccgbank/, read from
+        # its AUTO derivations with the standard split: sections 02-21 train, 00 dev, 23 test.
+        name="ccg", family=Family.TAGGING, languages=("en",), metric="accuracy",
+        scorer=Scorer.ACCURACY, text_fields=("tokens",), label_field="tags",
+        labels_from_data=True, roles=("intermediate",),
+        local=LocalSource(FileFormat.CCGBANK_AUTO, "ccgbank", {
+            "train": tuple(f"data/AUTO/{section:02d}/*.auto" for section in range(2, 22)),
+            "dev": "data/AUTO/00/*.auto", "test": "data/AUTO/23/*.auto"}),
+    ),
+    # --- span QA ---
+    _span_qa(name="squad", languages=("en",), roles=("intermediate",),
+             hub=HubSource("rajpurkar/squad", "plain_text", splits=_TRAIN_DEV)),
+    _span_qa(name="squad_v2", scorer=Scorer.SQUAD_V2, languages=("en",),
+             roles=("intermediate",),
+             hub=HubSource("rajpurkar/squad_v2", "squad_v2", splits=_TRAIN_DEV)),
+    _span_qa(
+        name="xquad", languages=lang.XQUAD_R, train_task="squad", dev_task="squad",
+        benchmarks=XTREME_BENCHMARKS, benchmark_languages={"xtreme": lang.XQUAD},
+        hub=HubSource("google/xquad", "xquad.{code}", splits={"test": "validation"}),
+        local=LocalSource(FileFormat.SQUAD_JSON, "xquad", {"test": "xquad.{code}.json"}),
+        xtreme_files=_QA_FILES,
+    ),
+    _span_qa(
+        # Context and question in the same language (MLQA's cross-language pairs are not used).
+        name="mlqa", scorer=Scorer.MLQA, languages=lang.MLQA, train_task="squad",
+        benchmarks=XTREME_BENCHMARKS,
+        hub=HubSource("facebook/mlqa", "mlqa.{code}.{code}",
+                      splits={"dev": "validation", "test": "test"}),
+        xtreme_files=_QA_FILES,
+    ),
+    _span_qa(
+        # GoldP; every language in one config, told apart by id ("english-..."). Its only
+        # other split, validation, is the test set XTREME reports, so English model selection
+        # reads a fixed tenth of the English training data held out of training.
+        name="tydiqa", languages=lang.TYDIQA, benchmarks=XTREME_BENCHMARKS,
+        dev_slice=DevSlice(every=10, key="id"),
+        hub=HubSource("google-research-datasets/tydiqa", "secondary_task",
+                      splits={"train": "train", "test": "validation"},
+                      id_prefix=lang.TYDIQA_PREFIXES),
+        xtreme_files=_QA_FILES,
+    ),
+    # --- retrieval trained as a dual encoder (XTREME-R) ---
+    Task(
+        # XQuAD-R: a question retrieves its answer sentence (with its paragraph) in all 11
+        # languages from one pool of every sentence of every language; trained on SQuAD v1.1
+        # with the answer sentences XTREME-R's sentence breaker finds. XTREME's download
+        # layout under <data.path>: squad/*-v1.1.json and lareqa/xquad-r/<lang>.json.
+        name="lareqa", family=Family.DUAL_ENCODER, languages=lang.LAREQA, metric="map@20",
+        scorer=Scorer.LAREQA, label_field=None, max_length=256, query_length=96,
+        benchmarks=("xtreme-r",), pooled_splits=("test",),
+        local=LocalSource(FileFormat.LAREQA_JSON, "", {
+            "train": "squad/train-v1.1.json", "dev": "squad/dev-v1.1.json",
+            "test": "lareqa/xquad-r/{code}.json"}),
+        # XTREME-R's evaluate.py has no LAReQA reader: its files take Mewsli-X's shape.
+        xtreme_files=XtremeFiles(PredictionFormat.RANKINGS),
+    ),
+    Task(
+        # WikiNews mentions retrieve their WikiData entity from a million entity descriptions
+        # in 50 languages; trained on English Wikipedia mention-entity pairs. The dataset as
+        # google-research's get-mewsli-x.sh builds it (text restored, test labels kept),
+        # copied to <data.path>/mewsli-x/.
+        name="mewsli_x", family=Family.DUAL_ENCODER, languages=lang.MEWSLI_X,
+        metric="map@20", scorer=Scorer.MEWSLI_X, label_field=None, max_length=64,
+        benchmarks=("xtreme-r",),
+        local=LocalSource(FileFormat.MEWSLI_X, "mewsli-x", {
+            "train": "wikipedia_pairs-train.jsonl", "dev": "wikipedia_pairs-dev.jsonl",
+            "test": ("wikinews_mentions-test.jsonl", "candidate_set_entities.jsonl")},
+            language_field="language"),
+        xtreme_files=XtremeFiles(PredictionFormat.RANKINGS, folder="mewslix"),
+    ),
+    # --- retrieval (no training) ---
+    Task(
+        name="tatoeba", family=Family.RETRIEVAL, languages=lang.TATOEBA_R,
+        metric="accuracy", scorer=Scorer.TATOEBA, label_field=None, roles=("retrieval",),
+        language_codes=lang.TATOEBA_R_CODES, benchmarks=XTREME_BENCHMARKS,
+        benchmark_languages={"xtreme": lang.TATOEBA},
+        # Hub sentences keep a trailing newline; the loader strips it. google/xtreme holds
+        # XTREME's 36: XTREME-R's five others come from LASER's files.
+        hub=HubSource("google/xtreme", "tatoeba.{code}",
+                      splits={"test": "validation"},
+                      columns={"other": "source_sentence", "english": "target_sentence"},
+                      languages=lang.TATOEBA),
+        local=LocalSource(FileFormat.LASER_TATOEBA, "tatoeba", {"test": "tatoeba.{code}-eng"}),
+        xtreme_files=XtremeFiles(PredictionFormat.LABELS),
+    ),
+    Task(
+        # Mining needs every sentence, which hub copies lack (they hold the gold pairs only):
+        # the original BUCC 2018 files, where XTREME uses `sample` as dev and `training` as test.
+        name="bucc2018", family=Family.RETRIEVAL, languages=lang.BUCC, metric="f1",
+        scorer=Scorer.BUCC, label_field=None, roles=("retrieval",), benchmarks=("xtreme",),
+        retrieval_splits=("dev", "test"),
+        local=LocalSource(FileFormat.BUCC, "bucc2018", {"dev": "{code}-en.sample",
+                                                        "test": "{code}-en.training"}),
+        xtreme_files=XtremeFiles(PredictionFormat.PAIRS),
+    ),
+)

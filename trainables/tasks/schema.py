@@ -1,0 +1,313 @@
+"""What a task entry is: its typed fields, and the checks a registry of them must pass.
+
+A task says where its data comes from, which fields hold the text and the label, which
+languages it has, where its English training data comes from and how it is scored. What a
+task *does* with that (featurisation, head, metric) belongs to its family
+(`trainables.families`). Family, scorer and file format are enums, so a typo such as
+`seqevel` fails when the registry is built, not minutes into a run inside a Ray worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+
+
+class Name(str, Enum):
+    """A string enum that prints as its value, in messages, file names and JSON alike."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return self.value.__format__(spec)
+
+
+class Family(Name):
+    """Who featurises, heads and scores a task (`trainables.families`; retrieval has no
+    head: `trainables.evaluation` embeds and searches)."""
+
+    CLASSIFICATION = "classification"
+    MULTIPLE_CHOICE = "multiple_choice"
+    TAGGING = "tagging"
+    SPAN_QA = "span_qa"
+    DUAL_ENCODER = "dual_encoder"
+    RETRIEVAL = "retrieval"
+
+
+class Scorer(Name):
+    """The reference scorer a task's numbers must agree with (`trainables.metrics`)."""
+
+    ACCURACY = "accuracy"
+    SEQEVAL = "seqeval"  # seqeval 0.0.12 chunk F1, XTREME's POS and NER
+    SQUAD_V1 = "squad_v1"
+    SQUAD_V2 = "squad_v2"
+    MLQA = "mlqa"
+    TATOEBA = "tatoeba"
+    BUCC = "bucc"
+    LAREQA = "lareqa"
+    MEWSLI_X = "mewsli_x"
+
+
+class FileFormat(Name):
+    """An original file format a reader in `trainables.readers` understands."""
+
+    JSONL = "jsonl"  # the offline benchmark's layout
+    SQUAD_JSON = "squad_json"
+    CONLLU = "conllu"
+    LASER_TATOEBA = "laser_tatoeba"
+    BUCC = "bucc"
+    CCGBANK_AUTO = "ccgbank_auto"
+    LAREQA_JSON = "lareqa_json"
+    MEWSLI_X = "mewsli_x"
+
+    @property
+    def multi_file(self) -> bool:
+        """Whether one example set spans several files sharing a stem (its reader takes the
+        stem: LASER's `.eng` and `.xxx`, BUCC's `.en`, `.xx` and `.gold`)."""
+        return self in (FileFormat.LASER_TATOEBA, FileFormat.BUCC)
+
+
+class PredictionFormat(Name):
+    """How google-research/xtreme lays out one language's predictions (`sweep score`)."""
+
+    LABELS = "tsv"  # one label (or retrieved index) per line
+    TAGS = "tsv-tags"  # one tag per line, a blank line after each sentence
+    PAIRS = "tsv-pairs"  # BUCC: one `source-id<TAB>target-id` pair per line
+    ANSWERS = "json"  # QA: {question id: answer text}
+    RANKINGS = "json-rankings"  # {query id: [candidate ids, best first]}
+
+    @property
+    def suffix(self) -> str:
+        return "json" if self.value.startswith("json") else "tsv"
+
+
+# The scorers each family implements; a task naming another fails the registry check.
+FAMILY_SCORERS: dict[Family, frozenset[Scorer]] = {
+    Family.CLASSIFICATION: frozenset({Scorer.ACCURACY}),
+    Family.MULTIPLE_CHOICE: frozenset({Scorer.ACCURACY}),
+    Family.TAGGING: frozenset({Scorer.ACCURACY, Scorer.SEQEVAL}),
+    Family.SPAN_QA: frozenset({Scorer.SQUAD_V1, Scorer.SQUAD_V2, Scorer.MLQA}),
+    Family.DUAL_ENCODER: frozenset({Scorer.LAREQA, Scorer.MEWSLI_X}),
+    Family.RETRIEVAL: frozenset({Scorer.TATOEBA, Scorer.BUCC}),
+}
+ROLES = ("intermediate", "target", "retrieval")
+BENCHMARKS = ("xtreme", "xtreme-r")
+
+# The hub's parquet conversion of a dataset: the revision that loads with datasets >= 4 even
+# for script-based datasets. A branch, not a commit: a run resolves it to the commit it names
+# when the run starts and reads that commit throughout (sweep.preflight.pin_revisions).
+PARQUET = "refs/convert/parquet"
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """Where a task lives on the Hugging Face hub, and how its rows become examples.
+
+    `config` may contain `{code}`, the language's code on the hub (`language_codes`, else the
+    language itself). `splits` maps our split names (train, dev, test) to the hub's; a tuple
+    concatenates several. `columns` maps our field names to hub columns (`a.b` reads a nested
+    field), `lists` gathers several hub columns into one list field (answer0..answer3 ->
+    choices), and `label_values` lists the raw hub labels in our label order: rows with any
+    other label (SNLI's -1, no gold label) are dropped. `id_prefix` picks a language's rows by
+    their id (TyDiQA keeps every language in one config).
+    """
+
+    path: str
+    config: str | None = None
+    revision: str = PARQUET
+    splits: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    columns: Mapping[str, str] = field(default_factory=dict)
+    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    label_values: tuple | None = None
+    id_prefix: Mapping[str, str] = field(default_factory=dict)
+    # The task's languages this copy holds, where it lacks some (google/xtreme's Tatoeba has
+    # XTREME's 36 of XTREME-R's 41): the others are read from the task's local files.
+    languages: tuple[str, ...] | None = None
+
+    def config_for(self, code: str) -> str | None:
+        return self.config.format(code=code) if self.config else None
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """A task's files in their original format under `<data.path>/<folder>/`.
+
+    `files` maps each split to a glob (with `{language}` and `{code}`) relative to the folder,
+    or a tuple of globs read in order; every match is read with the `format`'s reader
+    (`trainables.readers`) and concatenated. Tasks without one use the offline benchmark's
+    layout, `<task>/<split>-<language>.jsonl`.
+    """
+
+    format: FileFormat
+    folder: str
+    files: Mapping[str, str | tuple[str, ...]]
+    # Where one file holds every language (Mewsli-X's mentions): the example field that names
+    # the language; examples of other languages are dropped, examples without it kept.
+    language_field: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "format", FileFormat(self.format))
+
+
+@dataclass(frozen=True)
+class DevSlice:
+    """A dev set held out of the training split, for a task whose only other split is the one
+    it is tested on (TyDiQA-GoldP): the examples whose sha256 of `key` is 0 modulo `every`
+    form dev and are left out of train. Hashing the id keeps the slice fixed whatever order
+    the rows come in."""
+
+    every: int = 10
+    key: str = "id"
+
+    def holds(self, example: Mapping) -> bool:
+        digest = hashlib.sha256(str(example[self.key]).encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.every == 0
+
+
+@dataclass(frozen=True)
+class XtremeFiles:
+    """How `sweep score` reads the task's prediction files as google-research/xtreme lays
+    them out: the format, xtreme's folder name where it differs from the task's (its root
+    layout), and the order its `evaluate.py` sums languages in where it spans more languages
+    than the task (XTREME-R's UD-POS languages after XTREME's)."""
+
+    format: PredictionFormat
+    folder: str | None = None
+    languages: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task: data, fields, languages and metric. Families interpret the rest."""
+
+    name: str
+    family: Family
+    languages: tuple[str, ...]  # in the order XTREME's evaluate.py averages them
+    metric: str  # the metric model selection and the tables use
+    scorer: Scorer
+    text_fields: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    # The label set is every label in the task's files, not a fixed list (CCG supertags: the
+    # categories of the CCGbank copy in use); `trainables.data.task_with_labels` fills `labels`.
+    labels_from_data: bool = False
+    label_field: str | None = "label"
+    roles: tuple[str, ...] = ("target",)  # intermediate | target | retrieval
+    train_task: str | None = None  # English training data comes from this task (XNLI <- MNLI)
+    train_also: tuple[str, ...] = ()  # tasks whose English training data is added (ANLI+)
+    dev_task: str | None = None  # English dev data (model selection) from this task
+    dev_slice: DevSlice | None = None  # English dev data held out of the training split
+    max_length: int = 256  # X-STILTs: 256, 384 for QA (the span-QA default)
+    query_length: int | None = None  # dual encoders: the queries' own limit (else max_length)
+    # Splits whose candidate pool is every language's candidates (LAReQA's test).
+    pooled_splits: tuple[str, ...] = ()
+    # The splits one retrieval evaluation reads (BUCC tunes its threshold on dev).
+    retrieval_splits: tuple[str, ...] = ("test",)
+    synthetic: bool = False
+    hub: HubSource | None = None
+    local: LocalSource | None = None
+    language_codes: Mapping[str, str] = field(default_factory=dict)  # ours -> hub/file code
+    benchmarks: tuple[str, ...] = ()  # xtreme, xtreme-r: the aggregate scores it counts in
+    # The languages a benchmark averages over, where it counts fewer than `languages`
+    # (XTREME's 40 PAN-X languages of WikiANN's 48 in XTREME-R).
+    benchmark_languages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    xtreme_files: XtremeFiles | None = None  # set for the tasks `sweep score` reads
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family", Family(self.family))
+        object.__setattr__(self, "scorer", Scorer(self.scorer))
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels)
+
+    @property
+    def headline_metrics(self) -> tuple[str, ...]:
+        """The metrics whose mean is the task's benchmark score: XTREME counts a QA task as
+        (F1 + EM) / 2, every other task by its own metric."""
+        return ("exact_match", "f1") if self.family is Family.SPAN_QA else (self.metric,)
+
+    def headline(self, scores: Mapping[str, float]) -> float:
+        """The benchmark score from one set of scores (a language's, or their averages)."""
+        return sum(scores[name] for name in self.headline_metrics) / len(self.headline_metrics)
+
+    @property
+    def source_splits(self) -> tuple[str, ...]:
+        """The splits of its original files, else of its hub copy (none for the offline
+        benchmark's layout)."""
+        source = self.local or self.hub
+        return tuple(source.files if self.local else source.splits) if source else ()
+
+    @cached_property
+    def label_ids(self) -> dict[str, int]:
+        """Label name -> index (CCG has over a thousand supertags: no list search per token)."""
+        return {label: index for index, label in enumerate(self.labels)}
+
+    @property
+    def training_task(self) -> str:
+        return self.train_task or self.name
+
+    def code(self, language: str) -> str:
+        return self.language_codes.get(language, language)
+
+    def reads_hub(self, data_source: str, language: str) -> bool:
+        """Whether a run with `data.source: data_source` reads `language` from the hub (else
+        from the task's files)."""
+        return (data_source == "hub" and self.hub is not None
+                and (self.hub.languages is None or language in self.hub.languages))
+
+    def languages_in(self, benchmark: str) -> tuple[str, ...]:
+        """The languages `benchmark`'s score averages this task over."""
+        return self.benchmark_languages.get(benchmark, self.languages)
+
+
+def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, Task]:
+    """The tasks by name, once every entry agrees with the rest: a scorer its family has, a
+    reader for its file format, roles and benchmarks that exist, languages its benchmark
+    and score orders cover, and tasks it names that are registered. Raises ValueError
+    listing every problem."""
+    registry: dict[str, Task] = {}
+    problems = []
+    for task in tasks:
+        if task.name in registry:
+            problems.append(f"{task.name}: registered twice")
+        registry[task.name] = task
+    readable = set(formats)
+    for task in registry.values():
+        def bad(what: str, task: Task = task) -> None:
+            problems.append(f"{task.name}: {what}")
+
+        if task.scorer not in FAMILY_SCORERS[task.family]:
+            allowed = ", ".join(sorted(s.value for s in FAMILY_SCORERS[task.family]))
+            bad(f"scorer {task.scorer.value!r} is not one of the {task.family.value} "
+                f"family's ({allowed})")
+        if task.local and task.local.format.value not in readable:
+            bad(f"local format {task.local.format.value!r} has no reader")
+        for role in task.roles:
+            if role not in ROLES:
+                bad(f"role {role!r}; allowed: {', '.join(ROLES)}")
+        for benchmark in (*task.benchmarks, *task.benchmark_languages):
+            if benchmark not in BENCHMARKS:
+                bad(f"benchmark {benchmark!r}; allowed: {', '.join(BENCHMARKS)}")
+        for other in (task.train_task, task.dev_task, *task.train_also):
+            if other is not None and other not in registry:
+                bad(f"names task {other!r}, which is not registered")
+        if len(set(task.languages)) != len(task.languages) or not task.languages:
+            bad("languages must be a non-empty list without repeats")
+        for benchmark, languages in task.benchmark_languages.items():
+            if not set(languages) <= set(task.languages):
+                bad(f"{benchmark} languages outside the task's own")
+        order = task.xtreme_files.languages if task.xtreme_files else None
+        if order is not None and not set(task.languages) <= set(order):
+            bad("xtreme_files.languages must cover every language of the task")
+        if task.dev_task and task.dev_slice:
+            bad("dev data comes from dev_task or dev_slice, not both")
+        if task.family in (Family.CLASSIFICATION, Family.TAGGING) and not (
+                task.labels or task.labels_from_data):
+            bad("a classification or tagging task needs labels (or labels_from_data)")
+    if problems:
+        raise ValueError("task registry: " + "; ".join(problems))
+    return registry
