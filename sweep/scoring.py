@@ -29,51 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from trainables import metrics
+from trainables.tasks import PredictionFormat, Scorer, Task, get_task, scorable_tasks
+
+# The tasks whose prediction files `sweep score` reads (`Task.xtreme_files`).
+TASKS: tuple[str, ...] = scorable_tasks()
 
 
-def _codes(text: str) -> tuple[str, ...]:
-    return tuple(text.split(","))
-
-
-# xtreme's evaluate.py language lists: the order in which it averages over languages. Where
-# XTREME-R adds languages its list extends XTREME's, so one order serves both benchmarks.
-XTREME_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "pawsx": _codes("de,en,es,fr,ja,ko,zh"),
-    "xnli": _codes("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh"),
-    "panx": _codes("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,"
-                   "bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu,qu,pl,uk,az,lt,pa,gu,ro"),
-    "udpos": _codes("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,"
-                    "te,th,tl,tr,ur,vi,yo,zh,lt,pl,uk,wo,ro"),
-    "bucc2018": _codes("de,fr,ru,zh"),
-    "tatoeba": _codes("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,"
-                      "ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu,az,lt,pl,uk,ro"),
-    "xquad": _codes("en,es,de,el,ru,tr,ar,vi,th,zh,hi,ro"),
-    "mlqa": _codes("en,es,de,ar,hi,vi,zh"),
-    "tydiqa": _codes("en,ar,bn,fi,id,ko,ru,sw,te"),
-    "mewsli_x": _codes("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk"),
-    # No list in evaluate.py: XQuAD-R's languages in XQuAD's order.
-    "lareqa": _codes("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
-}
-TASKS: tuple[str, ...] = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa",
-                          "bucc2018", "tatoeba", "mewsli_x", "lareqa")
-QA_TASKS = frozenset({"xquad", "mlqa", "tydiqa"})
-RANKING_TASKS = frozenset({"mewsli_x", "lareqa"})
-XTREME_FOLDERS = {"mewsli_x": "mewslix"}  # xtreme's root layout names these tasks otherwise
-# The headline metric of each task (xtreme's avg_metric); QA averages exact match and F1.
-HEADLINE: dict[str, str] = {
-    "xnli": "accuracy", "pawsx": "accuracy", "tatoeba": "accuracy", "udpos": "f1", "panx": "f1",
-    "bucc2018": "f1", "xquad": "exact_match+f1", "mlqa": "exact_match+f1",
-    "tydiqa": "exact_match+f1", "mewsli_x": "map@20", "lareqa": "map@20",
-}
-
-
-def _suffix(task: str) -> str:
-    return "json" if task in QA_TASKS | RANKING_TASKS else "tsv"
-
-
-def _check_task(task: str) -> None:
+def _files(task: str) -> tuple[Task, PredictionFormat]:
     if task not in TASKS:
         raise ValueError(f"task: got {task!r}; allowed: {', '.join(TASKS)}")
+    entry = get_task(task)
+    return entry, entry.xtreme_files.format
 
 
 # --- readers ----------------------------------------------------------------------------------
@@ -155,7 +121,7 @@ def _check_line_count(prediction_file: Path, label_file: Path, got: int, expecte
                          f"got {got}")
 
 
-def _score_labels(task: str, prediction_file: Path, label_file: Path,
+def _score_labels(task: Task, prediction_file: Path, label_file: Path,
                   language: str) -> dict[str, float]:
     predictions, labels = _read_lines(prediction_file), _read_lines(label_file)
     _check_line_count(prediction_file, label_file, len(predictions), len(labels), "lines")
@@ -164,7 +130,7 @@ def _score_labels(task: str, prediction_file: Path, label_file: Path,
     return {"accuracy": metrics.accuracy(predictions, labels)}
 
 
-def _score_tags(task: str, prediction_file: Path, label_file: Path,
+def _score_tags(task: Task, prediction_file: Path, label_file: Path,
                 language: str) -> dict[str, float]:
     predictions, labels = _read_tags(prediction_file), _read_tags(label_file)
     _check_line_count(prediction_file, label_file, len(predictions), len(labels), "sentences")
@@ -175,7 +141,7 @@ def _score_tags(task: str, prediction_file: Path, label_file: Path,
     return metrics.seqeval_scores(predictions, labels)
 
 
-def _score_bucc(task: str, prediction_file: Path, label_file: Path,
+def _score_pairs(task: Task, prediction_file: Path, label_file: Path,
                 language: str) -> dict[str, float]:
     # As xtreme's bucc_f1: each stripped line split on tabs; sets, so no count check.
     predictions = [tuple(line.split("\t")) for line in _read_lines(prediction_file)]
@@ -183,7 +149,7 @@ def _score_bucc(task: str, prediction_file: Path, label_file: Path,
     return metrics.bucc_scores(predictions, gold)
 
 
-def _score_qa(task: str, prediction_file: Path, label_file: Path,
+def _score_answers(task: Task, prediction_file: Path, label_file: Path,
               language: str) -> dict[str, float]:
     predictions, references = _read_qa_predictions(prediction_file), _read_qa_labels(label_file)
     if not references:
@@ -193,7 +159,7 @@ def _score_qa(task: str, prediction_file: Path, label_file: Path,
         # Scored 0, as by the official scripts (which print a line per question).
         warnings.warn(f"{prediction_file}: {missing} of {len(references)} questions have no "
                       "prediction and score 0", stacklevel=3)
-    if task == "mlqa":
+    if task.scorer is Scorer.MLQA:
         return metrics.mlqa_scores(predictions, references, language)
     return metrics.squad_v1_scores(predictions, references)
 
@@ -210,7 +176,7 @@ def _read_rankings(path: Path) -> dict[str, list[str]]:
     return data
 
 
-def _score_ranking(task: str, prediction_file: Path, label_file: Path,
+def _score_rankings(task: Task, prediction_file: Path, label_file: Path,
                    language: str) -> dict[str, float]:
     predictions, labels = _read_rankings(prediction_file), _read_rankings(label_file)
     if not labels:
@@ -218,57 +184,59 @@ def _score_ranking(task: str, prediction_file: Path, label_file: Path,
     empty = next((query for query, relevant in labels.items() if not relevant), None)
     if empty is not None:
         raise ValueError(f"{label_file}: query {empty!r} has no relevant candidate")
-    if task == "mewsli_x":
+    if task.scorer is Scorer.MEWSLI_X:
         return {"map@20": metrics.mewslix_map_at_20(labels, predictions)}
     return {"map@20": metrics.lareqa_map_at_k(
         list(labels.values()), [predictions.get(query, []) for query in labels], 20)}
 
 
-_SCORERS: dict[str, Callable[[str, Path, Path, str], dict[str, float]]] = {
-    "xnli": _score_labels, "pawsx": _score_labels, "tatoeba": _score_labels,
-    "udpos": _score_tags, "panx": _score_tags, "bucc2018": _score_bucc,
-    "xquad": _score_qa, "mlqa": _score_qa, "tydiqa": _score_qa,
-    "mewsli_x": _score_ranking, "lareqa": _score_ranking,
+_SCORERS: dict[PredictionFormat, Callable[[Task, Path, Path, str], dict[str, float]]] = {
+    PredictionFormat.LABELS: _score_labels,
+    PredictionFormat.TAGS: _score_tags,
+    PredictionFormat.PAIRS: _score_pairs,
+    PredictionFormat.ANSWERS: _score_answers,
+    PredictionFormat.RANKINGS: _score_rankings,
 }
 
 
 def score_file(task: str, prediction_file: Path, label_file: Path,
                language: str) -> dict[str, float]:
     """One language's scores in percent, e.g. ``{"f1", "precision", "recall"}``."""
-    _check_task(task)
+    entry, file_format = _files(task)
     for path in (prediction_file, label_file):
         if not Path(path).is_file():
             raise ValueError(f"{path}: no such file")
-    return _SCORERS[task](task, Path(prediction_file), Path(label_file), language)
+    return _SCORERS[file_format](entry, Path(prediction_file), Path(label_file), language)
 
 
 # --- a directory ------------------------------------------------------------------------------
 
 
-def _task_dir(directory: Path, task: str, role: str) -> Path:
+def _task_dir(directory: Path, task: Task, role: str) -> Path:
     """``directory`` itself, or ``directory/<task>`` when only that holds the test files."""
     if not directory.is_dir():
         raise ValueError(f"{role} directory {directory}: does not exist")
-    pattern = f"test-*.{_suffix(task)}"
+    pattern = f"test-*.{task.xtreme_files.format.suffix}"
     if not any(directory.glob(pattern)):
-        for name in (task, XTREME_FOLDERS.get(task, task)):
+        for name in (task.name, task.xtreme_files.folder or task.name):
             if (directory / name).is_dir():
                 directory = directory / name
                 break
     if not any(directory.glob(pattern)):
-        raise ValueError(f"{role} directory {directory}: no {pattern} files for task {task}")
+        raise ValueError(f"{role} directory {directory}: no {pattern} files for task {task.name}")
     return directory
 
 
-def _languages(directory: Path, task: str) -> dict[str, Path]:
-    suffix = _suffix(task)
+def _languages(directory: Path, task: Task) -> dict[str, Path]:
+    suffix = task.xtreme_files.format.suffix
     return {path.name[len("test-"):-len(suffix) - 1]: path
             for path in directory.glob(f"test-*.{suffix}") if path.is_file()}
 
 
-def _language_order(task: str, languages: set[str]) -> list[str]:
+def _language_order(task: Task, languages: set[str]) -> list[str]:
     """xtreme's order for its languages (the order of its float sums), then the rest sorted."""
-    known = [lang for lang in XTREME_LANGUAGES[task] if lang in languages]
+    order = task.xtreme_files.languages or task.languages
+    known = [lang for lang in order if lang in languages]
     return known + sorted(languages - set(known))
 
 
@@ -276,38 +244,35 @@ def score_directory(task: str, predictions: Path, labels: Path) -> dict[str, Any
     """Score every language of ``task`` found in the two directories.
 
     Returns ``{"task", "languages", "scores": {lang: {metric: value}}, "average": {metric:
-    value}, "metric", "avg_metric"}``, all in percent. ``avg_metric`` is xtreme's headline:
-    the mean of average exact match and average F1 for QA, else the average F1 or accuracy.
-    A language present on one side only is an error naming the missing file.
+    value}, "metric", "avg_metric"}``, all in percent. ``avg_metric`` is xtreme's headline
+    (`Task.headline`): the mean of average exact match and average F1 for QA, else the
+    average F1 or accuracy. A language present on one side only is an error naming the
+    missing file.
     """
-    _check_task(task)
-    prediction_dir = _task_dir(Path(predictions), task, "predictions")
-    label_dir = _task_dir(Path(labels), task, "labels")
-    predicted, gold = _languages(prediction_dir, task), _languages(label_dir, task)
+    entry, _ = _files(task)
+    prediction_dir = _task_dir(Path(predictions), entry, "predictions")
+    label_dir = _task_dir(Path(labels), entry, "labels")
+    predicted, gold = _languages(prediction_dir, entry), _languages(label_dir, entry)
     for lang in sorted(predicted.keys() - gold.keys()):
         raise ValueError(f"{predicted[lang]} has no label file: expected "
                          f"{label_dir / predicted[lang].name}")
     for lang in sorted(gold.keys() - predicted.keys()):
         raise ValueError(f"{gold[lang]} has no prediction file: expected "
                          f"{prediction_dir / gold[lang].name}")
-    if task == "mlqa":
-        unknown = sorted(set(gold) - set(metrics.MLQA_LANGUAGES))
+    if entry.scorer is Scorer.MLQA:
+        unknown = sorted(set(gold) - set(entry.languages))
         if unknown:
             raise ValueError(f"mlqa: no MLQA normalisation for {', '.join(unknown)} "
-                             f"({label_dir}); allowed: {', '.join(metrics.MLQA_LANGUAGES)}")
+                             f"({label_dir}); allowed: {', '.join(entry.languages)}")
 
-    languages = _language_order(task, set(gold))
+    languages = _language_order(entry, set(gold))
     scores = {lang: score_file(task, predicted[lang], gold[lang], lang) for lang in languages}
     names = list(scores[languages[0]])
     # As xtreme: sum over languages in its order, then divide.
     average = {name: sum(scores[lang][name] for lang in languages) / len(languages)
                for name in names}
-    if task in QA_TASKS:
-        avg_metric = (average["exact_match"] + average["f1"]) / 2
-    else:
-        avg_metric = average[HEADLINE[task]]
     return {"task": task, "languages": languages, "scores": scores, "average": average,
-            "metric": HEADLINE[task], "avg_metric": avg_metric}
+            "metric": "+".join(entry.headline_metrics), "avg_metric": entry.headline(average)}
 
 
 def format_scores(result: dict[str, Any]) -> str:
