@@ -1,7 +1,8 @@
 """`sweep`: run, plan, validate and read X-STILTs sweeps.
 
-Exit status: 0 success, 1 a stage failed (finished stages are kept; rerun with --resume),
-2 bad input (spec, storage or arguments), before any Ray work starts, 130 interrupted.
+Exit status (`sweep.errors`): 0 success, 1 a stage failed (finished stages are kept; rerun
+with --resume), 2 bad input (spec, storage or arguments), before any Ray work starts, 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+from sweep.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, SweepError
+
+# Commands import their modules when they run: `sweep validate` and `sweep plan` never load
+# Ray, torch or pandas.
 
 
 def _load(path: str | None):
@@ -38,23 +40,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sweep.manifest import RunExistsError
-    from sweep.preflight import PreflightError
     from sweep.results import load, tables
-    from sweep.runner import StageFailed, SweepInterrupted, run_sweep
+    from sweep.runner import run_sweep
 
     spec = _load(args.file)
     try:
         outcome = run_sweep(spec, storage=args.storage, resume=args.resume)
-    except (RunExistsError, PreflightError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except StageFailed as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except (SweepInterrupted, KeyboardInterrupt) as error:
-        reason = str(error) or "finished stages are kept; rerun with --resume to continue"
-        print(f"interrupted: {reason}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted: finished stages are kept; rerun with --resume to continue",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     print(f"\nsweep {spec.name!r} done in {outcome.seconds:.0f}s: ran {len(outcome.ran)} stages, "
           f"skipped {len(outcome.skipped)} finished earlier; results in {outcome.storage}")
@@ -74,14 +68,14 @@ def cmd_results(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         frame = load_trials(args.path) if args.trials else load(args.path)
-    except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
+        if args.format == "parquet":
+            frame.to_parquet(args.output, index=False)
+            print(f"wrote {len(frame)} rows to {args.output}")
+            return 0
+        named = {"trials": frame} if args.trials else tables(frame)
+    except (OSError, ValueError) as error:  # missing run, bad storage, unknown task in rows
         print(f"error: {args.path}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.format == "parquet":
-        frame.to_parquet(args.output, index=False)
-        print(f"wrote {len(frame)} rows to {args.output}")
-        return 0
-    named = {"trials": frame} if args.trials else tables(frame)
     chunks = []
     for title, table in named.items():
         if args.format == "csv":
@@ -98,20 +92,6 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jobs(handler):
-    """Run a jobs command; its one-line errors (address, token, unknown job) exit 2."""
-    def run(args: argparse.Namespace) -> int:
-        from sweep.jobs import JobsError
-
-        try:
-            return handler(args)
-        except JobsError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-    return run
-
-
-@_jobs
 def cmd_submit(args: argparse.Namespace) -> int:
     from sweep.jobs import submit
 
@@ -124,7 +104,6 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
-@_jobs
 def cmd_status(args: argparse.Namespace) -> int:
     from sweep.jobs import details, status_exit_code
 
@@ -140,7 +119,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return status_exit_code(info.status)
 
 
-@_jobs
 def cmd_logs(args: argparse.Namespace) -> int:
     from sweep.jobs import follow, logs, status_exit_code
 
@@ -157,7 +135,6 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return status_exit_code(status)
 
 
-@_jobs
 def cmd_stop(args: argparse.Namespace) -> int:
     from sweep.jobs import stop
 
@@ -250,14 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sweep.spec import SpecError
-
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except SpecError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except SweepError as error:
+        print(f"{error.prefix}: {error}", file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ project's source tree as the job's `working_dir` (without .git, .venv, results/ 
 build or cache output) and runs `sweep run` on the cluster. The spec travels as text in the
 job's environment (`XSTILTS_SPEC_YAML`), not as a path, so FILE may live anywhere, even
 outside the tree or in an ignored folder, and the job runs the file as it was when submitted;
-`python -m sweep.jobs` (the entrypoint) writes it to a temp file and calls `sweep run` on it.
+`python -m sweep.submitted` (the entrypoint) writes it to a temp file and calls `sweep run` on it.
 The cluster runs the entrypoint with the `python` on its PATH, which needs the project's
 dependencies. Storage must be absolute or a URI: a relative one would land in the job's
 unpacked copy of the tree.
@@ -29,11 +29,12 @@ import logging
 import os
 import shlex
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sweep.errors import JobsError
 
 if TYPE_CHECKING:
     from ray.job_submission import JobDetails, JobSubmissionClient
@@ -54,10 +55,6 @@ EXCLUDES = [".git", ".venv", "venv", "__pycache__", "*.pyc", "*.egg-info", "/bui
 # and a resubmission with --resume continues it.
 STOP_LIKE_CTRL_C = {"RAY_JOB_STOP_SIGNAL": "SIGINT", "RAY_JOB_STOP_WAIT_TIME_S": "60"}
 FAILED_STATUSES = {"FAILED", "STOPPED"}
-
-
-class JobsError(Exception):
-    """A one-line, user-facing reason why a jobs command cannot go on (exit status 2)."""
 
 
 def resolve_address(address: str | None) -> str:
@@ -176,10 +173,10 @@ def job_request(file: str, text: str, spec: Spec, storage: str | None,
                         "spec's storage field")
     if len(text.encode("utf-8")) > MAX_SPEC_BYTES:
         raise JobsError(f"{file}: larger than {MAX_SPEC_BYTES} bytes, too large to submit")
-    arguments = ["run-submitted"] + (["--storage", storage] if storage else [])
+    arguments = ["--storage", storage] if storage else []
     arguments += ["--resume"] if resume else []
     return {
-        "entrypoint": shlex.join(["python", "-m", "sweep.jobs", *arguments]),
+        "entrypoint": shlex.join(["python", "-m", "sweep.submitted", *arguments]),
         "runtime_env": {
             "working_dir": str(project_root()),
             "excludes": EXCLUDES,
@@ -238,25 +235,3 @@ def stop(address: str | None, job_id: str) -> bool:
     client, url = connect(address)
     with _talking_to(url):
         return client.stop_job(job_id)
-
-
-def run_submitted(argv: list[str]) -> int:
-    """Job side (the entrypoint): `sweep run` the spec text that came with the job."""
-    from sweep.cli import EXIT_BAD_INPUT, main
-
-    text = os.environ.get(SPEC_ENV)
-    if text is None:
-        print(f"error: ${SPEC_ENV} is not set; this entrypoint is for `sweep submit` jobs",
-              file=sys.stderr)
-        return EXIT_BAD_INPUT
-    name = Path(os.environ.get(SPEC_NAME_ENV) or "spec.yaml").name
-    with tempfile.TemporaryDirectory(prefix="xs-spec-") as folder:
-        path = Path(folder) / name
-        path.write_text(text, encoding="utf-8")
-        return main(["run", str(path), *argv])
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] != ["run-submitted"]:
-        sys.exit("usage: python -m sweep.jobs run-submitted [--storage S] [--resume]")
-    sys.exit(run_submitted(sys.argv[2:]))

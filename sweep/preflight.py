@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweep.errors import PreflightError
 from sweep.spec import Spec
 from trainables.storage import Location
 from trainables.tasks import get_task
@@ -23,10 +24,6 @@ from trainables.trial import evaluation_resources, worker_resources
 
 TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial drivers
 PROBE_TIMEOUT_S = 60
-
-
-class PreflightError(ValueError):
-    """The spec asks for something this cluster cannot give; nothing was started."""
 
 
 @dataclass(frozen=True)

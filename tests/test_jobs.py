@@ -139,7 +139,7 @@ def test_job_request_carries_the_spec_text(tmp_path):
     path = write_spec(tmp_path)
     text = path.read_text()
     request = jobs.job_request(str(path), text, load_spec(path), "/tmp/my runs/a", True)
-    assert request["entrypoint"] == ("python -m sweep.jobs run-submitted "
+    assert request["entrypoint"] == ("python -m sweep.submitted "
                                      "--storage '/tmp/my runs/a' --resume")
     env = request["runtime_env"]
     assert env["env_vars"] == {jobs.SPEC_ENV: text, jobs.SPEC_NAME_ENV: "tiny.yaml",
@@ -164,11 +164,13 @@ def test_upload_leaves_out_ignored_and_build_files(tmp_path):
 
 
 def test_job_side_entrypoint_runs_the_submitted_text(tmp_path, monkeypatch, capsys):
+    from sweep.submitted import run_submitted
+
     monkeypatch.delenv(jobs.SPEC_ENV, raising=False)
-    assert jobs.run_submitted([]) == 2
+    assert run_submitted([]) == 2
     monkeypatch.setenv(jobs.SPEC_ENV, yaml.safe_dump({**TINY, "target_tasks": ["nope"]}))
     monkeypatch.setenv(jobs.SPEC_NAME_ENV, "mine.yaml")
-    assert jobs.run_submitted(["--storage", str(tmp_path / "run")]) == 2
+    assert run_submitted(["--storage", str(tmp_path / "run")]) == 2
     assert "mine.yaml: invalid search space" in capsys.readouterr().err
 
 
