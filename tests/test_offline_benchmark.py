@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -11,23 +12,24 @@ from pathlib import Path
 import pytest
 
 from trainables.offline import benchmark
-from trainables.offline.benchmark import (
-    BUCC_SPLITS,
-    CAUSAL_CYCLES,
-    COPA_QUESTIONS,
+from trainables.offline.benchmark import BUILDERS, ensure_benchmark, generate_benchmark
+from trainables.offline.builders.multiple_choice import CAUSAL_CYCLES, COPA_QUESTIONS
+from trainables.offline.builders.retrieval import BUCC_SPLITS
+from trainables.offline.grammar import SYNTAX
+from trainables.offline.lexicon import (
+    ENGLISH_QUESTION_WORDS,
+    ENGLISH_SYNONYMS,
     LANGUAGES,
     NAMES,
-    NLI_LABELS,
     NOUNS,
-    POS_TAGS,
     PREPOSITIONS,
     QUESTION_TYPES,
+    SCRIPTS,
     VERBS,
     build_lexicons,
-    ensure_benchmark,
-    generate_benchmark,
 )
 from trainables.readers import read_ccgbank_auto
+from trainables.tasks import NLI_LABELS, REGISTRY, SYNTHETIC_LANGUAGES, SYNTHETIC_POS_TAGS
 
 SMALL = {"train_size": 60, "eval_size": 30, "retrieval_size": 25, "corpus_size": 40}
 OTHERS = [lang for lang in LANGUAGES if lang != "en"]
@@ -85,6 +87,36 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path):
                  "synth_squad/dev-en.jsonl", "synth_xquad/dev-zh.jsonl",
                  "synth_bucc/ar-en.test.ar", "synth_bucc/sw-en.sample.gold"):  # fmt: skip
         assert name in changed, name
+
+
+def tree_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+# Taken before the benchmark was split into modules, at GENERATOR_VERSION 5 (seed 13): change
+# them only together with GENERATOR_VERSION.
+TREE_HASHES = {
+    "default": "4a1529ac6445d51fea6a45fe6152661f9260d684f193a00e38eda0ae2841a20b",
+    "small": "4dfd60e114b559f261d9bdc717a09f04336094fb8d11a0aa15f7911ffeb966f5",
+}
+
+
+def test_output_is_byte_identical_to_its_generator_version(bench, tmp_path):
+    assert benchmark.GENERATOR_VERSION == 5
+    assert tree_hash(bench) == TREE_HASHES["default"]
+    small = generate_benchmark(tmp_path, seed=13, train_size=40, eval_size=12,
+                               retrieval_size=15, corpus_size=20)
+    assert tree_hash(small) == TREE_HASHES["small"]
+
+
+def test_languages_and_tasks_agree_with_the_registry():
+    assert list(LANGUAGES) == list(SYNTHETIC_LANGUAGES)
+    assert set(SCRIPTS) == set(SYNTAX) == set(SYNTHETIC_LANGUAGES)
+    assert set(BUILDERS) == {name for name, task in REGISTRY.items() if task.synthetic}
 
 
 def test_layout_and_metadata(bench):
@@ -153,8 +185,8 @@ def test_layout_and_metadata(bench):
                 path = bench / task / f"{split}-{lang}.jsonl"
                 assert path.exists(), path
                 assert meta["files"][f"{task}/{split}-{lang}.jsonl"] == len(read_jsonl(path))
-    assert meta["tasks"]["synth_pos"]["label_names"] == POS_TAGS
-    assert meta["tasks"]["synth_xnli"]["label_names"] == NLI_LABELS
+    assert meta["tasks"]["synth_pos"]["label_names"] == list(SYNTHETIC_POS_TAGS)
+    assert meta["tasks"]["synth_xnli"]["label_names"] == list(NLI_LABELS)
     for lang in OTHERS:
         for split in BUCC_SPLITS:
             for suffix in (lang, "en", "gold"):
@@ -195,7 +227,7 @@ def test_fields_and_labels(bench):
         for record in read_jsonl(bench / "synth_pos" / f"dev-{lang}.jsonl"):
             assert set(record) == {"tokens", "tags"}
             assert len(record["tokens"]) == len(record["tags"]) > 0
-            assert set(record["tags"]) <= set(POS_TAGS)
+            assert set(record["tags"]) <= set(SYNTHETIC_POS_TAGS)
             assert all(token and " " not in token for token in record["tokens"])
 
 
@@ -235,7 +267,7 @@ def test_latin_languages_share_cognates_with_english():
         )
         assert 0.05 * len(english.nouns) <= close <= 0.4 * len(english.nouns), lang
         # Loanwords: "never" and the question words are English.
-        assert lex.neg == "never" and lex.wh == benchmark.ENGLISH_QUESTION_WORDS
+        assert lex.neg == "never" and lex.wh == ENGLISH_QUESTION_WORDS
         # Every other concept has its own word (det and conj included).
         borrowed = {"never", "How", "many", "Who", "What", "Where"}
         own = {*lex.nouns, *lex.verbs, *lex.adjectives, *lex.prepositions, *lex.names}
@@ -327,7 +359,7 @@ def test_tagging_anchors_in_every_language(bench):
 
 
 def test_tatoeba_pairs(bench):
-    english_words = build_lexicons(13)["en"].words() | set(benchmark.ENGLISH_SYNONYMS.values())
+    english_words = build_lexicons(13)["en"].words() | set(ENGLISH_SYNONYMS.values())
     for lang in OTHERS:
         records = read_jsonl(bench / "synth_tatoeba" / f"test-{lang}.jsonl")
         assert len(records) == 200
@@ -564,7 +596,7 @@ def split_sentences(context: str) -> list[str]:
 
 
 def question_type(english_question: str) -> str:
-    wh = benchmark.ENGLISH_QUESTION_WORDS
+    wh = ENGLISH_QUESTION_WORDS
     return next(t for t, w in zip(QUESTION_TYPES, wh, strict=True)
                 if english_question.startswith(w + " "))  # fmt: skip
 
@@ -695,7 +727,8 @@ def test_ensure_benchmark_is_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(benchmark, "generate_benchmark", fail)
     assert ensure_benchmark(tmp_path, seed=3, **SMALL) == first
     assert (first / "benchmark.json").stat().st_mtime_ns == stamp
-    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temp dirs left behind
+    # No staging directory left behind (the lock file is publish_directory's).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [first.name, f"{first.name}.lock"]
     monkeypatch.undo()
 
     # Other settings get another directory; sizes left out take their defaults.
@@ -705,17 +738,15 @@ def test_ensure_benchmark_is_cached(tmp_path, monkeypatch):
         ensure_benchmark(tmp_path, seed=3, bogus_size=1)
 
 
-def test_ensure_benchmark_uses_the_winner_when_it_loses_the_race(tmp_path, monkeypatch):
-    name = ensure_benchmark(tmp_path / "probe", seed=3, **SMALL).name
-    winner = tmp_path / "cache" / name
-    real = benchmark.generate_benchmark
+def test_ensure_benchmark_keeps_the_cache_names_and_caches_of_before(tmp_path, monkeypatch):
+    """Caches written before ensure_benchmark published through publish_directory have the
+    same name and benchmark.json, but no DONE marker: they are used as they are."""
+    first = ensure_benchmark(tmp_path, seed=3, **SMALL)
+    assert first.name == "synthetic-xtreme-7b29f453b096465e"
+    (first / "DONE").unlink()
 
-    def racing(root, **kwargs):
-        real(winner, **kwargs)  # another process publishes first...
-        (winner / "marker").write_text("winner")
-        return real(root, **kwargs)  # ...while this one is still writing its own copy
+    def fail(*args, **kwargs):
+        raise AssertionError("regenerated a cached benchmark")
 
-    monkeypatch.setattr(benchmark, "generate_benchmark", racing)
-    assert ensure_benchmark(tmp_path / "cache", seed=3, **SMALL) == winner
-    assert (winner / "marker").read_text() == "winner"
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [name]
+    monkeypatch.setattr(benchmark, "generate_benchmark", fail)
+    assert ensure_benchmark(tmp_path, seed=3, **SMALL) == first
