@@ -11,9 +11,10 @@ Adding a task is one entry in `real` (or `synthetic`); see CONTRIBUTING.md.
 from __future__ import annotations
 
 from trainables.readers import READERS
-from trainables.tasks.real import NER_TAGS, REAL_TASKS, UD_POS_TAGS, XTREME_BENCHMARKS
+from trainables.tasks.real import NER_TAGS, REAL_TASKS, UD_POS_TAGS
 from trainables.tasks.schema import (
     PARQUET,
+    XTREME_BENCHMARKS,
     DevSlice,
     Family,
     FileFormat,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from trainables.tasks import languages as lang
 from trainables.tasks.schema import (
+    XTREME_BENCHMARKS,
     DevSlice,
     Family,
     FileFormat,
@@ -17,7 +18,6 @@ from trainables.tasks.schema import (
 )
 from trainables.tasks.synthetic import NLI_LABELS, PARAPHRASE_LABELS
 
-XTREME_BENCHMARKS = ("xtreme", "xtreme-r")
 UD_POS_TAGS = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART",
     "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X",

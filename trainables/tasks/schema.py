@@ -95,7 +95,7 @@ FAMILY_SCORERS: dict[Family, frozenset[Scorer]] = {
     Family.RETRIEVAL: frozenset({Scorer.TATOEBA, Scorer.BUCC}),
 }
 ROLES = ("intermediate", "target", "retrieval")
-BENCHMARKS = ("xtreme", "xtreme-r")
+XTREME_BENCHMARKS = ("xtreme", "xtreme-r")  # the aggregate scores a task can count in
 
 # The hub's parquet conversion of a dataset: the revision that loads with datasets >= 4 even
 # for script-based datasets. A branch, not a commit: a run resolves it to the commit it names
@@ -290,8 +290,8 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
             if role not in ROLES:
                 bad(f"role {role!r}; allowed: {', '.join(ROLES)}")
         for benchmark in (*task.benchmarks, *task.benchmark_languages):
-            if benchmark not in BENCHMARKS:
-                bad(f"benchmark {benchmark!r}; allowed: {', '.join(BENCHMARKS)}")
+            if benchmark not in XTREME_BENCHMARKS:
+                bad(f"benchmark {benchmark!r}; allowed: {', '.join(XTREME_BENCHMARKS)}")
         for other in (task.train_task, task.dev_task, *task.train_also):
             if other is not None and other not in registry:
                 bad(f"names task {other!r}, which is not registered")
