@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweep.spec import HYPERPARAMETERS, Spec, dimension_values
+from sweep.schema import Spec, dimension_values
+from sweep.searchers import SEARCHERS
 from trainables.tasks import get_task
 from trainables.trial import NO_INTERMEDIATE, evaluation_resources, worker_resources
 
@@ -55,13 +55,9 @@ def config_hash(config: dict[str, Any]) -> str:
 
 def count_training_trials(spec: Spec, kind: str, task: str) -> int:
     """Trials Tune will run for the `kind` stage of `task`."""
-    search = spec.stage_search(kind, task)
-    if spec.searcher.type != "grid":
-        return search.num_samples
-    sizes = [len(dimension_values(getattr(search, key))) for key in HYPERPARAMETERS]
-    if kind == "target":
-        sizes.append(len(spec.target_intermediates()))
-    return math.prod(sizes) * search.num_samples
+    intermediates = spec.target_intermediates() if kind == "target" else None
+    return SEARCHERS[spec.searcher.type].count_trials(
+        spec.stage_dimensions(kind, task, intermediates), spec.stage_search(kind, task).num_samples)
 
 
 def max_iterations(spec: Spec, kind: str, task: str) -> int:

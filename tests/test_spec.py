@@ -5,13 +5,17 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from sweep import rules
 from sweep.cli import main
+from sweep.schema import Spec
 from sweep.spec import SpecError, default_spec_path, load_spec, parse_spec
+from trainables.tasks import REGISTRY, tasks_with_role
 
 SPACES = Path(__file__).resolve().parent.parent / "search_spaces"
 
@@ -44,7 +48,8 @@ def _set(document: dict, path: str, value) -> dict:
 
 BAD = [
     # (field path, value, text expected in the message)
-    ("searcher.type", "bayes", "searcher.type: got 'bayes'; allowed: Input should be 'optuna'"),
+    ("searcher.type", "bayes", "searcher.type: got 'bayes'; allowed: optuna, random, grid"),
+    ("scheduler.type", "hyperband", "scheduler.type: got 'hyperband'; allowed: asha, fifo"),
     ("scheduler.reduction_factor", 1, "scheduler.reduction_factor: got 1"),
     ("target_tasks", ["xnli_typo"],
      "target_tasks[0]: got 'xnli_typo'; allowed: lareqa, mewsli_x, mlqa, panx, pawsx"),
@@ -79,29 +84,15 @@ def test_bad_values_name_field_value_and_allowed(field, value, expected):
     assert expected in str(caught.value), str(caught.value)
 
 
-def test_local_data_needs_an_existing_directory():
-    document = _set(good(), "data", {"source": "local", "path": "/nonexistent"})
-    with pytest.raises(SpecError, match="data.path: got '/nonexistent'; allowed: an existing"):
-        parse_spec(document)
-
-
-def test_searcher_grid_rejects_continuous_dimension():
-    document = _set(good(), "searcher.type", "grid")
-    with pytest.raises(SpecError, match=r"search.intermediate.learning_rate: got \{'loguniform'"):
-        parse_spec(document)
-
-
-def test_full_table_needs_a_trial_per_intermediate():
-    document = _set(good(), "search.target.num_samples", 2)
-    with pytest.raises(SpecError, match=r"search.target.num_samples: got 2; allowed: >= 3"):
-        parse_spec(document)
-
-
 def test_every_problem_is_reported_at_once():
+    document = _set(_set(good(), "scheduler.reduction_factor", 1), "target_tasks", ["nope"])
+    with pytest.raises(SpecError) as caught:
+        parse_spec(document)
+    assert len(caught.value.problems) == 1  # field checks first; the rules need a model
     document = _set(_set(good(), "searcher.type", "bayes"), "target_tasks", ["nope"])
     with pytest.raises(SpecError) as caught:
         parse_spec(document)
-    assert len(caught.value.problems) == 1  # pydantic errors first; semantics need a model
+    assert caught.value.problems[1] == "searcher.type: got 'bayes'; allowed: optuna, random, grid"
     document = _set(_set(good(), "target_tasks", ["nope"]), "retrieval_tasks", ["nope2"])
     with pytest.raises(SpecError) as caught:
         parse_spec(document)
@@ -143,3 +134,260 @@ def test_console_script_exit_status(tmp_path):
     assert completed.returncode == 2
     assert "target_tasks[0]: got 'nope'" in completed.stderr
     assert main(["validate", str(default_spec_path())]) == 0
+
+
+# -- the rules, one test each: a rule's problems for the default spec with some changes ------
+
+
+def _problems(rule, changes: dict) -> list[str]:
+    """`rule`'s problems, each once, for the default spec with `changes` (dotted paths),
+    validated by the schema only, so that no other rule gets in the way."""
+    document = good()
+    for path, value in changes.items():
+        document = _set(document, path, value)
+    return list(dict.fromkeys(rule(Spec.model_validate(document))))
+
+
+# The default spec's target tasks alone: no intermediate or retrieval tasks to report on.
+ONLY_TARGETS = {"intermediate_tasks": [], "retrieval_tasks": [], "search.target.intermediate": None}
+
+
+def test_every_rule_has_its_test():
+    assert [rule for rule in rules.RULES if f"test_{rule.__name__}" not in globals()] == []
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"retrieval_tasks": ["synth_xnli"]},
+     ["retrieval_tasks[0]: got 'synth_xnli'; allowed: bucc2018, synth_bucc, synth_tatoeba, "
+      "tatoeba"]),
+    ({"target_tasks": ["synth_xnli", "synth_nli"]},
+     ["target_tasks[1]: got 'synth_nli'; allowed: " + ", ".join(tasks_with_role("target"))]),
+    ({}, []),
+])
+def test_target_and_retrieval_tasks(changes, expected):
+    assert _problems(rules.target_and_retrieval_tasks, changes) == expected
+
+
+INTERMEDIATES = ", ".join(tasks_with_role("intermediate"))
+
+
+@pytest.mark.parametrize("entries,expected", [
+    (["synth_tatoeba"],
+     [f"intermediate_tasks[0]: got 'synth_tatoeba'; allowed: {INTERMEDIATES} or a mixture"]),
+    ([{"name": "synth_nli", "mixture": ["synth_nli", "synth_tatoeba"]}],
+     [f"intermediate_tasks[0].mixture[1]: got 'synth_tatoeba'; allowed: {INTERMEDIATES}",
+      "intermediate_tasks[0].name: got 'synth_nli'; allowed: a new name that is not a "
+      "registry task or 'none'"]),
+    (["synth_nli", {"name": "synth_nli_mix", "mixture": ["synth_nli", "synth_squad"]},
+      "synth_nli"],
+     ["intermediate_tasks[2]: got 'synth_nli'; allowed: each intermediate task once"]),
+])
+def test_intermediate_entries(entries, expected):
+    assert _problems(rules.intermediate_entries, {"intermediate_tasks": entries}) == expected
+
+
+def test_target_intermediate_choices():
+    assert _problems(rules.target_intermediate_choices,
+                     {"search.target.intermediate": ["none", "mnli"]}) == [
+        "search.target.intermediate[1]: got 'mnli'; allowed: none, synth_nli, synth_squad"]
+
+
+def test_per_task_keys():
+    assert _problems(rules.per_task_keys, {"search.per_task": {"xnli": {"epochs": 2},
+                                                               "synth_pos": {"epochs": 2}}}) == [
+        "search.per_task.xnli: got 'xnli'; allowed: an intermediate or target task of this "
+        "spec: synth_nli, synth_squad, synth_xnli, synth_pos, synth_xquad, synth_xcopa, "
+        "synth_lareqa"]
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("bayes", ["searcher.type: got 'bayes'; allowed: optuna, random, grid"]),
+    ("grid", []),
+])
+def test_searcher_type(value, expected):
+    assert _problems(rules.searcher_type, {"searcher.type": value}) == expected
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("x", ["scheduler.type: got 'x'; allowed: asha, fifo"]),
+    ("fifo", []),
+])
+def test_scheduler_type(value, expected):
+    assert _problems(rules.scheduler_type, {"scheduler.type": value}) == expected
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("search.target.learning_rate", {"loguniform": [1e-3, 1e-5]},
+     "search.target.learning_rate: got [0.001, 1e-05]; allowed: [low, high] with low < high"),
+    ("search.target.learning_rate", {"loguniform": [0, 1e-3]},
+     "search.target.learning_rate: got [0.0, 0.001]; allowed: positive bounds for loguniform"),
+    ("search.target.epochs", {"uniform": [1, 3]},
+     "search.target.epochs: got {'uniform': (1.0, 3.0)}; allowed: a value or {choice: [...]} "
+     "of integers"),
+    ("search.target.seed", "x", "search.target.seed: got 'x'; allowed: a number"),
+    ("search.intermediate.epochs", {"choice": [1, 2.5]},
+     "search.intermediate.epochs: got 2.5; allowed: a positive integer"),
+    ("search.target.learning_rate", 5,
+     "search.target.learning_rate: got 5; allowed: a learning rate in (0, 1)"),
+    ("search.target.warmup_ratio", 1.0,
+     "search.target.warmup_ratio: got 1.0; allowed: a ratio in [0, 1)"),
+    ("search.target.weight_decay", -0.1,
+     "search.target.weight_decay: got -0.1; allowed: a non-negative number"),
+    ("search.per_task", {"synth_pos": {"batch_size": 0}},
+     "search.per_task.synth_pos.batch_size: got 0; allowed: a positive integer"),
+])
+def test_stage_dimensions(field, value, expected):
+    assert _problems(rules.stage_dimensions, {field: value}) == [expected]
+
+
+@pytest.mark.parametrize("changes,expected", [
+    # grid: finite values only, and the grid covers the full table by itself
+    ({"searcher.type": "grid", "search.target.num_samples": 1},
+     ["search.intermediate.learning_rate: got {'loguniform': (0.0001, 0.003)}; allowed: "
+      "a value or {choice: [...]} with searcher grid"]),
+    # sampling searchers: a trial per intermediate choice for the full table
+    ({"searcher.type": "random", "search.per_task": {"synth_pos": {"num_samples": 2}}},
+     ["search.per_task.synth_pos.num_samples: got 2; allowed: >= 3 (evaluation.full_table "
+      "needs a trial per intermediate choice)"]),
+    ({"search.target.num_samples": 2},
+     ["search.target.num_samples: got 2; allowed: >= 3 (evaluation.full_table needs a trial "
+      "per intermediate choice)"]),
+    ({"search.target.num_samples": 2, "evaluation.full_table": False}, []),
+    ({"searcher.type": "bayes"}, []),  # searcher_type reports it
+])
+def test_searcher_stages(changes, expected):
+    assert _problems(rules.searcher_stages, changes) == expected
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "fifo", "unknown"])
+def test_scheduler_settings(scheduler):
+    # Neither ASHA nor FIFO has settings beyond the schema's field checks and the max_t rule.
+    assert _problems(rules.scheduler_settings, {"scheduler.type": scheduler}) == []
+
+
+def test_batch_size_splits_over_workers():
+    assert _problems(rules.batch_size_splits_over_workers, {
+        "resources.workers_per_trial": 4, "search.intermediate.batch_size": {"choice": [16, 30]},
+        "search.per_task": {"synth_pos": {"batch_size": 18}}}) == [
+        "search.intermediate.batch_size: got 30; allowed: a multiple of "
+        "resources.workers_per_trial (4), as it is the global batch",
+        "search.per_task.synth_pos.batch_size: got 18; allowed: a multiple of "
+        "resources.workers_per_trial (4), as it is the global batch"]
+
+
+def test_evaluation_languages():
+    assert _problems(rules.evaluation_languages, {"evaluation.languages": ["en", "xx"]}) == [
+        "evaluation.languages[1]: got 'xx'; allowed: 'all' or languages of the tasks: "
+        "ar, de, en, fr, hi, ru, sw, zh"]
+
+
+@pytest.mark.parametrize("custom,expected", [
+    ({"GPU": 1}, "resources.custom_per_worker.GPU: got 1.0; allowed: custom resource names "
+                 "other than CPU, GPU, memory, object_store_memory, trial_driver "
+                 "(use cpus_per_worker and gpus_per_worker)"),
+    ({"a10g": 0}, "resources.custom_per_worker.a10g: got 0.0; allowed: a positive amount"),
+])
+def test_custom_resources(custom, expected):
+    assert _problems(rules.custom_resources, {"resources.custom_per_worker": custom}) == [expected]
+
+
+@pytest.mark.parametrize("storage,expected", [
+    ("hdfs://host/sweeps", ["storage: got 'hdfs://host/sweeps'; allowed: a local path or a URI "
+                            "with scheme s3://, gs://, gcs://, file://"]),
+    ("s3://bucket/prefix?endpoint_override=http://127.0.0.1:9000", []),
+    ("results/here", []),
+])
+def test_storage_scheme(storage, expected):
+    assert _problems(rules.storage_scheme, {"storage": storage}) == expected
+
+
+def test_local_model_directory(tmp_path):
+    model = {"source": "local", "name": "/nonexistent"}
+    assert _problems(rules.local_model_directory, {"model": model}) == [
+        "model.name: got '/nonexistent'; allowed: an existing directory when model.source "
+        "is local"]
+    assert _problems(rules.local_model_directory, {"model.source": "local",
+                                                   "model.name": str(tmp_path)}) == []
+
+
+@pytest.mark.parametrize("path,expected", [
+    (None, "data.path: got None; allowed: a directory of <task>/<split>-<language>.jsonl "
+           "files or of the tasks' original files (see README, Tasks)"),
+    ("/nonexistent", "data.path: got '/nonexistent'; allowed: an existing directory"),
+])
+def test_local_data_path(path, expected):
+    assert _problems(rules.local_data_path, {"data": {"source": "local", "path": path}}) == [
+        expected]
+
+
+def _hub_run(target: str, retrieval: list[str], **changes) -> dict:
+    return {**ONLY_TARGETS, "data.source": "hub", "target_tasks": [target],
+            "retrieval_tasks": retrieval, **changes}
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"data.source": "hub", **ONLY_TARGETS, "target_tasks": ["synth_xnli"]},
+     ["data.source: got 'hub'; allowed: offline or local for synthetic task 'synth_xnli'"]),
+    ({**ONLY_TARGETS, "target_tasks": ["xnli"]},
+     ["data.source: got 'offline'; allowed: hub or local for task 'xnli' (not synthetic)"]),
+    (_hub_run("lareqa", ["bucc2018"]),
+     ["data.path: got None; allowed: a directory holding its files for task 'lareqa', which "
+      "has no complete hub copy",
+      "data.path: got None; allowed: a directory holding bucc2018/ for task 'bucc2018', which "
+      "has no complete hub copy"]),
+    # A mixture's members count, and so do languages a hub copy lacks (Tatoeba's Polish).
+    (_hub_run("xnli", ["tatoeba"], **{"evaluation.languages": ["de", "pl"],
+                                      "intermediate_tasks": [{"name": "mix",
+                                                              "mixture": ["mnli", "ccg"]}]}),
+     ["data.path: got None; allowed: a directory holding tatoeba/ for task 'tatoeba', which "
+      "has no complete hub copy",
+      "data.path: got None; allowed: a directory holding ccgbank/ for task 'ccg', which has no "
+      "complete hub copy"]),
+    (_hub_run("xnli", ["tatoeba"], **{"evaluation.languages": ["de", "fr"]}), []),
+    (_hub_run("lareqa", ["bucc2018"], **{"data.path": "/data/xtreme"}), []),
+])
+def test_data_source_fits_tasks(changes, expected):
+    assert _problems(rules.data_source_fits_tasks, changes) == expected
+
+
+def test_data_source_fits_tasks_with_no_hub_copy_and_no_files(monkeypatch):
+    monkeypatch.setitem(REGISTRY, "lareqa", replace(REGISTRY["lareqa"], local=None))
+    assert _problems(rules.data_source_fits_tasks, _hub_run("lareqa", [])) == [
+        "data.source: got 'hub'; allowed: local for task 'lareqa', which has no hub source"]
+
+
+@pytest.mark.parametrize("revision,expected", [
+    (None, ["model.revision: got None; allowed: a pinned hub revision (commit sha or tag) "
+            "for a hub model"]),
+    ("main", []),
+])
+def test_hub_model_revision(revision, expected):
+    model = {"source": "hub", "name": "FacebookAI/xlm-roberta-large", "revision": revision}
+    assert _problems(rules.hub_model_revision, {"model": model}) == expected
+
+
+@pytest.mark.parametrize("max_t,expected", [
+    (2, ["scheduler.max_t: got 2; allowed: >= scheduler.grace_period (3)"]),
+    (3, []),
+    (None, []),
+])
+def test_max_t_covers_grace_period(max_t, expected):
+    assert _problems(rules.max_t_covers_grace_period,
+                     {"scheduler.grace_period": 3, "scheduler.max_t": max_t}) == expected
+
+
+def test_deprecated_scheduler_evals_per_epoch_warns_once(tmp_path, capsys):
+    document = good()
+    for stage in ("intermediate", "target"):
+        document["search"][stage].pop("evals_per_epoch")
+    document["scheduler"]["evals_per_epoch"] = 3
+    old = tmp_path / "old.yaml"
+    old.write_text(yaml.safe_dump(document))
+    assert main(["validate", str(old)]) == 0
+    assert capsys.readouterr().err == (
+        f"warning: {old}: scheduler.evals_per_epoch is deprecated; "
+        "set search.intermediate.evals_per_epoch and search.target.evals_per_epoch\n")
+    assert load_spec(old).evals_per_epoch("target", "synth_pos") == 3  # still read
+    capsys.readouterr()
+    assert main(["validate", str(default_spec_path())]) == 0
+    assert capsys.readouterr().err == ""  # the shipped files use the new place

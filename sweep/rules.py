@@ -1,0 +1,286 @@
+"""The spec's cross-field rules: one function per rule, `(spec) -> problems`, run in order.
+
+Each problem reads `<field path>: got <value>; allowed: <what>`. A rule sees a spec that
+passed the schema's field checks, so every field has its type; the rules that need an
+entry of a registry skip an unknown type, which `searcher_type` or `scheduler_type` reports.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from sweep.schedulers import SCHEDULERS
+from sweep.schema import HYPERPARAMETERS, Dimension, LogUniform, Spec, dimension_values, problem
+from sweep.searchers import SEARCHERS
+from trainables.tasks import REGISTRY, get_task, tasks_with_role
+from trainables.trial import NO_INTERMEDIATE
+
+# Object stores whose pyarrow paths are bucket/key (trainables.storage.Location relies on it).
+STORAGE_SCHEMES = ("s3", "gs", "gcs", "file")
+# Ray's own resource names, which custom_per_worker must not shadow.
+RESERVED_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory", "trial_driver")
+
+Rule = Callable[[Spec], list[str]]
+
+
+def _has_role(name: str, role: str) -> bool:
+    return name in REGISTRY and role in REGISTRY[name].roles
+
+
+def target_and_retrieval_tasks(spec: Spec) -> list[str]:
+    """Target and retrieval tasks are registry tasks with that role."""
+    return [problem(f"{field_name}[{index}]", name, ", ".join(tasks_with_role(role)))
+            for role, field_name, names in (("target", "target_tasks", spec.target_tasks),
+                                            ("retrieval", "retrieval_tasks", spec.retrieval_tasks))
+            for index, name in enumerate(names) if not _has_role(name, role)]
+
+
+def intermediate_entries(spec: Spec) -> list[str]:
+    """Intermediate entries are intermediate tasks or mixtures of them, each named once; a
+    mixture's name is new."""
+    problems, seen = [], set()
+    intermediate = ", ".join(tasks_with_role("intermediate"))
+    for index, entry in enumerate(spec.intermediate_tasks):
+        if isinstance(entry, str):
+            name, path = entry, f"intermediate_tasks[{index}]"
+            if not _has_role(name, "intermediate"):
+                problems.append(problem(path, name, intermediate + " or a mixture"))
+        else:
+            problems += [problem(f"intermediate_tasks[{index}].mixture[{member_index}]", member,
+                                 intermediate)
+                         for member_index, member in enumerate(entry.mixture)
+                         if not _has_role(member, "intermediate")]
+            name, path = entry.name, f"intermediate_tasks[{index}].name"
+            if name in REGISTRY or name == NO_INTERMEDIATE:
+                problems.append(problem(path, name,
+                                        "a new name that is not a registry task or 'none'"))
+        if name in seen:
+            problems.append(problem(path, name, "each intermediate task once"))
+        seen.add(name)
+    return problems
+
+
+def target_intermediate_choices(spec: Spec) -> list[str]:
+    """search.target.intermediate names `none` or intermediate tasks of this spec."""
+    allowed = [NO_INTERMEDIATE, *spec.intermediate_names()]
+    return [problem(f"search.target.intermediate[{index}]", name, ", ".join(allowed))
+            for index, name in enumerate(spec.search.target.intermediate or [])
+            if name not in allowed]
+
+
+def per_task_keys(spec: Spec) -> list[str]:
+    """search.per_task overrides only tasks this spec trains."""
+    trained = spec.training_tasks("intermediate") + spec.training_tasks("target")
+    return [problem(f"search.per_task.{name}", name,
+                    "an intermediate or target task of this spec: " + ", ".join(trained))
+            for name in spec.search.per_task if name not in trained]
+
+
+def searcher_type(spec: Spec) -> list[str]:
+    """searcher.type is a key of SEARCHERS."""
+    if spec.searcher.type in SEARCHERS:
+        return []
+    return [problem("searcher.type", spec.searcher.type, ", ".join(SEARCHERS))]
+
+
+def scheduler_type(spec: Spec) -> list[str]:
+    """scheduler.type is a key of SCHEDULERS."""
+    if spec.scheduler.type in SCHEDULERS:
+        return []
+    return [problem("scheduler.type", spec.scheduler.type, ", ".join(SCHEDULERS))]
+
+
+def _stages(spec: Spec) -> list[tuple[str, str]]:
+    # Only the stages the plan will run, each read with its per-task overrides.
+    return [(kind, task) for kind in ("intermediate", "target")
+            for task in spec.training_tasks(kind)]
+
+
+def _dimension_problems(path: str, key: str, dimension: Dimension) -> list[str]:
+    values = dimension_values(dimension)
+    if values is None:
+        low, high = dimension.loguniform if isinstance(dimension, LogUniform) else dimension.uniform
+        return [problem(path, value, allowed) for failed, value, allowed in (
+            (not low < high, [low, high], "[low, high] with low < high"),
+            (isinstance(dimension, LogUniform) and low <= 0, [low, high],
+             "positive bounds for loguniform"),
+            (key in ("epochs", "batch_size", "seed"), dimension.model_dump(),
+             "a value or {choice: [...]} of integers"),
+        ) if failed]
+    problems = []
+    for value in values:
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if number is None or not math.isfinite(number):
+            problems.append(problem(path, value, "a number"))
+        elif key in ("epochs", "batch_size") and (not float(number).is_integer() or number < 1):
+            problems.append(problem(path, value, "a positive integer"))
+        elif key == "learning_rate" and not 0 < number < 1:
+            problems.append(problem(path, value, "a learning rate in (0, 1)"))
+        elif key == "warmup_ratio" and not 0 <= number < 1:
+            problems.append(problem(path, value, "a ratio in [0, 1)"))
+        elif key == "weight_decay" and number < 0:
+            problems.append(problem(path, value, "a non-negative number"))
+    return problems
+
+
+def stage_dimensions(spec: Spec) -> list[str]:
+    """Every stage's hyperparameters are valid values or distributions for their key."""
+    return [found for kind, task in _stages(spec) for key in HYPERPARAMETERS
+            for found in _dimension_problems(spec.stage_field(kind, task, key), key,
+                                             getattr(spec.stage_search(kind, task), key))]
+
+
+def searcher_stages(spec: Spec) -> list[str]:
+    """Every stage passes its searcher's own checks (SearcherOption.check_stage)."""
+    option = SEARCHERS.get(spec.searcher.type)
+    if option is None:
+        return []
+    return [found for kind, task in _stages(spec) for found in option.check_stage(spec, kind, task)]
+
+
+def scheduler_settings(spec: Spec) -> list[str]:
+    """The scheduler settings pass the scheduler's own checks (SchedulerOption.check)."""
+    option = SCHEDULERS.get(spec.scheduler.type)
+    return [] if option is None else option.check(spec)
+
+
+def batch_size_splits_over_workers(spec: Spec) -> list[str]:
+    """Every batch size is a multiple of workers_per_trial: it is the global batch."""
+    workers = spec.resources.workers_per_trial
+    return [problem(spec.stage_field(kind, task, "batch_size"), value,
+                    f"a multiple of resources.workers_per_trial ({workers}), "
+                    "as it is the global batch")
+            for kind, task in _stages(spec)
+            for value in dimension_values(spec.stage_search(kind, task).batch_size) or []
+            if isinstance(value, int) and value % workers]
+
+
+def evaluation_languages(spec: Spec) -> list[str]:
+    """evaluation.languages is `all` or languages of the target and retrieval tasks."""
+    if spec.evaluation.languages == "all":
+        return []
+    known = sorted({language for task in spec.target_tasks + spec.retrieval_tasks
+                    if task in REGISTRY for language in get_task(task).languages})
+    return [problem(f"evaluation.languages[{index}]", name,
+                    "'all' or languages of the tasks: " + ", ".join(known))
+            for index, name in enumerate(spec.evaluation.languages) if name not in known]
+
+
+def custom_resources(spec: Spec) -> list[str]:
+    """custom_per_worker names resources of its own, in positive amounts."""
+    problems = []
+    for name, amount in spec.resources.custom_per_worker.items():
+        path = f"resources.custom_per_worker.{name}"
+        if name in RESERVED_RESOURCES:
+            problems.append(problem(path, amount, "custom resource names other than "
+                                    + ", ".join(sorted(RESERVED_RESOURCES))
+                                    + " (use cpus_per_worker and gpus_per_worker)"))
+        elif amount <= 0:
+            problems.append(problem(path, amount, "a positive amount"))
+    return problems
+
+
+def storage_scheme(spec: Spec) -> list[str]:
+    """storage is a local path or a URI of an object store pyarrow maps to bucket/key."""
+    if not spec.storage or "://" not in spec.storage \
+            or spec.storage.split("://", 1)[0] in STORAGE_SCHEMES:
+        return []
+    return [problem("storage", spec.storage, "a local path or a URI with scheme "
+                    + ", ".join(f"{scheme}://" for scheme in STORAGE_SCHEMES))]
+
+
+def local_model_directory(spec: Spec) -> list[str]:
+    """A local model is an existing directory."""
+    if spec.model.source != "local" or Path(spec.model.name).expanduser().exists():
+        return []
+    return [problem("model.name", spec.model.name,
+                    "an existing directory when model.source is local")]
+
+
+def local_data_path(spec: Spec) -> list[str]:
+    """Local data names an existing directory."""
+    if spec.data.source != "local":
+        return []
+    if not spec.data.path:
+        return [problem("data.path", None, "a directory of <task>/<split>-<language>.jsonl files "
+                        "or of the tasks' original files (see README, Tasks)")]
+    if not Path(spec.data.path).expanduser().is_dir():
+        return [problem("data.path", spec.data.path, "an existing directory")]
+    return []
+
+
+def data_source_fits_tasks(spec: Spec) -> list[str]:
+    """Synthetic tasks read offline or local data, the others hub or local data; a hub run
+    needs data.path for a task with no complete hub copy (or local only, for no hub copy)."""
+    problems = []
+    source, chosen = spec.data.source, spec.evaluation.languages
+    members = (m for e in spec.intermediate_names() for m in spec.intermediate_members(e)[0])
+    for name in [*spec.target_tasks, *spec.retrieval_tasks, *members]:
+        task = REGISTRY.get(name)
+        if task is None:
+            continue
+        if task.synthetic and source not in ("offline", "local"):
+            problems.append(problem("data.source", source,
+                                    f"offline or local for synthetic task {name!r}"))
+        if source == "offline" and not task.synthetic:
+            problems.append(problem("data.source", "offline",
+                                    f"hub or local for task {name!r} (not synthetic)"))
+        if source != "hub" or task.synthetic:
+            continue
+        # A hub copy may lack some of the task's languages (Tatoeba's XTREME-R five).
+        off_hub = task.hub is None or not all(
+            task.reads_hub("hub", language) for language in task.languages
+            if chosen == "all" or language in chosen)
+        if off_hub and task.local is None:
+            problems.append(problem("data.source", "hub",
+                                    f"local for task {name!r}, which has no hub source"))
+        elif off_hub and not spec.data.path:
+            holding = f"{task.local.folder}/" if task.local.folder else "its files"
+            problems.append(problem("data.path", None, f"a directory holding {holding} for task "
+                                    f"{name!r}, which has no complete hub copy"))
+    return problems
+
+
+def hub_model_revision(spec: Spec) -> list[str]:
+    """A hub model is pinned to a revision."""
+    if spec.model.source != "hub" or spec.model.revision:
+        return []
+    return [problem("model.revision", None,
+                    "a pinned hub revision (commit sha or tag) for a hub model")]
+
+
+def max_t_covers_grace_period(spec: Spec) -> list[str]:
+    """scheduler.max_t, when set, is at least scheduler.grace_period."""
+    max_t, grace_period = spec.scheduler.max_t, spec.scheduler.grace_period
+    if max_t is None or max_t >= grace_period:
+        return []
+    return [problem("scheduler.max_t", max_t, f">= scheduler.grace_period ({grace_period})")]
+
+
+RULES: tuple[Rule, ...] = (
+    target_and_retrieval_tasks,
+    intermediate_entries,
+    target_intermediate_choices,
+    per_task_keys,
+    searcher_type,
+    scheduler_type,
+    stage_dimensions,
+    searcher_stages,
+    scheduler_settings,
+    batch_size_splits_over_workers,
+    evaluation_languages,
+    custom_resources,
+    storage_scheme,
+    local_model_directory,
+    local_data_path,
+    data_source_fits_tasks,
+    hub_model_revision,
+    max_t_covers_grace_period,
+)
+
+
+def check_semantics(spec: Spec) -> list[str]:
+    """Every rule's problems, in RULES order, each once."""
+    return list(dict.fromkeys(found for rule in RULES for found in rule(spec)))

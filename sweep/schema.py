@@ -1,0 +1,267 @@
+"""The search-space file's schema: its pydantic models and the views the planner reads.
+
+Field-level checks live here (types, ranges, unknown fields); the cross-field rules live in
+`sweep.rules`, and `sweep.spec` runs both. Nothing here imports Ray or the registries.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from trainables.trial import NO_INTERMEDIATE
+
+HYPERPARAMETERS = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "seed")
+DEFAULT_EVALS_PER_EPOCH = 2
+
+
+def problem(path: str, value: Any, allowed: str) -> str:
+    """One spec problem, in the form every error takes: field path, bad value, what is allowed."""
+    return f"{path}: got {value!r}; allowed: {allowed}"
+
+
+class Strict(BaseModel):
+    """Frozen, and unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TinyModel(Strict):
+    """The offline XLM-R-architecture model: random weights, optionally MLM-pretrained."""
+
+    vocab_size: int = Field(4000, ge=100, le=250_002)
+    hidden_size: int = Field(64, ge=8)
+    num_layers: int = Field(2, ge=1, le=48)
+    num_heads: int = Field(4, ge=1)
+    intermediate_size: int = Field(128, ge=8)
+    max_position_embeddings: int = Field(130, ge=16)
+    seed: int = 0
+    corpus_seed: int = 13
+    # Masked-LM steps on the multilingual offline corpus before any task (the paper's phase 1);
+    # 0 keeps the random weights.
+    pretrain_steps: int = Field(0, ge=0)
+    pretrain_batch_size: int = Field(64, ge=1)
+    pretrain_learning_rate: float = Field(1e-3, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> TinyModel:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size {self.hidden_size} must be a multiple of num_heads {self.num_heads}"
+            )
+        return self
+
+
+class ModelSpec(Strict):
+    source: Literal["offline", "hub", "local"] = "offline"
+    name: str = "tiny-xlmr"
+    revision: str | None = None
+    tiny: TinyModel = TinyModel()
+    max_length: int | None = Field(None, ge=8, le=4096)
+
+
+class OfflineData(Strict):
+    seed: int = 13
+    train_size: int = Field(2000, ge=10)
+    eval_size: int = Field(300, ge=10)
+    retrieval_size: int = Field(200, ge=10)
+
+
+class DataSpec(Strict):
+    source: Literal["offline", "hub", "local"] = "offline"
+    path: str | None = None
+    revisions: dict[str, str] = {}
+    offline: OfflineData = OfflineData()
+
+
+class Mixture(Strict):
+    """A multi-task intermediate task: one encoder, a head per member task."""
+
+    name: str
+    mixture: list[str] = Field(min_length=2)
+    cap: int | None = Field(None, ge=1)
+
+
+class Choice(Strict):
+    choice: list[Any] = Field(min_length=1)
+
+
+class LogUniform(Strict):
+    loguniform: tuple[float, float]
+
+
+class Uniform(Strict):
+    uniform: tuple[float, float]
+
+
+Scalar = int | float | str
+Dimension = Scalar | Choice | LogUniform | Uniform
+
+
+class StageSearch(Strict):
+    """The hyperparameters of one stage: a fixed value or a distribution for each."""
+
+    learning_rate: Dimension = 1e-3
+    epochs: Dimension = 2
+    batch_size: Dimension = 32
+    warmup_ratio: Dimension = 0.1
+    weight_decay: Dimension = 0.0
+    seed: Dimension = 0
+    num_samples: int = Field(1, ge=1)
+    # Evaluations per training epoch (a training setting, not a dimension). Left out: the
+    # deprecated scheduler.evals_per_epoch, else DEFAULT_EVALS_PER_EPOCH; see Spec.stage_search.
+    evals_per_epoch: int | None = Field(None, ge=1)
+
+
+class TargetSearch(StageSearch):
+    # Intermediate checkpoints to start from; `none` is the no-intermediate baseline.
+    # Left out: every intermediate task of the spec and `none`.
+    intermediate: list[str] | None = None
+
+
+class StageOverrides(Strict):
+    """Per-task changes to a stage's search (the paper's epochs and batch size per task)."""
+
+    learning_rate: Dimension | None = None
+    epochs: Dimension | None = None
+    batch_size: Dimension | None = None
+    warmup_ratio: Dimension | None = None
+    weight_decay: Dimension | None = None
+    seed: Dimension | None = None
+    num_samples: int | None = Field(None, ge=1)
+    evals_per_epoch: int | None = Field(None, ge=1)
+
+
+class Search(Strict):
+    intermediate: StageSearch = StageSearch()
+    target: TargetSearch = TargetSearch()
+    # Task name -> overrides for the stage that trains it (intermediate or target).
+    per_task: dict[str, StageOverrides] = {}
+
+
+class Scheduler(Strict):
+    type: str = "asha"  # a key of sweep.schedulers.SCHEDULERS (a rule checks it)
+    grace_period: int = Field(1, ge=1)
+    reduction_factor: float = Field(2, gt=1)
+    max_t: int | None = Field(None, ge=1)  # evaluation intervals; default: the longest trial's
+    # Deprecated: read where a stage sets no search.<stage>.evals_per_epoch of its own.
+    evals_per_epoch: int | None = Field(None, ge=1)
+
+
+class Searcher(Strict):
+    type: str = "optuna"  # a key of sweep.searchers.SEARCHERS (a rule checks it)
+    seed: int = 0
+
+
+class Resources(Strict):
+    workers_per_trial: int = Field(1, ge=1)
+    cpus_per_worker: float = Field(1, ge=0)
+    gpus_per_worker: float = Field(0, ge=0)
+    max_concurrent_trials: int = Field(2, ge=1)
+    max_failures: int = Field(0, ge=0)
+    eval_cpus: float = Field(1, gt=0)
+    # Extra Ray resources per Train worker (a node label, or an accelerator Ray does not
+    # know by name); the trial waits for nodes that advertise them.
+    custom_per_worker: dict[str, float] = {}
+    # How Ray Train places a trial's workers: PACK fills nodes first, STRICT_PACK keeps
+    # every worker on one node (fast NCCL), SPREAD puts them on different nodes.
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+
+
+class Retrieval(Strict):
+    layer: int = -1  # hidden layer; 0 is the embedding layer, negative counts from the top
+    pooling: Literal["mean", "cls"] = "mean"
+    direction: Literal["en_to_xx", "xx_to_en"] = "en_to_xx"
+    max_length: int = Field(128, ge=8)
+
+
+class Evaluation(Strict):
+    languages: Literal["all"] | list[str] = "all"
+    splits: list[Literal["dev", "test"]] = Field(["test"], min_length=1)
+    full_table: bool = False  # also evaluate the best checkpoint of every target x intermediate
+    retrieval: Retrieval = Retrieval()
+
+
+IntermediateEntry = Annotated[str | Mixture, Field(union_mode="left_to_right")]
+
+
+class Spec(Strict):
+    """The validated content of one search-space file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    model: ModelSpec = ModelSpec()
+    data: DataSpec = DataSpec()
+    intermediate_tasks: list[IntermediateEntry] = []
+    target_tasks: list[str] = Field(min_length=1)
+    retrieval_tasks: list[str] = []
+    search: Search = Search()
+    scheduler: Scheduler = Scheduler()
+    searcher: Searcher = Searcher()
+    resources: Resources = Resources()
+    storage: str | None = None
+    evaluation: Evaluation = Evaluation()
+
+    # -- derived views the planner uses ---------------------------------------------------
+    def intermediate_names(self) -> list[str]:
+        """The intermediate stages' names: each task, or the mixture's name."""
+        return [e.name if isinstance(e, Mixture) else e for e in self.intermediate_tasks]
+
+    def intermediate_members(self, name: str) -> tuple[list[str], int | None]:
+        """The tasks trained together under intermediate `name`, and the mixture cap."""
+        for entry in self.intermediate_tasks:
+            if isinstance(entry, Mixture) and entry.name == name:
+                return list(entry.mixture), entry.cap
+        return [name], None
+
+    def stage_search(self, kind: str, task: str) -> StageSearch:
+        """The search of the `kind` stage that trains `task`, with its per-task overrides and
+        its evals_per_epoch resolved."""
+        search = getattr(self.search, kind)
+        overrides = self.search.per_task.get(task)
+        merged = {**search.model_dump(),
+                  **(overrides.model_dump(exclude_none=True) if overrides else {})}
+        if merged["evals_per_epoch"] is None:
+            merged["evals_per_epoch"] = self.scheduler.evals_per_epoch or DEFAULT_EVALS_PER_EPOCH
+        return type(search).model_validate(merged)
+
+    def evals_per_epoch(self, kind: str, task: str) -> int:
+        """Evaluations per epoch in the `kind` stage that trains `task`."""
+        return self.stage_search(kind, task).evals_per_epoch
+
+    def stage_field(self, kind: str, task: str, key: str) -> str:
+        """The spec field a stage's `key` came from: the task's override, else the stage's."""
+        override = self.search.per_task.get(task)
+        if override is not None and getattr(override, key) is not None:
+            return f"search.per_task.{task}.{key}"
+        return f"search.{kind}.{key}"
+
+    def stage_dimensions(
+        self, kind: str, task: str, intermediates: list[str] | None
+    ) -> dict[str, Dimension]:
+        """What Tune searches in the `kind` stage of `task`: its hyperparameters and, given
+        `intermediates`, the intermediate checkpoint to start from."""
+        search = self.stage_search(kind, task)
+        dims: dict[str, Dimension] = {key: getattr(search, key) for key in HYPERPARAMETERS}
+        if intermediates is not None:
+            dims["intermediate"] = Choice(choice=intermediates)
+        return dims
+
+    def training_tasks(self, kind: str) -> list[str]:
+        """The tasks that get a stage of `kind` (intermediate or target)."""
+        return self.intermediate_names() if kind == "intermediate" else list(self.target_tasks)
+
+    def target_intermediates(self) -> list[str]:
+        """The intermediate checkpoints target stages start from (`none` included)."""
+        chosen = self.search.target.intermediate
+        return list(chosen) if chosen is not None else [NO_INTERMEDIATE, *self.intermediate_names()]
+
+
+def dimension_values(dimension: Dimension) -> list[Any] | None:
+    """The finite values of a fixed or choice dimension; None for a continuous one."""
+    if isinstance(dimension, Choice):
+        return list(dimension.choice)
+    if isinstance(dimension, LogUniform | Uniform):
+        return None
+    return [dimension]
