@@ -31,14 +31,14 @@ REDUCED = {
     "target_tasks": ["synth_xnli", "synth_pos"],
     "retrieval_tasks": ["synth_tatoeba"],
     "search": {
-        "intermediate": {"learning_rate": 1e-3, "epochs": 1, "batch_size": 32},
+        "intermediate": {"learning_rate": 1e-3, "epochs": 1, "batch_size": 32,
+                         "evals_per_epoch": 2},
         # Grid order puts the good learning rate first; the useless one then reaches ASHA's
         # first rung behind it and is stopped.
         "target": {"intermediate": ["none", "synth_nli"], "epochs": 2, "batch_size": 32,
-                   "learning_rate": {"choice": [3e-3, 1e-8]}},
+                   "learning_rate": {"choice": [3e-3, 1e-8]}, "evals_per_epoch": 2},
     },
-    "scheduler": {"type": "asha", "grace_period": 1, "reduction_factor": 2,
-                  "evals_per_epoch": 2},
+    "scheduler": {"type": "asha", "grace_period": 1, "reduction_factor": 2},
     "searcher": {"type": "grid"},
     "resources": {"workers_per_trial": 1, "max_concurrent_trials": 1},
     "evaluation": {"full_table": True, "splits": ["test"]},
@@ -177,10 +177,11 @@ def test_qa_multiple_choice_retrieval_and_mining_run_end_to_end(ray_session, tmp
         "intermediate_tasks": ["synth_squad"],
         "target_tasks": ["synth_xquad", "synth_xcopa", "synth_lareqa"],
         "retrieval_tasks": ["synth_bucc"],
-        "search": {"intermediate": {"learning_rate": 3e-3, "epochs": 1, "batch_size": 32},
+        "search": {"intermediate": {"learning_rate": 3e-3, "epochs": 1, "batch_size": 32,
+                                    "evals_per_epoch": 1},
                    "target": {"intermediate": ["synth_squad"], "learning_rate": 3e-3,
-                              "epochs": 1, "batch_size": 32}},
-        "scheduler": {"type": "fifo", "evals_per_epoch": 1}, "searcher": {"type": "grid"},
+                              "epochs": 1, "batch_size": 32, "evals_per_epoch": 1}},
+        "scheduler": {"type": "fifo"}, "searcher": {"type": "grid"},
         "resources": {"max_concurrent_trials": 2},
         "evaluation": {"languages": ["en", "de", "zh"]},
     })

@@ -40,9 +40,10 @@ def test_two_worker_ddp_trial_with_a_mixture(ray_session, tmp_path):
         "intermediate_tasks": [{"name": "mix", "mixture": ["synth_nli", "synth_pos"],
                                 "cap": 100}],
         "target_tasks": ["synth_pos"],
-        "search": {"intermediate": {"epochs": 1, "batch_size": 16},
-                   "target": {"intermediate": ["mix"], "epochs": 1, "batch_size": 16}},
-        "scheduler": {"type": "fifo", "evals_per_epoch": 1},
+        "search": {"intermediate": {"epochs": 1, "batch_size": 16, "evals_per_epoch": 1},
+                   "target": {"intermediate": ["mix"], "epochs": 1, "batch_size": 16,
+                              "evals_per_epoch": 1}},
+        "scheduler": {"type": "fifo"},
         "resources": {"workers_per_trial": 2, "max_concurrent_trials": 1},
         "evaluation": {"languages": ["en", "de"]},
     })
