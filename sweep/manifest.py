@@ -9,18 +9,49 @@ running with the same hash.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 from typing import Any
 
+from sweep.errors import RunExistsError
 from trainables.storage import Location
+from trainables.trial import NO_INTERMEDIATE
 
 MANIFEST = "manifest.json"
 
 
-class RunExistsError(RuntimeError):
-    """The storage path already holds a run and --resume was not given."""
+@dataclasses.dataclass(frozen=True)
+class BestCheckpoint:
+    """A training stage's best checkpoint and what produced it; downstream stages train from
+    it, evaluate it and charge its training time to their rows."""
+
+    trial_id: str | None
+    checkpoint: str  # a URI users can open
+    score: float  # SCORE, the English dev metric it was chosen by
+    step: int
+    examples_seen: int
+    train_seconds: float
+    devices: int  # GPUs, or Train workers on a CPU-only run
+    config: dict[str, Any]  # the trial's sampled point, `intermediate` included in targets
+
+    @property
+    def intermediate(self) -> str:
+        """The intermediate checkpoint a target trial started from (`none`: the base model)."""
+        return self.config.get("intermediate", NO_INTERMEDIATE)
+
+    @property
+    def device_seconds(self) -> float:
+        return self.train_seconds * self.devices
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's JSON form (its keys are the field names)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BestCheckpoint:
+        return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls)})
 
 
 class Manifest:
@@ -30,6 +61,7 @@ class Manifest:
 
     @classmethod
     def open(cls, storage: Location | str, experiment: str, resume: bool) -> Manifest:
+        """A new run's manifest, or (with `resume`) the existing one; refuses the other case."""
         location = Location.of(storage).join(MANIFEST)
         if location.exists():
             if not resume:
@@ -44,6 +76,7 @@ class Manifest:
 
     @classmethod
     def read(cls, storage: Location | str | os.PathLike) -> Manifest:
+        """A run's manifest, for reading it back."""
         location = Location.of(storage).join(MANIFEST)
         if not location.exists():
             raise FileNotFoundError(f"no sweep results at {storage} (no {MANIFEST})")
@@ -57,10 +90,16 @@ class Manifest:
         entry = self.stages.get(name, {})
         return entry.get("status") == "finished" and entry.get("config_hash") == config_hash
 
-    def best(self, name: str, intermediate: str | None = None) -> dict[str, Any]:
+    def best(self, name: str, intermediate: str | None = None) -> BestCheckpoint:
         """The best checkpoint of a finished stage (or of one intermediate choice in it)."""
-        entry = self.stages[name]
-        return entry["by_intermediate"][intermediate] if intermediate else entry["best"]
+        if intermediate:
+            return self.by_intermediate(name)[intermediate]
+        return BestCheckpoint.from_dict(self.stages[name]["best"])
+
+    def by_intermediate(self, name: str) -> dict[str, BestCheckpoint]:
+        """A finished target stage's best checkpoint per intermediate choice."""
+        return {choice: BestCheckpoint.from_dict(best)
+                for choice, best in self.stages[name]["by_intermediate"].items()}
 
     def record(self, name: str, entry: dict[str, Any]) -> None:
         self.stages[name] = {**entry, "recorded_at": time.time()}

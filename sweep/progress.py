@@ -63,6 +63,12 @@ class StageProgress:
             self.stream.flush()
 
 
+def stopped_early(evaluations: float, expected: int, errored: bool = False) -> bool:
+    """Whether a trial was stopped early (by ASHA): it ended, not by an error, before reporting
+    every evaluation its config asks for (`expected`, see `sweep.search.expected_iterations`)."""
+    return not errored and evaluations < expected
+
+
 class TuneProgress(Callback):
     """Feeds Tune's trial events into a StageProgress."""
 
@@ -80,8 +86,7 @@ class TuneProgress(Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self.progress.running -= 1
-        done = (trial.last_result or {}).get(EVALUATIONS, 0)
-        if done < self.expected_iterations(trial.config):
+        if self._stopped_early(trial):
             self.progress.stopped += 1
         else:
             self.progress.finished += 1
@@ -96,14 +101,17 @@ class TuneProgress(Callback):
         # Recounted from the trials themselves: a restored experiment's trials that finished
         # before the interruption never pass through the hooks above.
         ended = [trial for trial in trials if trial.status == "TERMINATED"]
-        self.progress.stopped = sum(
-            (trial.last_result or {}).get(EVALUATIONS, 0) < self.expected_iterations(trial.config)
-            for trial in ended)
+        self.progress.stopped = sum(self._stopped_early(trial) for trial in ended)
         self.progress.finished = len(ended) - self.progress.stopped
         self.progress.errored = sum(trial.status == "ERROR" for trial in trials)
         self.progress.running = 0
         for trial in trials:
             self.progress.offer_best((trial.last_result or {}).get("best_score"), _label(trial))
+
+    def _stopped_early(self, trial: Any) -> bool:
+        """Asked of ended trials only; errored ones are counted apart."""
+        done = (trial.last_result or {}).get(EVALUATIONS, 0)
+        return stopped_early(done, self.expected_iterations(trial.config))
 
 
 def _label(trial: Any) -> str:

@@ -6,9 +6,7 @@ reads a finished (or partly finished) run back with no cluster running.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -17,23 +15,6 @@ from trainables.tasks import XTREME_BENCHMARKS
 
 ROWS_DIR = "rows"
 TRIALS_DIR = "trials"
-
-COLUMNS = [
-    "experiment", "stage", "trial_id", "base_model", "intermediate_task", "target_task", "task",
-    "language", "split", "metric", "value", "learning_rate", "intermediate_learning_rate",
-    "seed", "step", "retrieval_layer", "retrieval_pooling", "checkpoint_uri",
-    "train_examples_seen", "wall_seconds", "train_wall_seconds", "device_hours", "num_examples",
-    "node_id", "synthetic",
-]  # fmt: skip
-
-
-def write_rows(storage: Location, stage_slug: str, rows: Iterable[dict[str, Any]]) -> str:
-    """Write one stage's rows (every column present, in order) as parquet; returns the
-    file's path relative to the storage root."""
-    relative = f"{ROWS_DIR}/{stage_slug}.parquet"
-    storage.join(relative).write_parquet(pd.DataFrame(list(rows)).reindex(columns=COLUMNS))
-    return relative
-
 
 def _read_all(storage: str | Path | Location, folder: str, what: str) -> pd.DataFrame:
     directory = Location.of(storage).join(folder)

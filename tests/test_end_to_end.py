@@ -12,7 +12,8 @@ from small import SMALL_DATA, SMALL_MODEL
 from sweep.cli import main
 from sweep.manifest import Manifest
 from sweep.plan import make_plan
-from sweep.results import COLUMNS, load, load_trials
+from sweep.results import load, load_trials
+from sweep.rows import COLUMNS
 from sweep.runner import run_sweep
 from sweep.spec import parse_spec
 
@@ -70,10 +71,10 @@ def test_intermediate_trained_once_and_shared(finished_run):
     train_runs = [path for path in (storage / "train").iterdir() if path.is_dir()]
     assert len(train_runs) == len(trials) == 2 + 2 * 4
     manifest = Manifest.read(storage)
-    intermediate = manifest.best("intermediate/synth_nli")["checkpoint"]
+    intermediate = manifest.best("intermediate/synth_nli").checkpoint
     for target in ("target/synth_xnli", "target/synth_pos"):
         trained_from = manifest.best(target, "synth_nli")
-        assert trained_from["config"]["intermediate"] == "synth_nli"
+        assert trained_from.config["intermediate"] == "synth_nli"
     rows = load(storage)
     from_nli = rows[(rows["stage"] == "retrieval/synth_tatoeba")
                     & (rows["intermediate_task"] == "synth_nli")]
@@ -85,7 +86,7 @@ def test_mixture_trains_one_encoder_with_a_head_per_task(finished_run):
 
     _, storage, _ = finished_run
     best = Manifest.read(storage).best("intermediate/mixture")
-    meta = read_meta(best["checkpoint"])
+    meta = read_meta(best.checkpoint)
     assert meta["tasks"] == ["synth_nli", "synth_para", "synth_ccg"]
     assert len(meta["labels"]["synth_ccg"]) == 7  # the categories in its files
     history = load_trials(storage)
@@ -94,7 +95,7 @@ def test_mixture_trains_one_encoder_with_a_head_per_task(finished_run):
     assert all(0 <= mixture[metric] <= 100 for metric in members)
     assert mixture["score"] == pytest.approx(sum(mixture[metric] for metric in members) / 3)
     # Capped at 200 examples per task and epoch: 3 tasks x 200 = 600 examples in one epoch.
-    assert best["examples_seen"] <= 600
+    assert best.examples_seen <= 600
 
 
 def test_asha_stopped_a_trial(finished_run):
@@ -113,8 +114,7 @@ def test_rows_cover_every_checkpoint_and_language(finished_run):
     manifest = Manifest.read(storage)
     for task in ("synth_xnli", "synth_pos"):
         stage_rows = rows[rows["stage"] == f"eval/{task}"]
-        checkpoints = {c["checkpoint"] for c in
-                       manifest.stages[f"target/{task}"]["by_intermediate"].values()}
+        checkpoints = {c.checkpoint for c in manifest.by_intermediate(f"target/{task}").values()}
         assert len(checkpoints) == 2
         expected = {(c, lang) for c in checkpoints
                     for lang in ("en", "de", "fr", "sw", "ru", "ar", "hi", "zh")}

@@ -53,8 +53,8 @@ def test_two_worker_ddp_trial_with_a_mixture(ray_session, tmp_path):
     mixture = manifest.best("intermediate/mix")
     # A classification head and a tagging head on one encoder, trained over 2 DDP workers;
     # examples are counted globally: 2 tasks x 100 (cap) in one epoch.
-    assert read_meta(mixture["checkpoint"])["tasks"] == ["synth_nli", "synth_pos"]
-    assert mixture["examples_seen"] == 200
+    assert read_meta(mixture.checkpoint)["tasks"] == ["synth_nli", "synth_pos"]
+    assert mixture.examples_seen == 200
     trials = load_trials(outcome.storage)
     assert len(trials) == 2 and not trials["stopped_early"].any()
     rows = load(outcome.storage)

@@ -10,7 +10,8 @@ import pytest
 
 from sweep.cli import main
 from sweep.manifest import Manifest, RunExistsError
-from sweep.results import COLUMNS, load, write_rows
+from sweep.results import load
+from sweep.rows import COLUMNS, write_rows
 from trainables.storage import Location, local_directory
 
 
@@ -139,7 +140,7 @@ def test_a_sweep_keeps_everything_in_the_bucket(ray_session, s3_endpoint, capsys
     assert not root.is_local
 
     manifest = Manifest.read(root)
-    best = manifest.best("target/synth_xnli")["checkpoint"]
+    best = manifest.best("target/synth_xnli").checkpoint
     assert best.startswith("s3://sweeps/on-s3/train/") and Location.parse(best).exists()
     experiment = Location.parse(manifest.stages["target/synth_xnli"]["experiment"])
     assert experiment.uri.startswith("s3://sweeps/on-s3/tune/target-synth_xnli-")

@@ -1,0 +1,105 @@
+"""Result rows: their columns, and how an evaluation's outcome becomes rows.
+
+A row is one (checkpoint, task, language, split, metric). An evaluation stage gathers the
+facts of what it evaluates (`target_facts`, `encoder_facts`), adds where (language, split),
+and `stage_rows` turns each outcome into one row per metric. Every key a row has is a column:
+`write_rows` refuses any other, so a misspelt or new fact fails loudly instead of vanishing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from sweep.manifest import BestCheckpoint
+from sweep.plan import Stage
+from sweep.results import ROWS_DIR
+from sweep.spec import Spec
+from trainables.storage import Location
+from trainables.tasks import get_task
+
+COLUMNS = [
+    "experiment", "stage", "trial_id", "base_model", "intermediate_task", "target_task", "task",
+    "language", "split", "metric", "value", "learning_rate", "intermediate_learning_rate",
+    "seed", "step", "retrieval_layer", "retrieval_pooling", "checkpoint_uri",
+    "train_examples_seen", "wall_seconds", "train_wall_seconds", "device_hours", "num_examples",
+    "node_id", "synthetic",
+]  # fmt: skip
+
+# A fact, not a column: `stage_rows` adds the evaluation's own time and reports device_hours.
+TRAIN_DEVICE_SECONDS = "train_device_seconds"
+
+
+def write_rows(storage: Location, stage_slug: str, rows: Iterable[dict[str, Any]]) -> str:
+    """Write one stage's rows as parquet, with every column in COLUMNS order (missing ones
+    null); returns the file's path relative to the storage root. A key that is not a column
+    is a ValueError."""
+    rows = list(rows)
+    unknown = sorted({key for row in rows for key in row} - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"rows of stage {stage_slug} have keys that are not columns "
+                         f"(sweep.rows.COLUMNS): {', '.join(unknown)}")
+    relative = f"{ROWS_DIR}/{stage_slug}.parquet"
+    storage.join(relative).write_parquet(pd.DataFrame(rows).reindex(columns=COLUMNS))
+    return relative
+
+
+def checkpoint_facts(checkpoint: BestCheckpoint) -> dict[str, Any]:
+    """Row facts of a trained checkpoint being evaluated."""
+    return {
+        "trial_id": checkpoint.trial_id, "seed": checkpoint.config["seed"],
+        "step": checkpoint.step, "checkpoint_uri": checkpoint.checkpoint,
+        "train_examples_seen": checkpoint.examples_seen,
+        "train_wall_seconds": checkpoint.train_seconds,
+    }
+
+
+def target_facts(checkpoint: BestCheckpoint, upstream: BestCheckpoint | None) -> dict[str, Any]:
+    """Row facts of a target checkpoint and of the intermediate one it started from
+    (`upstream`; None when it started from the base model): its device time is both
+    trainings'."""
+    device_seconds = checkpoint.device_seconds
+    if upstream:
+        device_seconds += upstream.device_seconds
+    return {
+        **checkpoint_facts(checkpoint),
+        "intermediate_task": checkpoint.intermediate,
+        "learning_rate": checkpoint.config["learning_rate"],
+        "intermediate_learning_rate": upstream.config["learning_rate"] if upstream else None,
+        TRAIN_DEVICE_SECONDS: device_seconds,
+    }
+
+
+def encoder_facts(checkpoint: BestCheckpoint | None, base_model: str) -> dict[str, Any]:
+    """Row facts of a retrieval encoder: an intermediate checkpoint, or (None) the base model,
+    which no one trained."""
+    if checkpoint is None:
+        return {
+            "trial_id": None, "seed": None, "step": 0, "intermediate_learning_rate": None,
+            "checkpoint_uri": f"base:{base_model}", "train_examples_seen": 0,
+            "train_wall_seconds": 0.0, TRAIN_DEVICE_SECONDS: 0.0,
+        }
+    return {
+        **checkpoint_facts(checkpoint),
+        "intermediate_learning_rate": checkpoint.config["learning_rate"],
+        TRAIN_DEVICE_SECONDS: checkpoint.device_seconds,
+    }
+
+
+def stage_rows(
+    spec: Spec, stage: Stage, facts: dict[str, Any], outcome: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One evaluation's rows, one per metric it measured: `facts` plus the outcome of an
+    `evaluate_*` task (metrics, seconds, num_examples, node_id)."""
+    base = {
+        "experiment": spec.name, "stage": stage.name, "base_model": spec.model.name,
+        "task": stage.task, "synthetic": get_task(stage.task).synthetic,
+        "wall_seconds": outcome["seconds"], "num_examples": outcome["num_examples"],
+        "node_id": outcome["node_id"],
+        **{key: value for key, value in facts.items() if key != TRAIN_DEVICE_SECONDS},
+    }
+    device_hours = (facts[TRAIN_DEVICE_SECONDS] + outcome["seconds"]) / 3600
+    return [{**base, "metric": metric, "value": value, "device_hours": device_hours}
+            for metric, value in outcome["metrics"].items()]

@@ -1,0 +1,18 @@
+"""The stages a plan runs, by kind: each kind's function runs one stage and returns its
+manifest entry. A new kind is one module here plus one entry in STAGES (and its stages in
+`sweep.plan`)."""
+
+from __future__ import annotations
+
+from sweep.stages.base import StageContext, StageFunction
+from sweep.stages.evaluation import run_eval, run_retrieval
+from sweep.stages.training import run_training
+
+STAGES: dict[str, StageFunction] = {
+    "intermediate": run_training,
+    "target": run_training,
+    "eval": run_eval,
+    "retrieval": run_retrieval,
+}
+
+__all__ = ["STAGES", "StageContext", "StageFunction"]

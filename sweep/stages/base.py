@@ -1,0 +1,32 @@
+"""What a stage function is given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sweep.manifest import Manifest
+from sweep.plan import Plan, Stage
+from sweep.spec import Spec
+from trainables.storage import Location
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """One stage about to run, with the run around it."""
+
+    plan: Plan
+    stage: Stage
+    manifest: Manifest  # upstream stages' checkpoints are read from here
+    root: Location  # the run's storage
+    resume: bool
+    quiet: bool
+
+    @property
+    def spec(self) -> Spec:
+        return self.plan.spec
+
+
+# Runs one stage; returns its manifest entry (the runner adds status, config hash and kind).
+StageFunction = Callable[[StageContext], dict[str, Any]]

@@ -1,0 +1,121 @@
+"""Evaluation stages: Ray tasks fanned out over checkpoints x languages, collected into rows.
+
+  eval/<task>       the target stage's best checkpoint (every intermediate choice's best with
+                    `full_table`) x languages x splits, zero-shot;
+  retrieval/<task>  the base model and every intermediate encoder x languages.
+
+Each job is the facts of its future rows plus the Ray task computing the rest; a failed task
+fails the stage only once every other task has finished and been recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ray
+
+from sweep.errors import StageFailed
+from sweep.manifest import BestCheckpoint, Manifest
+from sweep.progress import StageProgress
+from sweep.rows import encoder_facts, stage_rows, target_facts, write_rows
+from sweep.spec import Spec
+from sweep.stages.base import StageContext
+from trainables.evaluation import evaluate_checkpoint, evaluate_retrieval
+from trainables.tasks import get_task
+from trainables.trial import NO_INTERMEDIATE, evaluation_resources
+
+Job = tuple[dict[str, Any], ray.ObjectRef]
+
+
+def run_eval(ctx: StageContext) -> dict[str, Any]:
+    """Evaluate a target task's best checkpoint(s) in every language and split."""
+    spec, stage, manifest = ctx.spec, ctx.stage, ctx.manifest
+    target = f"target/{stage.task}"
+    checkpoints = list(manifest.by_intermediate(target).values()) \
+        if spec.evaluation.full_table else [manifest.best(target)]
+    model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
+    remote = _remote(spec, evaluate_checkpoint)
+    jobs: list[Job] = []
+    for checkpoint in checkpoints:
+        facts = {**target_facts(checkpoint, _upstream(manifest, checkpoint)),
+                 "target_task": stage.task}
+        for language in stage.config["languages"]:
+            for split in stage.config["splits"]:
+                jobs.append(({**facts, "language": language, "split": split}, remote.remote(
+                    model_cfg, data_cfg, checkpoint.checkpoint, stage.task, language, split,
+                    spec.model.max_length)))
+    # The progress line's best is the English score: transfer is read against it.
+    return _collect(ctx, jobs, shows_best=lambda facts: facts["language"] == "en")
+
+
+def run_retrieval(ctx: StageContext) -> dict[str, Any]:
+    """Retrieve with the base model and every intermediate encoder in every language."""
+    spec, stage = ctx.spec, ctx.stage
+    retrieval = spec.evaluation.retrieval
+    encoders: list[tuple[str, BestCheckpoint | None]] = [(NO_INTERMEDIATE, None)] + [
+        (name, ctx.manifest.best(f"intermediate/{name}")) for name in spec.intermediate_names()
+    ]
+    model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
+    remote = _remote(spec, evaluate_retrieval)
+    jobs: list[Job] = []
+    for name, checkpoint in encoders:
+        facts = {**encoder_facts(checkpoint, spec.model.name), "intermediate_task": name,
+                 "retrieval_layer": retrieval.layer, "retrieval_pooling": retrieval.pooling,
+                 "split": "test"}
+        for language in stage.config["languages"]:
+            jobs.append(({**facts, "language": language}, remote.remote(
+                model_cfg, data_cfg, checkpoint.checkpoint if checkpoint else None,
+                stage.task, language, retrieval.layer, retrieval.pooling,
+                retrieval.direction, retrieval.max_length)))
+    # English is the other side of every pair, so any language's score may show as the best.
+    return _collect(ctx, jobs, shows_best=lambda facts: True)
+
+
+def _upstream(manifest: Manifest, checkpoint: BestCheckpoint) -> BestCheckpoint | None:
+    """The intermediate checkpoint a target checkpoint started from; None for the base model."""
+    name = checkpoint.intermediate
+    return manifest.best(f"intermediate/{name}") if name != NO_INTERMEDIATE else None
+
+
+def _remote(spec: Spec, function: Callable[..., dict[str, Any]]) -> Any:
+    """`function` as a Ray task with an evaluation's resources."""
+    bundle = evaluation_resources(spec.resources.model_dump())
+    # SPREAD: the fan-out uses every node, not only the one the driver is on.
+    return ray.remote(function).options(num_cpus=bundle["CPU"], num_gpus=bundle.get("GPU", 0),
+                                        scheduling_strategy="SPREAD")
+
+
+def _collect(
+    ctx: StageContext, jobs: list[Job], shows_best: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Wait for every job, turn each outcome into rows, write the stage's rows and return its
+    manifest entry; `shows_best` picks the jobs whose score the progress line may show."""
+    stage = ctx.stage
+    metric = get_task(stage.task).metric
+    progress = StageProgress(stage.name, len(jobs), metric=metric)
+    progress.running = len(jobs)
+    pending = {ref: facts for facts, ref in jobs}
+    rows, failures = [], []
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        facts = pending.pop(done[0])
+        progress.running -= 1
+        try:
+            outcome = ray.get(done[0])
+        except Exception as error:  # keep the others; report every failure at the end
+            failures.append(f"{facts['language']}: {error}")
+            progress.errored += 1
+            continue
+        progress.finished += 1
+        if shows_best(facts):
+            progress.offer_best(outcome["metrics"].get(metric), f" ({facts['language']})")
+        rows += stage_rows(ctx.spec, stage, facts, outcome)
+        if not ctx.quiet:
+            progress.show()
+    if not ctx.quiet:
+        progress.close()
+    if failures:
+        raise StageFailed(f"{stage.name}: {len(failures)} evaluation(s) failed:\n  "
+                          + "\n  ".join(failures))
+    return {"rows": write_rows(ctx.root, stage.slug, rows), "evaluations": len(jobs)}

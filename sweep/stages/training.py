@@ -1,0 +1,162 @@
+"""Training stages (intermediate and target): one Tune experiment of `train_trial` each.
+
+  1. the trainable: `train_trial` with the stage's fixed settings;
+  2. the tuner: the saved experiment on --resume, else a new one;
+  3. fit, and stop the sweep if Ctrl-C cut the fit short;
+  4. Tune's trial table goes under trials/; failed trials fail the stage;
+  5. the manifest entry: the best checkpoint (and, for targets, the best per intermediate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from ray import tune
+
+from sweep.errors import StageFailed, SweepInterrupted
+from sweep.plan import Stage, max_iterations
+from sweep.preflight import TRIAL_DRIVER
+from sweep.progress import StageProgress, TuneProgress, stopped_early
+from sweep.results import TRIALS_DIR
+from sweep.search import build_scheduler, build_search, expected_iterations
+from sweep.stages.base import StageContext
+from sweep.stages.checkpoints import best_of_stage, best_of_trial, best_per_intermediate
+from trainables.storage import Location
+from trainables.tasks import get_task
+from trainables.training import EVALUATIONS, SCORE
+from trainables.trial import NO_INTERMEDIATE, train_trial
+
+
+def run_training(ctx: StageContext) -> dict[str, Any]:
+    """Run an intermediate or target stage as a Tune experiment; returns its manifest entry."""
+    spec, stage, root = ctx.spec, ctx.stage, ctx.root
+    max_t = max_iterations(spec, stage.kind, stage.task)
+
+    def expected(config: dict[str, Any]) -> int:
+        return expected_iterations(spec, stage.kind, stage.task, config, max_t)
+
+    # 1. The trainable: one driver slot per trial; the Train workers ask for the rest.
+    trainable = tune.with_resources(
+        tune.with_parameters(train_trial, run=_trial_settings(ctx)), {"CPU": 0, TRIAL_DRIVER: 1}
+    )
+
+    # 2. The tuner. Experiments are named by config hash: a changed config starts a new one
+    #    beside the old, and --resume restores only the experiment its own config started.
+    metric = get_task(stage.task).metric if stage.kind == "target" else "score"
+    progress = StageProgress(stage.name, stage.trials, metric=f"en dev {metric}")
+    callbacks = [] if ctx.quiet else [TuneProgress(progress, expected)]
+    tune_root = root.join("tune")
+    experiment_name = f"{stage.slug}-{stage.config_hash[:8]}"
+    experiment = tune_root.join(experiment_name)
+    filesystem = root.storage_filesystem
+    if ctx.resume and tune.Tuner.can_restore(experiment.path, storage_filesystem=filesystem):
+        tuner = tune.Tuner.restore(experiment.path, trainable, resume_unfinished=True,
+                                   resume_errored=True, storage_filesystem=filesystem)
+    else:
+        ctx.manifest.record(stage.name, {"status": "running", "config_hash": stage.config_hash,
+                                         "kind": stage.kind, "experiment": experiment.uri})
+        param_space, search_alg, num_samples = build_search(
+            spec, stage.kind, stage.task, stage.config.get("intermediate"))
+        tuner = tune.Tuner(
+            trainable,
+            param_space=param_space,
+            tune_config=tune.TuneConfig(
+                metric=SCORE, mode="max", scheduler=build_scheduler(spec, max_t),
+                search_alg=search_alg, num_samples=num_samples,
+                max_concurrent_trials=spec.resources.max_concurrent_trials,
+            ),
+            run_config=tune.RunConfig(
+                name=experiment_name, storage_path=tune_root.path,
+                storage_filesystem=filesystem, verbose=0, callbacks=callbacks,
+            ),
+        )
+
+    # 3. Fit.
+    grid = tuner.fit()
+    if not ctx.quiet:
+        progress.close()
+    if _was_interrupted(experiment, stage):
+        raise SweepInterrupted(
+            f"{stage.name} was interrupted; its state is saved in {experiment}. "
+            "Rerun with --resume to continue it."
+        )
+
+    # 4. The trial table, written before any failure is raised so that it shows the cause.
+    trials = trial_table(grid, stage, expected)
+    trials_table = f"{TRIALS_DIR}/{stage.slug}.parquet"
+    root.join(trials_table).write_parquet(trials)
+    if grid.errors:
+        raise StageFailed(
+            f"{stage.name}: {len(grid.errors)} trial(s) failed; see the error files under "
+            f"{experiment}. Finished stages are kept: fix the cause and rerun with --resume."
+            f"\nfirst error: {grid.errors[0]}"
+        )
+
+    # 5. The best checkpoints, which downstream stages read from the manifest.
+    candidates = [best for best in (best_of_trial(result, spec, root) for result in grid)
+                  if best]
+    if not candidates:
+        raise StageFailed(f"{stage.name}: no trial produced a checkpoint")
+    entry: dict[str, Any] = {
+        "best": best_of_stage(candidates).to_dict(),
+        "trials": len(trials),
+        "stopped_early": int(trials["stopped_early"].sum()),
+        "trials_table": trials_table,
+        "experiment": experiment.uri,
+    }
+    if stage.kind == "target":
+        entry["by_intermediate"] = {name: best.to_dict() for name, best
+                                    in best_per_intermediate(candidates).items()}
+    return entry
+
+
+def _trial_settings(ctx: StageContext) -> dict[str, Any]:
+    """`train_trial`'s `run`: what every trial of the stage shares."""
+    spec, stage = ctx.spec, ctx.stage
+    return {
+        "loop": {
+            "model": spec.model.model_dump(), "data": spec.data.model_dump(),
+            "tasks": stage.config["tasks"], "group": stage.task,
+            "mixture_cap": stage.config.get("cap"), "max_length": spec.model.max_length,
+            "evals_per_epoch": spec.evals_per_epoch(stage.kind, stage.task),
+        },
+        "intermediate_checkpoints": {
+            name: ctx.manifest.best(f"intermediate/{name}").checkpoint
+            for name in stage.config.get("intermediate") or [] if name != NO_INTERMEDIATE
+        },
+        "resources": spec.resources.model_dump(),
+        "train_storage": ctx.root.join("train").uri,
+        "max_failures": spec.resources.max_failures,
+    }
+
+
+def _was_interrupted(experiment: Location, stage: Stage) -> bool:
+    """Whether Tune returned early because of Ctrl-C.
+
+    After SIGINT, Tune saves the experiment with its live trials as PENDING and then stops
+    them, so the in-memory results look finished; the saved state tells the truth.
+    """
+    saved = tune.ExperimentAnalysis(
+        experiment.path, storage_filesystem=experiment.storage_filesystem
+    ).trials
+    done = {"TERMINATED", "ERROR"}
+    return len(saved) < stage.trials or any(trial.status not in done for trial in saved)
+
+
+def trial_table(
+    grid: tune.ResultGrid, stage: Stage, expected: Callable[[dict[str, Any]], int]
+) -> pd.DataFrame:
+    """Tune's per-trial dataframe plus the stage and whether ASHA stopped each trial
+    (`expected`: the evaluations a trial's config asks for)."""
+    frame = grid.get_dataframe()
+    if frame.empty:
+        return frame
+    frame.insert(0, "stage", stage.name)
+    errored = {result.metrics.get("trial_id") for result in grid if result.error}
+    config_columns = {c[len("config/"):]: c for c in frame.columns if c.startswith("config/")}
+    frame["stopped_early"] = frame.apply(lambda row: stopped_early(
+        row[EVALUATIONS], expected({key: row[col] for key, col in config_columns.items()}),
+        errored=row["trial_id"] in errored), axis=1)
+    return frame
