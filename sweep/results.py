@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from trainables.storage import Location
-from trainables.tasks import XTREME_BENCHMARKS
+from trainables.tasks import REGISTRY, XTREME_BENCHMARKS, Task
 
 ROWS_DIR = "rows"
 TRIALS_DIR = "trials"
@@ -35,16 +35,28 @@ def load_trials(storage: str | Path | Location) -> pd.DataFrame:
     return _read_all(storage, TRIALS_DIR, "trial tables")
 
 
-def _pivot(rows: pd.DataFrame, kind: str, index: list[str], columns: str) -> pd.DataFrame:
-    """Mean of each task's own metric on the test split (else the first split present) of
-    `kind` stages, as index x columns, with the mean over columns as `avg`."""
-    from trainables.tasks import REGISTRY
+def _task_entries(rows: pd.DataFrame) -> dict[str, Task]:
+    """The registry entry of every task the rows name; an unknown one is an error, since
+    its metric and split would be guesses."""
+    unknown = sorted(set(rows["task"]) - set(REGISTRY))
+    if unknown:
+        raise ValueError(f"result rows name task(s) the registry does not know: "
+                         f"{', '.join(unknown)}; known tasks: {', '.join(sorted(REGISTRY))}")
+    return {name: REGISTRY[name] for name in set(rows["task"])}
 
-    rows = rows[rows["stage"].str.startswith(f"{kind}/")]
-    main_metric = rows["task"].map(lambda name: REGISTRY[name].metric
-                                   if name in REGISTRY else "accuracy")
-    split = "test" if (rows["split"] == "test").any() else rows["split"].iloc[0]
-    rows = rows[(rows["split"] == split) & (rows["metric"] == main_metric)]
+
+def _reported(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each task's test rows, or its dev rows where the run evaluated dev only."""
+    has_test = rows.groupby("task")["split"].transform(lambda splits: (splits == "test").any())
+    return rows[rows["split"] == has_test.map({True: "test", False: "dev"})]
+
+
+def _pivot(rows: pd.DataFrame, kind: str, index: list[str], columns: str) -> pd.DataFrame:
+    """Mean of each task's own metric on its reported split (`_reported`) of `kind` stages,
+    as index x columns, with the mean over columns as `avg`."""
+    rows = _reported(rows[rows["stage"].str.startswith(f"{kind}/")])
+    entries = _task_entries(rows)
+    rows = rows[rows["metric"] == rows["task"].map(lambda name: entries[name].metric)]
     table = rows.pivot_table(index=index, columns=columns, values="value", aggfunc="mean")
     table["avg"] = table.mean(axis=1)
     return table
@@ -65,16 +77,12 @@ def retrieval_table(rows: pd.DataFrame) -> pd.DataFrame:
     return _pivot(rows, "retrieval", ["task", "intermediate_task"], "language")
 
 
-QA_METRICS = ("f1", "exact_match")  # XTREME counts a QA task as (F1 + EM) / 2
-
-
 def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
     """XTREME or XTREME-R aggregate per intermediate task: each of the benchmark's tasks
-    averaged over the languages the benchmark counts (QA: (F1 + EM) / 2), and `score`, their
-    mean. `missing` lists the benchmark's tasks without results: a score over a partial set is
-    not comparable with the benchmark's published numbers."""
-    from trainables.tasks import REGISTRY
-
+    averaged over the languages the benchmark counts (its headline, `Task.headline`: QA is
+    (F1 + EM) / 2), and `score`, their mean. `missing` lists the benchmark's tasks without
+    results: a score over a partial set is not comparable with the benchmark's published
+    numbers."""
     members = sorted(name for name, task in REGISTRY.items() if benchmark in task.benchmarks)
     counted = {(name, language) for name in members
                for language in REGISTRY[name].languages_in(benchmark)}
@@ -83,14 +91,11 @@ def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
                             index=rows.index).isin(counted)]
     if rows.empty:
         return pd.DataFrame()
-    # Each task's test rows, or its dev rows where the run evaluated dev only.
-    has_test = rows.groupby("task")["split"].transform(lambda splits: (splits == "test").any())
-    rows = rows[rows["split"] == has_test.map({True: "test", False: "dev"})]
-    metric = rows["task"].map(lambda name: REGISTRY[name].metric)
-    is_qa = rows["task"].map(lambda name: REGISTRY[name].family == "span_qa")
-    chosen = rows[(~is_qa & (rows["metric"] == metric)) | (is_qa & rows["metric"].isin(QA_METRICS))]
-    # Per language first (QA: the mean of F1 and EM), then over languages, as XTREME does.
-    per_language = chosen.groupby(["intermediate_task", "task", "language"])["value"].mean()
+    rows = _reported(rows)
+    # Per language first (the task's headline), then over languages, as XTREME does.
+    means = rows.groupby(["intermediate_task", "task", "language", "metric"])["value"].mean()
+    per_language = means.groupby(level=[0, 1, 2]).apply(
+        lambda scores: REGISTRY[scores.name[1]].headline(scores.droplevel([0, 1, 2])))
     table = per_language.groupby(["intermediate_task", "task"]).mean().unstack("task")
     table["score"] = table.mean(axis=1)
     table["missing"] = table.drop(columns="score").apply(

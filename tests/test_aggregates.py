@@ -83,3 +83,20 @@ def test_each_benchmark_counts_its_own_languages_and_pos_task():
     assert xtreme.loc["none", "udpos"] == 90.0 and "udpos_r" not in xtreme.columns
     assert xtreme_r.loc["none", "udpos_r"] == pytest.approx(74.0)
     assert "udpos" not in xtreme_r.columns
+
+
+def test_tables_refuse_a_task_the_registry_does_not_know():
+    rows = pd.concat([ROWS, pd.DataFrame([row("none", "xnli_typo", "en", "accuracy", 1.0)])])
+    with pytest.raises(ValueError, match="registry does not know: xnli_typo"):
+        tables(rows)
+
+
+def test_each_task_is_tabled_on_its_test_rows_else_its_dev_rows():
+    rows = pd.DataFrame([
+        row("none", "xnli", "de", "accuracy", 70.0), row("none", "xnli", "de", "accuracy", 10.0,
+                                                         split="dev"),
+        row("none", "pawsx", "de", "accuracy", 60.0, split="dev"),  # dev only: its dev rows
+    ])
+    table = tables(rows)["target task x language"]
+    assert table.loc[("xnli", "none"), "de"] == pytest.approx(70.0)
+    assert table.loc[("pawsx", "none"), "de"] == pytest.approx(60.0)
