@@ -8,6 +8,7 @@ interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -146,8 +147,6 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    import json
-
     from sweep.scoring import format_scores, score_directory
 
     try:

@@ -89,6 +89,7 @@ def auth_token() -> tuple[str, str] | None:
 @contextmanager
 def _talking_to(address: str) -> Iterator[None]:
     """Turn Ray's connection, authentication and HTTP errors into one-line JobsErrors."""
+    # Lazy, as every Ray import here: Ray loads only when a command talks to a cluster.
     import aiohttp
     import requests
     from ray.exceptions import AuthenticationError
@@ -130,7 +131,7 @@ def _without_address_overrides() -> Iterator[None]:
 
 def connect(address: str | None) -> tuple[JobSubmissionClient, str]:
     """A Jobs API client for the cluster (its version checked), and the address used."""
-    from ray.job_submission import JobSubmissionClient
+    from ray.job_submission import JobSubmissionClient  # lazy: see _talking_to
 
     class _Client(JobSubmissionClient):
         def _do_request(self, method: str, endpoint: str, **kwargs: Any):

@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ray
+from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub.utils import HfHubHTTPError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
 from sweep.errors import PreflightError
+from sweep.plan import evaluation_languages
 from sweep.spec import Spec
-from trainables.storage import Location
+from trainables.data import local_files
+from trainables.storage import Location, probe_storage
 from trainables.tasks import get_task
 from trainables.trial import evaluation_resources, worker_resources
 
@@ -97,13 +104,11 @@ def check_placement(spec: Spec, nodes: Sequence[NodeShape]) -> None:
 
 def cluster_nodes() -> list[NodeShape]:
     """The alive nodes, and the node types the autoscaler may start (when there is one)."""
-    import ray
-
     shapes = [NodeShape(dict(node["Resources"])) for node in ray.nodes() if node["Alive"]]
     try:  # private but stable: what the autoscaler publishes of cluster.yaml's node types
-        import ray._private.state
+        from ray._private.state import state  # private: imported where a failure is caught
 
-        config = ray._private.state.state.get_cluster_config()
+        config = state.get_cluster_config()
     except Exception:  # no autoscaler state (a local cluster): only the alive nodes count
         config = None
     for group in config.node_group_configs if config else []:
@@ -115,11 +120,6 @@ def cluster_nodes() -> list[NodeShape]:
 
 def check_storage(root: Location) -> None:
     """Write a probe at `root` from the driver, read it and answer from every alive node."""
-    import ray
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-    from trainables.storage import probe_storage
-
     token = uuid.uuid4().hex
     probes = root.join(".preflight", token)
     try:
@@ -156,8 +156,6 @@ def check_storage(root: Location) -> None:
 
 def _data_needs(spec: Spec) -> set[tuple[str, str, str]]:
     """(task, split, language) of every piece of data the plan reads."""
-    from sweep.plan import evaluation_languages
-
     needs = set()
     trained = [member for name in spec.intermediate_names()
                for member in spec.intermediate_members(name)[0]] + list(spec.target_tasks)
@@ -185,8 +183,6 @@ def check_sources(spec: Spec) -> dict[str, Any]:
     Returns the commit each hub revision names now: {"model": sha, "datasets": {task: sha}},
     so that a run can pin branches (`main`, `refs/convert/parquet`) for its whole duration.
     """
-    from trainables.data import local_files
-
     problems = []
     commits: dict[str, Any] = {"datasets": {}}
     if spec.model.source == "hub":
@@ -225,9 +221,6 @@ def _hub_commit(
 ) -> tuple[str | None, str | None]:
     """(the commit sha `revision` names, None), from the local cache or else the hub; or
     (None, why the repo can be neither found in the cache nor reached)."""
-    from huggingface_hub import HfApi, snapshot_download
-    from huggingface_hub.utils import HfHubHTTPError
-
     try:
         # A cached snapshot lives in snapshots/<commit sha>/.
         path = snapshot_download(repo_id, repo_type=repo_type, revision=revision,

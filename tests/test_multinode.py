@@ -48,6 +48,7 @@ def run_on_cluster(spec: dict, storage: str) -> None:
     """Start the cluster, run the sweep on it, and end every process the cluster started."""
     import ray
     from conftest import free_port
+    from ray._common.utils import get_default_ray_temp_dir
     from ray.cluster_utils import Cluster
 
     from sweep.runner import run_sweep
@@ -57,6 +58,9 @@ def run_on_cluster(spec: dict, storage: str) -> None:
     ports = {name: free_port() for name in (
         "gcs_server_port", "dashboard_port", "dashboard_agent_listen_port", "metrics_export_port",
         "runtime_env_agent_port")}
+    # cluster_utils writes the head's address to Ray's default temp dir whatever temp_dir
+    # says, and fails where that folder does not exist yet (a fresh machine).
+    os.makedirs(get_default_ray_temp_dir(), exist_ok=True)
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "resources": {"trial_driver": 1}, "include_dashboard": True,
         "temp_dir": tempfile.mkdtemp(prefix="xs-mn-", dir="/tmp"), **ports,
