@@ -14,16 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from trainables.offline.benchmark import ensure_benchmark
 from trainables.readers import READERS
+from trainables.storage import cache_dir
 from trainables.tasks import FileFormat, HubSource, Task, get_task
 
 
 def data_root(data_cfg: Mapping[str, Any]) -> Path:
     """The directory holding task files for the offline or local source."""
     if data_cfg["source"] == "offline":
-        from trainables.offline.benchmark import ensure_benchmark
-        from trainables.storage import cache_dir
-
         offline = data_cfg["offline"]
         return ensure_benchmark(
             cache_dir() / "benchmarks", seed=offline["seed"], train_size=offline["train_size"],
@@ -116,7 +115,7 @@ def task_with_labels(data_cfg: Mapping[str, Any], task_name: str) -> Task:
 
 
 def _load_from_hub(task: Task, split: str, language: str, revision: str | None) -> list[dict]:
-    import datasets
+    import datasets  # lazy: slow to import, and only hub runs need it
 
     source = task.hub
     assert source is not None

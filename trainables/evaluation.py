@@ -12,11 +12,20 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import faiss
 import numpy as np
+import ray
 import torch
 
 from trainables.data import load_examples
 from trainables.families.base import SplitContext
+from trainables.metrics import (
+    bucc_best_threshold,
+    bucc_extract,
+    bucc_scores,
+    margin_mine,
+    tatoeba_accuracy,
+)
 from trainables.model import load_checkpoint, load_encoder, load_tokenizer, read_meta
 from trainables.storage import cache_dir
 from trainables.tasks import Scorer, get_task
@@ -33,8 +42,6 @@ def _device() -> torch.device:
 
 def _where() -> dict[str, Any]:
     """The Ray node this call runs on (None outside Ray), for the result rows."""
-    import ray
-
     return {"node_id": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None}
 
 
@@ -90,10 +97,6 @@ def embed(
 def top1_accuracy(queries: np.ndarray, candidates: np.ndarray) -> float:
     """Percentage of queries whose cosine nearest candidate (faiss, exact) has the same
     index, as XTREME scores Tatoeba."""
-    import faiss
-
-    from trainables.metrics import tatoeba_accuracy
-
     index = faiss.IndexFlatIP(candidates.shape[1])
     index.add(candidates)
     _, nearest = index.search(queries, 1)
@@ -141,8 +144,6 @@ def _mining_candidates(
     Like XTREME, each distinct sentence is embedded once and a mined text pair stands for
     every pair of ids that carry those texts.
     """
-    from trainables.metrics import margin_mine
-
     ids: dict[str, dict[str, list[str]]] = {"other": {}, "english": {}}
     for record in records:
         if record["side"] in ids:
@@ -164,8 +165,6 @@ def bucc_mining(
 ) -> tuple[dict[str, float], int]:
     """BUCC F1 on test with the margin threshold that maximises F1 on dev (BUCC's sample).
     Margin scoring looks both ways, so `direction` changes nothing."""
-    from trainables.metrics import bucc_best_threshold, bucc_extract, bucc_scores
-
     dev_scores, dev_gold = _mining_candidates(
         encode, load_examples(data_cfg, task_name, "dev", language))
     threshold = bucc_best_threshold(dev_scores, dev_gold)

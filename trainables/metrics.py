@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from trainables.tasks import languages
 
 if TYPE_CHECKING:  # numpy loads only where a metric needs it: `sweep` commands start fast
-    import numpy as np
+    import numpy as np  # lazy: see the TYPE_CHECKING import
 
 Pair = tuple[str, ...]  # a BUCC (source id, target id) pair
 
@@ -60,7 +60,7 @@ def tatoeba_accuracy(nearest_indices: Any, gold_indices: Any = None) -> float:
     returns it); the gold of query i is i unless ``gold_indices`` says otherwise (Tatoeba's
     sentences are aligned line by line).
     """
-    import numpy as np
+    import numpy as np  # lazy: see the TYPE_CHECKING import
 
     nearest = np.asarray(nearest_indices)
     if nearest.ndim == 2 and nearest.shape[1] == 1:
@@ -447,8 +447,8 @@ def margin_mine(x: np.ndarray, y: np.ndarray, k: int = 4,
     each source and target used once. Returns ``(score, source index, target index)`` with
     score > threshold, best first: the reference's candidates file, before the id mapping.
     """
-    import faiss  # a project dependency; imported here so the module loads without it
-    import numpy as np
+    import faiss  # lazy: `sweep score` loads this module without faiss
+    import numpy as np  # lazy: see the TYPE_CHECKING import
 
     x = np.array(x, dtype=np.float32, order="C", copy=True)
     y = np.array(y, dtype=np.float32, order="C", copy=True)
@@ -519,7 +519,7 @@ def lareqa_map_at_k(relevant: Sequence[Iterable[Any]], rankings: Sequence[Sequen
                     k: int = 20) -> float:
     """LAReQA's mAP@k in percent: the numpy mean of every query's AP@k (``mean_avg_prec_at_k``,
     which prints the fraction), times 100."""
-    import numpy as np
+    import numpy as np  # lazy: see the TYPE_CHECKING import
 
     _check_lengths(relevant, rankings, "relevant", "rankings")
     if not rankings:

@@ -17,17 +17,15 @@ import torch
 from torch import nn
 
 from trainables.families import get_family
-from trainables.storage import local_directory
+from trainables.offline.benchmark import ensure_benchmark
+from trainables.offline.tiny_model import ensure_tiny_model
+from trainables.storage import cache_dir, local_directory
 from trainables.tasks import Task, get_task
 
 
 def base_model_reference(model_cfg: Mapping[str, Any]) -> tuple[str, str, str | None]:
     """(tokenizer location, encoder location, hub revision) of the configured base model."""
     if model_cfg["source"] == "offline":
-        from trainables.offline.benchmark import ensure_benchmark
-        from trainables.offline.tiny_model import ensure_tiny_model
-        from trainables.storage import cache_dir
-
         tiny = dict(model_cfg["tiny"])
         corpus = ensure_benchmark(cache_dir() / "benchmarks", seed=tiny["corpus_seed"]) / "corpus"
         root = ensure_tiny_model(tiny, corpus)
@@ -36,7 +34,7 @@ def base_model_reference(model_cfg: Mapping[str, Any]) -> tuple[str, str, str | 
 
 
 def load_tokenizer(model_cfg: Mapping[str, Any]) -> Any:
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # lazy: slow to import; the driver needs none
 
     tokenizer_ref, _, revision = base_model_reference(model_cfg)
     return AutoTokenizer.from_pretrained(tokenizer_ref, revision=revision)
@@ -44,7 +42,7 @@ def load_tokenizer(model_cfg: Mapping[str, Any]) -> Any:
 
 def load_encoder(model_cfg: Mapping[str, Any], checkpoint: str | None = None) -> nn.Module:
     """The base encoder, or the encoder of a checkpoint this project wrote (local or cloud)."""
-    from transformers import AutoModel
+    from transformers import AutoModel  # lazy: slow to import; the driver needs none
 
     if checkpoint:
         return AutoModel.from_pretrained(local_directory(checkpoint) / "encoder",

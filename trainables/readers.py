@@ -11,6 +11,8 @@ import json
 import re
 from pathlib import Path
 
+from trainables.sentence_breaks import infer_sentence_breaks
+
 
 def read_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as handle:
@@ -138,8 +140,6 @@ def read_lareqa_json(path: Path) -> list[dict]:
     sentences of the other languages). Questions without an answer, or whose answer starts
     between sentences, are skipped, as in XTREME-R.
     """
-    from trainables.sentence_breaks import infer_sentence_breaks
-
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         paragraphs = [paragraph for article in document["data"]

@@ -141,7 +141,7 @@ class Location:
                       key=lambda location: location.uri)
 
     def read_parquet(self):
-        import pandas as pd
+        import pandas as pd  # lazy: workers that never read a table skip pandas
 
         return pd.read_parquet(io.BytesIO(self.read_bytes()))
 
@@ -198,7 +198,7 @@ def local_directory(location: str | os.PathLike) -> Path:
 def probe_storage(probes: str, token: str) -> str:
     """Pre-flight, on one node: read the driver's probe under `probes`, write this node's
     answer beside it and return its file name."""
-    import ray
+    import ray  # lazy: `sweep results` reads storage without Ray
 
     where = Location.parse(probes)
     if where.join("driver").read_text() != token:

@@ -105,6 +105,8 @@ def score_task(
 
 def train_loop_per_worker(config: dict) -> None:
     """Ray Train entry point: train, evaluate each interval, report score and checkpoint."""
+    # Lazy, as every Ray and transformers import here: worker-side only, and the driver
+    # imports this module for its names.
     import ray.train
     import ray.train.torch
     from transformers import get_linear_schedule_with_warmup
@@ -196,7 +198,7 @@ def train_loop_per_worker(config: dict) -> None:
 
 def _worker_nodes(world_size: int) -> str:
     """The Ray node ids of the trial's workers, by rank, comma-joined (where DDP ran)."""
-    import ray
+    import ray  # lazy: worker-side only
 
     node = ray.get_runtime_context().get_node_id()
     if world_size == 1:
@@ -211,7 +213,7 @@ def _evaluate_and_report(
     optimizer: torch.optim.Optimizer, scheduler: Any, rank: int, tokenizer: Any,
     device: torch.device, started: float, worker_nodes: str,
 ) -> None:
-    import ray.train
+    import ray.train  # lazy: worker-side only
 
     if rank != 0:
         ray.train.report({}, checkpoint=None)

@@ -35,6 +35,8 @@ def evaluation_resources(resources: Mapping[str, Any]) -> dict[str, float]:
 
 def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
     """Tune function trainable. `config` is the sampled point, `run` the stage's fixed part."""
+    # Lazy: `sweep plan` and spec validation import this module for its resource helpers
+    # and must load neither Ray nor torch (trainables.training imports torch).
     from ray import tune
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from trainables.families.base import Family, Feature, label_index
+from trainables.metrics import accuracy
 from trainables.tasks import Task
 
 
@@ -60,6 +61,4 @@ class ClassificationFamily(Family):
 
     def score(self, task: Task, predictions: Sequence[int], references: Sequence[int],
               language: str) -> dict:
-        from trainables.metrics import accuracy
-
         return {"accuracy": accuracy(predictions, references)}

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 import torch
 from torch import nn
@@ -27,6 +28,7 @@ from trainables.families.base import (
     collate_choices,
     pad_sequences,
 )
+from trainables.metrics import lareqa_map_at_k, mewslix_map_at_20
 from trainables.storage import publish_directory
 from trainables.tasks import Scorer, Task
 
@@ -114,10 +116,6 @@ class DualEncoderFamily(Family):
     def score_split(self, model: nn.Module, task: Task, examples: Sequence[dict],
                     features: Sequence[Feature], context: SplitContext) -> dict:
         """mAP@20 of every query of the split over its whole candidate pool."""
-        import faiss
-
-        from trainables.metrics import lareqa_map_at_k, mewslix_map_at_20
-
         queries = [example for example in examples if example["side"] == "query"]
         if not queries:
             raise ValueError(f"task {task.name!r}: no queries in {context.language!r}")

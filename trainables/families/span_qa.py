@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from trainables.families.base import Family, Feature, collate
+from trainables.metrics import mlqa_scores, squad_v1_scores, squad_v2_scores
 from trainables.tasks import Scorer, Task
 
 DOC_STRIDE = 128
@@ -152,8 +153,6 @@ class SpanQAFamily(Family):
 
     def score(self, task: Task, predictions: Sequence[str], references: Sequence[list[str]],
               language: str) -> dict:
-        from trainables.metrics import mlqa_scores, squad_v1_scores, squad_v2_scores
-
         ids = [str(index) for index in range(len(predictions))]
         predicted = dict(zip(ids, predictions, strict=True))
         gold = dict(zip(ids, references, strict=True))

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from trainables.families.base import Family, Feature, label_index
+from trainables.metrics import accuracy, seqeval_scores
 from trainables.tasks import Scorer, Task
 
 
@@ -95,8 +96,6 @@ class TaggingFamily(Family):
         self, task: Task, predictions: Sequence[Sequence[int]],
         references: Sequence[Sequence[int]], language: str,
     ) -> dict:
-        from trainables.metrics import accuracy, seqeval_scores
-
         flat_predictions = [tag for sentence in predictions for tag in sentence]
         flat_references = [tag for sentence in references for tag in sentence]
         scores = {"accuracy": accuracy(flat_predictions, flat_references)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ def train_tokenizer(corpus_files: list[Path], vocab_size: int, output: Path) -> 
     into single letters, while BPE keeps words and numbers whole, so shared anchors stay
     shared tokens across languages.
     """
+    # Lazy, as every tokenizers, torch and transformers import here: a cached model never
+    # needs them.
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -56,9 +59,7 @@ def pretrain_mlm(model: Any, tokenizer_dir: Path, corpus_files: list[Path],
     Shared anchors (digits, names, loanwords) in otherwise disjoint vocabularies are what lets
     this align the languages, as in XLM-R; seeded, so every node builds the same weights.
     """
-    import random
-
-    import torch
+    import torch  # lazy: see train_tokenizer
     from transformers import (
         AutoTokenizer,
         DataCollatorForLanguageModeling,
@@ -97,7 +98,7 @@ def ensure_tiny_model(settings: dict, corpus_dir: Path) -> Path:
     ).hexdigest()[:16]
 
     def build(staging: Path) -> None:
-        import torch
+        import torch  # lazy: see train_tokenizer
         from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
         train_tokenizer(corpus_files, settings["vocab_size"], staging / "tokenizer")
