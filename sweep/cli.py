@@ -73,7 +73,17 @@ def cmd_results(args: argparse.Namespace) -> int:
             frame.to_parquet(args.output, index=False)
             print(f"wrote {len(frame)} rows to {args.output}")
             return 0
-        named = {"trials": frame} if args.trials else tables(frame)
+        if args.trials:
+            named = {"trials": frame}
+        elif args.compare:
+            from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
+
+            named = {f"intermediate task against {args.compare} (mean over seeds, 95% interval)":
+                     comparisons(frame, args.compare),
+                     "cross-lingual transfer gap per checkpoint (en - others)":
+                     transfer_gaps(frame)}
+        else:
+            named = tables(frame)
     except (OSError, ValueError) as error:  # missing run, bad storage, unknown task in rows
         print(f"error: {args.path}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -185,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
                          default="table")
     results.add_argument("--trials", action="store_true",
                          help="Tune's per-trial dataframe of every training stage instead")
+    results.add_argument("--compare", metavar="BASELINE",
+                         help="each intermediate task against BASELINE (e.g. none): mean over "
+                              "seeds with its 95%% interval and the difference, and the "
+                              "transfer gap of every checkpoint")
     results.add_argument("--output", help="write to this file instead of standard output")
     results.set_defaults(handler=cmd_results)
 

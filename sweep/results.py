@@ -16,6 +16,7 @@ from trainables.tasks import REGISTRY, XTREME_BENCHMARKS, Task
 ROWS_DIR = "rows"
 TRIALS_DIR = "trials"
 
+
 def _read_all(storage: str | Path | Location, folder: str, what: str) -> pd.DataFrame:
     directory = Location.of(storage).join(folder)
     files = directory.files(".parquet")
@@ -35,7 +36,7 @@ def load_trials(storage: str | Path | Location) -> pd.DataFrame:
     return _read_all(storage, TRIALS_DIR, "trial tables")
 
 
-def _task_entries(rows: pd.DataFrame) -> dict[str, Task]:
+def task_entries(rows: pd.DataFrame) -> dict[str, Task]:
     """The registry entry of every task the rows name; an unknown one is an error, since
     its metric and split would be guesses."""
     unknown = sorted(set(rows["task"]) - set(REGISTRY))
@@ -45,17 +46,17 @@ def _task_entries(rows: pd.DataFrame) -> dict[str, Task]:
     return {name: REGISTRY[name] for name in set(rows["task"])}
 
 
-def _reported(rows: pd.DataFrame) -> pd.DataFrame:
+def reported(rows: pd.DataFrame) -> pd.DataFrame:
     """Each task's test rows, or its dev rows where the run evaluated dev only."""
     has_test = rows.groupby("task")["split"].transform(lambda splits: (splits == "test").any())
     return rows[rows["split"] == has_test.map({True: "test", False: "dev"})]
 
 
 def _pivot(rows: pd.DataFrame, kind: str, index: list[str], columns: str) -> pd.DataFrame:
-    """Mean of each task's own metric on its reported split (`_reported`) of `kind` stages,
+    """Mean of each task's own metric on its reported split (`reported`) of `kind` stages,
     as index x columns, with the mean over columns as `avg`."""
-    rows = _reported(rows[rows["stage"].str.startswith(f"{kind}/")])
-    entries = _task_entries(rows)
+    rows = reported(rows[rows["stage"].str.startswith(f"{kind}/")])
+    entries = task_entries(rows)
     rows = rows[rows["metric"] == rows["task"].map(lambda name: entries[name].metric)]
     table = rows.pivot_table(index=index, columns=columns, values="value", aggfunc="mean")
     table["avg"] = table.mean(axis=1)
@@ -91,7 +92,7 @@ def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
                             index=rows.index).isin(counted)]
     if rows.empty:
         return pd.DataFrame()
-    rows = _reported(rows)
+    rows = reported(rows)
     # Per language first (the task's headline), then over languages, as XTREME does.
     means = rows.groupby(["intermediate_task", "task", "language", "metric"])["value"].mean()
     per_language = means.groupby(level=[0, 1, 2]).apply(

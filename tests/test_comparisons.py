@@ -1,0 +1,70 @@
+"""Comparisons against `none` and transfer gaps from result rows, checked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from sweep.comparisons import checkpoint_scores, comparisons, transfer_gaps
+
+
+def row(intermediate, seed, language, metric, value, task="xnli", split="test"):
+    return {"stage": f"eval/{task}", "task": task, "target_task": task,
+            "intermediate_task": intermediate, "seed": seed, "trial_id": f"{intermediate}-{seed}",
+            "language": language, "split": split, "metric": metric, "value": value}
+
+
+ROWS = pd.DataFrame([
+    # none: two seeds; mnli: two seeds, 4 points better in de on average.
+    row("none", 0, "en", "accuracy", 80.0), row("none", 0, "de", "accuracy", 70.0),
+    row("none", 1, "en", "accuracy", 82.0), row("none", 1, "de", "accuracy", 72.0),
+    row("mnli", 0, "en", "accuracy", 84.0), row("mnli", 0, "de", "accuracy", 74.0),
+    row("mnli", 1, "en", "accuracy", 84.0), row("mnli", 1, "de", "accuracy", 76.0),
+    row("mnli", 1, "de", "accuracy", 10.0, split="dev"),  # dev rows do not count
+    # QA: a checkpoint's score is (F1 + EM) / 2.
+    row("none", 0, "en", "f1", 80.0, task="xquad"), row("none", 0, "en", "exact_match", 60.0,
+                                                        task="xquad"),
+])
+
+
+def test_checkpoint_scores_use_each_tasks_headline_and_add_the_average():
+    scores = checkpoint_scores(ROWS).set_index(["target_task", "intermediate_task", "seed",
+                                                "language"])["value"]
+    assert scores[("xquad", "none", 0, "en")] == pytest.approx(70.0)
+    assert scores[("xnli", "mnli", 1, "de")] == pytest.approx(76.0)
+    assert scores[("xnli", "mnli", 1, "avg")] == pytest.approx(80.0)
+
+
+def test_mean_over_seeds_with_interval_and_difference_to_none():
+    table = comparisons(ROWS)
+    mnli_de = table.loc[("xnli", "de", "mnli")]
+    assert mnli_de["seeds"] == 2 and mnli_de["mean"] == pytest.approx(75.0)
+    # t(0.975, 1) = 12.7062; sem of (74, 76) is 1: 75 -+ 12.7062
+    assert mnli_de["low"] == pytest.approx(75.0 - 12.7062047, abs=1e-5)
+    assert mnli_de["high"] == pytest.approx(75.0 + 12.7062047, abs=1e-5)
+    assert mnli_de["difference"] == pytest.approx(75.0 - 71.0)
+    assert table.loc[("xnli", "avg", "mnli"), "difference"] == pytest.approx(79.5 - 76.0)
+    assert table.loc[("xnli", "de", "none"), "difference"] == 0
+    one_seed = table.loc[("xquad", "en", "none")]
+    assert one_seed["seeds"] == 1 and math.isnan(one_seed["low"])
+
+
+def test_transfer_gap_per_checkpoint():
+    gaps = transfer_gaps(ROWS)["gap"]
+    assert gaps[("xnli", "mnli", 1, "mnli-1")] == pytest.approx(84.0 - 76.0)
+    assert math.isnan(gaps[("xquad", "none", 0, "none-0")])  # English only: no gap
+
+
+def test_sweep_results_compare_prints_both_tables(tmp_path, capsys):
+    from sweep.cli import main
+    from sweep.rows import write_rows
+    from trainables.storage import Location
+
+    write_rows(Location.parse(str(tmp_path)), "eval-xnli", ROWS.to_dict("records"))
+    assert main(["results", str(tmp_path), "--compare", "none", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "# intermediate task against none (mean over seeds, 95% interval)" in out
+    assert "xnli,de,mnli,2.0,75.0," in out and ",4.0\n" in out
+    assert "# cross-lingual transfer gap per checkpoint (en - others)" in out
