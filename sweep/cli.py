@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from sweep.results import load, load_trials, tables, to_markdown
+    from sweep.results import load, load_trials, tables, to_latex, to_markdown
 
     if args.format == "parquet" and not args.output:
         print("error: --format parquet needs --output FILE", file=sys.stderr)
@@ -93,6 +93,8 @@ def cmd_results(args: argparse.Namespace) -> int:
             chunks.append(f"# {title}\n{table.to_csv()}")
         elif args.format == "markdown":
             chunks.append(f"### {title}\n\n{to_markdown(table)}\n")
+        elif args.format == "latex":
+            chunks.append(f"% {title}\n{to_latex(table)}\n")
         else:
             chunks.append(f"{title}\n{table.round(4).to_string()}\n")
     text = "\n".join(chunks)
@@ -191,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     results = commands.add_parser("results", help="print the results of a run as tables")
     results.add_argument("path", help="the run's storage path")
-    results.add_argument("--format", choices=["table", "csv", "parquet", "markdown"],
+    results.add_argument("--format", choices=["table", "csv", "parquet", "markdown", "latex"],
                          default="table")
     results.add_argument("--trials", action="store_true",
                          help="Tune's per-trial dataframe of every training stage instead")

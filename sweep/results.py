@@ -120,12 +120,57 @@ def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return made
 
 
+def _cells(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:
+    """The header and the formatted rows of a table, its index as leading columns; a mean
+    with an interval (`mean`, `low`, `high`) becomes one cell, `mean [low, high]`."""
+    frame = table.reset_index()
+    if {"mean", "low", "high"} <= set(frame.columns):
+        def interval(row: pd.Series) -> str:
+            if pd.isna(row["low"]):
+                return f"{row['mean']:.{digits}f}"
+            return f"{row['mean']:.{digits}f} [{row['low']:.{digits}f}, {row['high']:.{digits}f}]"
+
+        frame.insert(list(frame.columns).index("mean"), "mean [95% CI]",
+                     frame.apply(interval, axis=1))
+        frame = frame.drop(columns=["mean", "low", "high"])
+    header = [str(column) for column in frame.columns]
+    rows = [[f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in values]
+            for values in frame.itertuples(index=False)]
+    return header, rows
+
+
 def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
     """A GitHub-flavoured markdown table (no extra dependency)."""
-    frame = table.reset_index()
-    header = [str(column) for column in frame.columns]
+    header, rows = _cells(table, digits)
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for values in frame.itertuples(index=False):
-        cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in values]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     return "\n".join(lines)
+
+
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
+                   "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                   "^": r"\textasciicircum{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
+
+
+def to_latex(table: pd.DataFrame, digits: int = 2) -> str:
+    """A booktabs tabular (needs \\usepackage{booktabs}); numbers right-aligned."""
+    header, rows = _cells(table, digits)
+    numeric = [all(_is_number(cells[i]) for cells in rows) for i in range(len(header))]
+    lines = [r"\begin{tabular}{" + "".join("r" if n else "l" for n in numeric) + "}",
+             r"\toprule",
+             " & ".join(_latex_escape(name) for name in header) + r" \\", r"\midrule"]
+    lines += [" & ".join(_latex_escape(cell) for cell in cells) + r" \\" for cells in rows]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.split(" [")[0])
+    except ValueError:
+        return False
+    return True

@@ -68,3 +68,21 @@ def test_sweep_results_compare_prints_both_tables(tmp_path, capsys):
     assert "# intermediate task against none (mean over seeds, 95% interval)" in out
     assert "xnli,de,mnli,2.0,75.0," in out and ",4.0\n" in out
     assert "# cross-lingual transfer gap per checkpoint (en - others)" in out
+
+
+def test_latex_and_markdown_show_a_mean_with_its_interval(tmp_path, capsys):
+    from sweep.cli import main
+    from sweep.results import to_latex
+    from sweep.rows import write_rows
+    from trainables.storage import Location
+
+    latex = to_latex(comparisons(ROWS).loc[[("xnli", "de", "mnli")]])
+    assert latex.splitlines()[:2] == [r"\begin{tabular}{lllrrr}", r"\toprule"]
+    assert (r"target\_task & language & intermediate\_task & seeds & mean [95\% CI] & "
+            r"difference \\") in latex
+    assert r"xnli & de & mnli & 2.00 & 75.00 [62.29, 87.71] & 4.00 \\" in latex
+    assert latex.splitlines()[-2:] == [r"\bottomrule", r"\end{tabular}"]
+    write_rows(Location.parse(str(tmp_path)), "eval-xnli", ROWS.to_dict("records"))
+    assert main(["results", str(tmp_path), "--format", "latex"]) == 0
+    out = capsys.readouterr().out
+    assert "% target task x language" in out and r"\begin{tabular}" in out
