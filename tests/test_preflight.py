@@ -183,3 +183,25 @@ def test_a_pooled_split_needs_every_languages_files(tmp_path):
     for missing in ("squad/train-v1.1.json", "squad/dev-v1.1.json",
                     "lareqa/xquad-r/en.json", "lareqa/xquad-r/zh.json"):
         assert missing in message
+
+
+def test_a_split_the_hub_copy_lacks_is_refused_before_the_run(tmp_path, monkeypatch):
+    """XQuAD's hub copy has test only: evaluating dev in Arabic is refused by the pre-flight,
+    not by an evaluation task after training. TyDiQA's dev is held out of its training
+    split (`DevSlice`), so it has one in every language."""
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    for repo in ("google/xquad", "google-research-datasets/tydiqa", "rajpurkar/squad"):
+        cache_snapshot(tmp_path, "dataset", repo, "refs/convert/parquet", "d" * 40)
+
+    def spec(target: str, splits: list[str]):
+        return parse_spec({"name": "p", "model": SMALL_MODEL, "target_tasks": [target],
+                           "intermediate_tasks": ["squad"], "data": {"source": "hub"},
+                           "evaluation": {"languages": ["en", "ar"], "splits": splits}})
+
+    assert check_sources(spec("xquad", ["test"]))["datasets"]["xquad"] == "d" * 40
+    assert check_sources(spec("tydiqa", ["dev", "test"]))["datasets"]["tydiqa"] == "d" * 40
+    with pytest.raises(PreflightError, match="'xquad' has no dev split on the hub "
+                                             r"\(it has test\): evaluation.splits"):
+        check_sources(spec("xquad", ["dev", "test"]))
