@@ -101,6 +101,21 @@ class Manifest:
         return {choice: BestCheckpoint.from_dict(best)
                 for choice, best in self.stages[name]["by_intermediate"].items()}
 
+    def chosen(self, name: str) -> list[BestCheckpoint]:
+        """Every seed's checkpoint of a finished stage's chosen configuration (a manifest
+        written before seeds were recorded: its best checkpoint)."""
+        entry = self.stages[name]
+        return [BestCheckpoint.from_dict(c) for c in entry.get("seeds", [entry["best"]])]
+
+    def chosen_by_intermediate(self, name: str) -> dict[str, list[BestCheckpoint]]:
+        """A finished target stage's chosen checkpoints, one per seed, per intermediate
+        choice."""
+        entry = self.stages[name]
+        seeds = entry.get("by_intermediate_seeds") or {
+            choice: [best] for choice, best in entry["by_intermediate"].items()}
+        return {choice: [BestCheckpoint.from_dict(c) for c in group]
+                for choice, group in seeds.items()}
+
     def record(self, name: str, entry: dict[str, Any]) -> None:
         self.stages[name] = {**entry, "recorded_at": time.time()}
         self.save()

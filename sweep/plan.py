@@ -33,6 +33,7 @@ class Stage:
     resources: str
     config: dict[str, Any] = field(compare=False)
     config_hash: str = ""
+    repeats: int = 1  # seeds per configuration (training) or per checkpoint choice (eval)
 
     @property
     def slug(self) -> str:
@@ -54,10 +55,12 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 def count_training_trials(spec: Spec, kind: str, task: str) -> int:
-    """Trials Tune will run for the `kind` stage of `task`."""
+    """Trials Tune will run for the `kind` stage of `task`: its configurations, each once per
+    seed."""
     intermediates = spec.target_intermediates() if kind == "target" else None
-    return SEARCHERS[spec.searcher.type].count_trials(
+    configurations = SEARCHERS[spec.searcher.type].count_trials(
         spec.stage_dimensions(kind, task, intermediates), spec.stage_search(kind, task).num_samples)
+    return configurations * spec.repeats(kind, task)
 
 
 def max_iterations(spec: Spec, kind: str, task: str) -> int:
@@ -99,18 +102,19 @@ def make_plan(spec: Spec) -> Plan:
     hashes: dict[str, str] = {}
 
     def add(name: str, kind: str, task: str, depends_on: list[str], trials: int,
-            resources: str, config: dict[str, Any]) -> None:
+            resources: str, config: dict[str, Any], repeats: int = 1) -> None:
         config = {**config, "upstream": {dep: hashes[dep] for dep in depends_on}}
         hashes[name] = config_hash(config)
         stages.append(Stage(name, kind, task, tuple(depends_on), trials, resources, config,
-                            hashes[name]))
+                            hashes[name], repeats))
 
     for name in spec.intermediate_names():
         members, cap = spec.intermediate_members(name)
         add(f"intermediate/{name}", "intermediate", name, [],
             count_training_trials(spec, "intermediate", name), _training_resources(spec),
             {**shared, "tasks": members, "cap": cap,
-             "search": spec.stage_search("intermediate", name).model_dump()})
+             "search": spec.stage_search("intermediate", name).model_dump()},
+            spec.repeats("intermediate", name))
 
     choices = spec.target_intermediates()
     upstream = [f"intermediate/{name}" for name in choices if name != NO_INTERMEDIATE]
@@ -118,21 +122,25 @@ def make_plan(spec: Spec) -> Plan:
         add(f"target/{task}", "target", task, upstream,
             count_training_trials(spec, "target", task), _training_resources(spec),
             {**shared, "tasks": [task], "search": spec.stage_search("target", task).model_dump(),
-             "intermediate": choices})
+             "intermediate": choices}, spec.repeats("target", task))
 
     for task in spec.target_tasks:
-        checkpoints = len(choices) if spec.evaluation.full_table else 1
+        # Every seed's checkpoint of each chosen configuration.
+        seeds = spec.repeats("target", task)
+        checkpoints = (len(choices) if spec.evaluation.full_table else 1) * seeds
         languages = evaluation_languages(spec, task)
         add(f"eval/{task}", "eval", task, [f"target/{task}"],
             checkpoints * len(languages) * len(spec.evaluation.splits), _eval_resources(spec),
             {"task": task, "languages": languages, "splits": spec.evaluation.splits,
-             "full_table": spec.evaluation.full_table})
+             "full_table": spec.evaluation.full_table}, seeds)
 
     all_intermediates = [f"intermediate/{name}" for name in spec.intermediate_names()]
+    # The base model, and every seed's encoder of each intermediate task.
+    encoders = 1 + sum(spec.repeats("intermediate", name) for name in spec.intermediate_names())
     for task in spec.retrieval_tasks:
         languages = evaluation_languages(spec, task)
         add(f"retrieval/{task}", "retrieval", task, all_intermediates,
-            (1 + len(all_intermediates)) * len(languages), _eval_resources(spec),
+            encoders * len(languages), _eval_resources(spec),
             {"task": task, "languages": languages, "model": spec.model.model_dump(),
              "data": spec.data.model_dump(), "retrieval": spec.evaluation.retrieval.model_dump()})
     return Plan(spec, tuple(stages))
@@ -151,8 +159,9 @@ def describe(plan: Plan, storage: str) -> str:
     ]
     rows = [("stage", "trials", "each trial asks for", "after")]
     for stage in plan.stages:
-        rows.append((stage.name, str(stage.trials), stage.resources,
-                     ", ".join(stage.depends_on) or "-"))
+        trials = str(stage.trials) if stage.repeats == 1 else \
+            f"{stage.trials} ({stage.trials // stage.repeats} x {stage.repeats} seeds)"
+        rows.append((stage.name, trials, stage.resources, ", ".join(stage.depends_on) or "-"))
     name_width, trials_width, resources_width = (max(len(row[i]) for row in rows)
                                                  for i in range(3))
     for name, trials, resources, after in rows:

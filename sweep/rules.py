@@ -132,6 +132,26 @@ def stage_dimensions(spec: Spec) -> list[str]:
                                              getattr(spec.stage_search(kind, task), key))]
 
 
+def seeds_repeat_one_configuration(spec: Spec) -> list[str]:
+    """A stage's seeds are distinct, and take the place of a fixed `seed`, not of a searched
+    one (a configuration is repeated over the seeds, so the seed cannot also be searched)."""
+    problems = []
+    for kind, task in _stages(spec):
+        stage = spec.stage_search(kind, task)
+        if stage.seeds is None:
+            continue
+        if len(set(stage.seeds)) != len(stage.seeds):
+            problems.append(problem(spec.stage_field(kind, task, "seeds"), stage.seeds,
+                                    "distinct seeds"))
+        if len(dimension_values(stage.seed) or []) != 1:
+            seeds_field = spec.stage_field(kind, task, "seeds")
+            problems.append(problem(spec.stage_field(kind, task, "seed"),
+                                    stage.seed.model_dump(),  # a choice or distribution
+                                    f"a fixed value where {seeds_field} repeats each "
+                                    "configuration"))
+    return problems
+
+
 def searcher_stages(spec: Spec) -> list[str]:
     """Every stage passes its searcher's own checks (SearcherOption.check_stage)."""
     option = SEARCHERS.get(spec.searcher.type)
@@ -267,6 +287,7 @@ RULES: tuple[Rule, ...] = (
     searcher_type,
     scheduler_type,
     stage_dimensions,
+    seeds_repeat_one_configuration,
     searcher_stages,
     scheduler_settings,
     batch_size_splits_over_workers,

@@ -112,6 +112,9 @@ class StageSearch(Strict):
     # Evaluations per training epoch (a training setting, not a dimension). Left out: the
     # deprecated scheduler.evals_per_epoch, else DEFAULT_EVALS_PER_EPOCH; see Spec.stage_search.
     evals_per_epoch: int | None = Field(None, ge=1)
+    # Repeats: each configuration is trained once per seed (in place of `seed`), chosen by
+    # its mean English dev score over them, and every seed's checkpoint is evaluated.
+    seeds: list[int] | None = Field(None, min_length=1)
 
 
 class TargetSearch(StageSearch):
@@ -131,6 +134,7 @@ class StageOverrides(Strict):
     seed: Dimension | None = None
     num_samples: int | None = Field(None, ge=1)
     evals_per_epoch: int | None = Field(None, ge=1)
+    seeds: list[int] | None = Field(None, min_length=1)
 
 
 class Search(Strict):
@@ -225,6 +229,15 @@ class Spec(Strict):
         if merged["evals_per_epoch"] is None:
             merged["evals_per_epoch"] = self.scheduler.evals_per_epoch or DEFAULT_EVALS_PER_EPOCH
         return type(search).model_validate(merged)
+
+    def seeds(self, kind: str, task: str) -> list[int] | None:
+        """The seeds each configuration of the `kind` stage of `task` is trained with (None:
+        once, with its `seed`)."""
+        return self.stage_search(kind, task).seeds
+
+    def repeats(self, kind: str, task: str) -> int:
+        """How many checkpoints each configuration of the stage trains: one per seed."""
+        return len(self.seeds(kind, task) or [None])
 
     def evals_per_epoch(self, kind: str, task: str) -> int:
         """Evaluations per epoch in the `kind` stage that trains `task`."""

@@ -20,8 +20,9 @@ def build_search(
     trains `task`; `intermediates`, for a target stage, are its checkpoint choices."""
     dims = spec.stage_dimensions(kind, task, intermediates)
     cover = intermediates if spec.evaluation.full_table else None
-    space, algorithm = SEARCHERS[spec.searcher.type].build(dims, spec.searcher, SCORE, cover)
-    return space, algorithm, spec.stage_search(kind, task).num_samples
+    space, algorithm, per_configuration = SEARCHERS[spec.searcher.type].build(
+        dims, spec.searcher, SCORE, cover, spec.seeds(kind, task))
+    return space, algorithm, spec.stage_search(kind, task).num_samples * per_configuration
 
 
 def build_scheduler(spec: Spec, max_t: int) -> TrialScheduler:

@@ -49,13 +49,16 @@ def sampled_trials(dims: Dimensions, num_samples: int) -> int:
 class SearcherOption:
     """One `searcher.type`.
 
-    build(dims, settings, metric, cover) -> (param_space, Tune search algorithm or None);
-    `cover` lists the intermediate choices the first trials must each take (full table).
+    build(dims, settings, metric, cover, seeds) -> (param_space, Tune search algorithm or
+    None, how many samples Tune is asked for per configuration); `cover` lists the
+    intermediate choices the first trials must each take (full table), `seeds` the seeds
+    each configuration is repeated with (None: once).
     check_stage(spec, kind, task) -> problems of that stage under this searcher.
     count_trials(dims, num_samples) -> the trials Tune runs for the stage.
     """
 
-    build: Callable[[Dimensions, Searcher, str, list[str] | None], tuple[dict[str, Any], Any]]
+    build: Callable[[Dimensions, Searcher, str, list[str] | None, list[int] | None],
+                    tuple[dict[str, Any], Any, int]]
     check_stage: Callable[[Spec, str, str], list[str]] = full_table_needs_a_trial_per_choice
     count_trials: Callable[[Dimensions, int], int] = sampled_trials
 
@@ -63,15 +66,15 @@ class SearcherOption:
 # -- grid: every combination of the finite values, num_samples times ----------------------
 
 
-def _build_grid(dims: Dimensions, settings: Searcher, metric: str,
-                cover: list[str] | None) -> tuple[dict[str, Any], None]:
+def _build_grid(dims: Dimensions, settings: Searcher, metric: str, cover: list[str] | None,
+                seeds: list[int] | None) -> tuple[dict[str, Any], None, int]:
     from ray import tune  # lazy: see the module docstring
 
     space = {}
     for key, dim in dims.items():
-        values = dimension_values(dim)
+        values = seeds if key == "seed" and seeds else dimension_values(dim)
         space[key] = tune.grid_search(values) if len(values) > 1 else values[0]
-    return space, None
+    return space, None, 1
 
 
 def _grid_needs_finite_values(spec: Spec, kind: str, task: str) -> list[str]:
@@ -99,11 +102,14 @@ def _first_value(dimension: Dimension) -> Any:
     return dimension
 
 
-def _seed_points(dims: Dimensions, cover: list[str] | None) -> list[dict] | None:
-    """One starting point per intermediate choice, so every pair gets a trial (full table)."""
+def _seed_points(dims: Dimensions, cover: list[str] | None,
+                 seeds: list[int] | None = None) -> list[dict] | None:
+    """One starting point per intermediate choice, so every pair gets a trial (full table);
+    with seeds, the point leaves the seed to them."""
     if not cover:
         return None
-    base = {key: _first_value(dim) for key, dim in dims.items() if key != "intermediate"}
+    base = {key: _first_value(dim) for key, dim in dims.items()
+            if key != "intermediate" and not (key == "seed" and seeds)}
     return [{**base, "intermediate": name} for name in cover]
 
 
@@ -119,13 +125,17 @@ def _tune_domain(dim: Dimension) -> Any:
     return dim
 
 
-def _build_random(dims: Dimensions, settings: Searcher, metric: str,
-                  cover: list[str] | None) -> tuple[dict[str, Any], Any]:
-    from ray.tune.search import BasicVariantGenerator  # lazy: see the module docstring
+def _build_random(dims: Dimensions, settings: Searcher, metric: str, cover: list[str] | None,
+                  seeds: list[int] | None) -> tuple[dict[str, Any], Any, int]:
+    from ray import tune  # lazy: see the module docstring
+    from ray.tune.search import BasicVariantGenerator
 
     space = {key: _tune_domain(dim) for key, dim in dims.items()}
-    return space, BasicVariantGenerator(points_to_evaluate=_seed_points(dims, cover),
-                                        random_state=settings.seed)
+    if seeds:  # a grid over the seeds, with each sample's values kept across it
+        space["seed"] = tune.grid_search(seeds)
+    return space, BasicVariantGenerator(points_to_evaluate=_seed_points(dims, cover, seeds),
+                                        random_state=settings.seed,
+                                        constant_grid_search=bool(seeds)), 1
 
 
 class DefineByRun:
@@ -151,14 +161,20 @@ class DefineByRun:
         return constants
 
 
-def _build_optuna(dims: Dimensions, settings: Searcher, metric: str,
-                  cover: list[str] | None) -> tuple[dict[str, Any], Any]:
+def _build_optuna(dims: Dimensions, settings: Searcher, metric: str, cover: list[str] | None,
+                  seeds: list[int] | None) -> tuple[dict[str, Any], Any, int]:
     import optuna  # lazy: see the module docstring
+    from ray.tune.search import Repeater
     from ray.tune.search.optuna import OptunaSearch
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return {}, OptunaSearch(space=DefineByRun(dims), metric=metric, mode="max",
-                            seed=settings.seed, points_to_evaluate=_seed_points(dims, cover))
+    search = OptunaSearch(space=DefineByRun(dims), metric=metric, mode="max",
+                          seed=settings.seed, points_to_evaluate=_seed_points(dims, cover))
+    if not seeds:
+        return {}, search, 1
+    # Each suggestion is tried once per seed (the trial index picks it, see
+    # trainables.trial.with_seed); Optuna is told the mean of the group's scores.
+    return {}, Repeater(search, repeat=len(seeds), set_index=True), len(seeds)
 
 
 # The order here is the order error messages list the types in.

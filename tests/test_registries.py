@@ -59,7 +59,7 @@ def test_a_new_searcher_is_one_entry(monkeypatch):
         return [f"search.{kind}.num_samples: got more; allowed: 1"]
 
     monkeypatch.setitem(SEARCHERS, "single", SearcherOption(
-        build=lambda dims, settings, metric, cover: ({}, None),
+        build=lambda dims, settings, metric, cover, seeds: ({}, None, 1),
         check_stage=one_trial_per_stage, count_trials=lambda dims, num_samples: 1))
     with pytest.raises(SpecError, match="search.intermediate.num_samples: got more"):
         spec_with(searcher={"type": "single"})

@@ -192,6 +192,20 @@ def test_target_intermediate_choices():
         "search.target.intermediate[1]: got 'mnli'; allowed: none, synth_nli, synth_squad"]
 
 
+@pytest.mark.parametrize("changes,expected", [
+    ({"search.target.seeds": [0, 1, 2]}, []),
+    ({"search.target.seeds": [0, 1, 0]},
+     ["search.target.seeds: got [0, 1, 0]; allowed: distinct seeds"]),
+    ({"search.target.seeds": [0, 1], "search.target.seed": {"choice": [3, 4]}},
+     ["search.target.seed: got {'choice': [3, 4]}; allowed: a fixed value where "
+      "search.target.seeds repeats each configuration"]),
+    ({"search.per_task": {"synth_pos": {"seeds": [1, 1]}}},
+     ["search.per_task.synth_pos.seeds: got [1, 1]; allowed: distinct seeds"]),
+])
+def test_seeds_repeat_one_configuration(changes, expected):
+    assert _problems(rules.seeds_repeat_one_configuration, changes) == expected
+
+
 def test_per_task_keys():
     assert _problems(rules.per_task_keys, {"search.per_task": {"xnli": {"epochs": 2},
                                                                "synth_pos": {"epochs": 2}}}) == [

@@ -12,6 +12,18 @@ from collections.abc import Mapping
 from typing import Any
 
 NO_INTERMEDIATE = "none"
+# The config key where Tune's Repeater numbers the repeats of one suggestion
+# (ray.tune.search.repeater.TRIAL_INDEX; written out so that this module loads without Ray).
+TRIAL_INDEX = "__trial_index__"
+
+
+def with_seed(config: Mapping[str, Any], seeds: list[int] | None) -> dict[str, Any]:
+    """A trial's sampled point with the seed it trains with: the seeds' entry its repeat
+    index names, where a searcher repeats each configuration by index; else as sampled."""
+    point = {key: value for key, value in config.items() if key != TRIAL_INDEX}
+    if seeds and TRIAL_INDEX in config:
+        point["seed"] = seeds[int(config[TRIAL_INDEX])]
+    return point
 
 
 def worker_resources(resources: Mapping[str, Any]) -> dict[str, float]:
@@ -45,6 +57,7 @@ def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
     from trainables.storage import Location
     from trainables.training import SCORE, train_loop_per_worker
 
+    config = with_seed(config, run.get("seeds"))
     intermediate = config.get("intermediate", NO_INTERMEDIATE)
     hparams = {key: value for key, value in config.items() if key != "intermediate"}
     loop_config = {

@@ -1,8 +1,14 @@
-"""Checkpoint selection: the best kept checkpoint of each trial, then the best of a stage
-(overall, and per intermediate choice for target stages)."""
+"""Checkpoint selection: the best kept checkpoint of each trial, then the configuration a
+stage chooses (overall, and per intermediate choice for target stages).
+
+A configuration is a trial's sampled point without its seed; where each configuration is
+trained once per seed, it is chosen by the mean English dev score of its seeds, never by its
+best seed, and every seed's checkpoint goes on to evaluation.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from ray.tune import Result
@@ -11,9 +17,11 @@ from sweep.manifest import BestCheckpoint
 from sweep.spec import Spec
 from trainables.storage import Location
 from trainables.training import SCORE
+from trainables.trial import with_seed
 
 
-def best_of_trial(result: Result, spec: Spec, root: Location) -> BestCheckpoint | None:
+def best_of_trial(result: Result, spec: Spec, root: Location,
+                  seeds: list[int] | None = None) -> BestCheckpoint | None:
     """The best reported checkpoint of one trial that Train still keeps, with what produced
     it; None if the trial kept none."""
     history = result.metrics_dataframe
@@ -37,21 +45,37 @@ def best_of_trial(result: Result, spec: Spec, root: Location) -> BestCheckpoint 
         train_seconds=float(history["train_seconds"].max()),
         # A trial's devices: one GPU per worker, or on a CPU-only run each worker's CPUs.
         devices=spec.resources.workers_per_trial,
-        config=dict(result.config),
+        config=with_seed(result.config, seeds),
     )
 
 
-def best_of_stage(candidates: Iterable[BestCheckpoint]) -> BestCheckpoint:
-    """The highest-scoring checkpoint (the first of equals)."""
-    return max(candidates, key=lambda candidate: candidate.score)
+def _configuration(checkpoint: BestCheckpoint) -> str:
+    return json.dumps({key: value for key, value in checkpoint.config.items() if key != "seed"},
+                      sort_keys=True, default=str)
 
 
-def best_per_intermediate(candidates: Iterable[BestCheckpoint]) -> dict[str, BestCheckpoint]:
-    """A target stage's best checkpoint for each intermediate choice it started from (the
-    first of equals), in the order the choices first appear."""
-    best: dict[str, BestCheckpoint] = {}
+def chosen_configuration(candidates: Iterable[BestCheckpoint]) -> list[BestCheckpoint]:
+    """The checkpoints, one per seed (by seed), of the configuration with the highest mean
+    score over its seeds (the first of equals)."""
+    groups: dict[str, list[BestCheckpoint]] = {}
     for candidate in candidates:
-        name = candidate.intermediate
-        if name not in best or candidate.score > best[name].score:
-            best[name] = candidate
-    return best
+        groups.setdefault(_configuration(candidate), []).append(candidate)
+    best = max(groups.values(), key=lambda group: sum(c.score for c in group) / len(group))
+    return sorted(best, key=lambda checkpoint: checkpoint.config.get("seed", 0))
+
+
+def chosen_per_intermediate(
+    candidates: Iterable[BestCheckpoint],
+) -> dict[str, list[BestCheckpoint]]:
+    """A target stage's chosen configuration for each intermediate choice it started from,
+    in the order the choices first appear."""
+    by_choice: dict[str, list[BestCheckpoint]] = {}
+    for candidate in candidates:
+        by_choice.setdefault(candidate.intermediate, []).append(candidate)
+    return {name: chosen_configuration(group) for name, group in by_choice.items()}
+
+
+def best_seed(checkpoints: list[BestCheckpoint]) -> BestCheckpoint:
+    """The chosen configuration's best-scoring checkpoint: the one later training stages
+    start from (the first of equals)."""
+    return max(checkpoints, key=lambda checkpoint: checkpoint.score)

@@ -32,8 +32,10 @@ def run_eval(ctx: StageContext) -> dict[str, Any]:
     """Evaluate a target task's best checkpoint(s) in every language and split."""
     spec, stage, manifest = ctx.spec, ctx.stage, ctx.manifest
     target = f"target/{stage.task}"
-    checkpoints = list(manifest.by_intermediate(target).values()) \
-        if spec.evaluation.full_table else [manifest.best(target)]
+    # Every seed's checkpoint of each chosen configuration.
+    checkpoints = [checkpoint for group in manifest.chosen_by_intermediate(target).values()
+                   for checkpoint in group] \
+        if spec.evaluation.full_table else manifest.chosen(target)
     model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
     remote = _remote(spec, evaluate_checkpoint)
     jobs: list[Job] = []
@@ -54,7 +56,8 @@ def run_retrieval(ctx: StageContext) -> dict[str, Any]:
     spec, stage = ctx.spec, ctx.stage
     retrieval = spec.evaluation.retrieval
     encoders: list[tuple[str, BestCheckpoint | None]] = [(NO_INTERMEDIATE, None)] + [
-        (name, ctx.manifest.best(f"intermediate/{name}")) for name in spec.intermediate_names()
+        (name, checkpoint) for name in spec.intermediate_names()
+        for checkpoint in ctx.manifest.chosen(f"intermediate/{name}")
     ]
     model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
     remote = _remote(spec, evaluate_retrieval)

@@ -4,7 +4,8 @@
   2. the tuner: the saved experiment on --resume, else a new one;
   3. fit, and stop the sweep if Ctrl-C cut the fit short;
   4. Tune's trial table goes under trials/; failed trials fail the stage;
-  5. the manifest entry: the best checkpoint (and, for targets, the best per intermediate).
+  5. the manifest entry: the chosen configuration's checkpoints, one per seed, and its best
+     (for targets, also per intermediate choice).
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from sweep.progress import StageProgress, TuneProgress, stopped_early
 from sweep.results import TRIALS_DIR
 from sweep.search import build_scheduler, build_search, expected_iterations
 from sweep.stages.base import StageContext
-from sweep.stages.checkpoints import best_of_stage, best_of_trial, best_per_intermediate
+from sweep.stages.checkpoints import (
+    best_of_trial,
+    best_seed,
+    chosen_configuration,
+    chosen_per_intermediate,
+)
 from trainables.storage import Location
 from trainables.tasks import get_task
 from trainables.training import EVALUATIONS, SCORE
@@ -95,20 +101,26 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
         )
 
     # 5. The best checkpoints, which downstream stages read from the manifest.
-    candidates = [best for best in (best_of_trial(result, spec, root) for result in grid)
+    seeds = spec.seeds(stage.kind, stage.task)
+    candidates = [best for best in (best_of_trial(result, spec, root, seeds) for result in grid)
                   if best]
     if not candidates:
         raise StageFailed(f"{stage.name}: no trial produced a checkpoint")
+    chosen = chosen_configuration(candidates)
     entry: dict[str, Any] = {
-        "best": best_of_stage(candidates).to_dict(),
+        "best": best_seed(chosen).to_dict(),
+        "seeds": [checkpoint.to_dict() for checkpoint in chosen],
         "trials": len(trials),
         "stopped_early": int(trials["stopped_early"].sum()),
         "trials_table": trials_table,
         "experiment": experiment.uri,
     }
     if stage.kind == "target":
-        entry["by_intermediate"] = {name: best.to_dict() for name, best
-                                    in best_per_intermediate(candidates).items()}
+        per_choice = chosen_per_intermediate(candidates)
+        entry["by_intermediate"] = {name: best_seed(group).to_dict()
+                                    for name, group in per_choice.items()}
+        entry["by_intermediate_seeds"] = {name: [checkpoint.to_dict() for checkpoint in group]
+                                          for name, group in per_choice.items()}
     return entry
 
 
@@ -129,6 +141,7 @@ def _trial_settings(ctx: StageContext) -> dict[str, Any]:
         "resources": spec.resources.model_dump(),
         "train_storage": ctx.root.join("train").uri,
         "max_failures": spec.resources.max_failures,
+        "seeds": spec.seeds(stage.kind, stage.task),
     }
 
 
