@@ -69,24 +69,23 @@ def cmd_results(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         frame = load_trials(args.path) if args.trials else load(args.path)
-        if args.format == "parquet":
-            frame.to_parquet(args.output, index=False)
-            print(f"wrote {len(frame)} rows to {args.output}")
-            return 0
-        if args.trials:
-            named = {"trials": frame}
-        elif args.compare:
-            from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
-
-            named = {f"intermediate task against {args.compare} (mean over seeds, 95% interval)":
-                     comparisons(frame, args.compare),
-                     "cross-lingual transfer gap per checkpoint (en - others)":
-                     transfer_gaps(frame)}
-        else:
-            named = tables(frame)
-    except (OSError, ValueError) as error:  # missing run, bad storage, unknown task in rows
+    except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
         print(f"error: {args.path}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.format == "parquet":
+        frame.to_parquet(args.output, index=False)
+        print(f"wrote {len(frame)} rows to {args.output}")
+        return 0
+    if args.trials:
+        named = {"trials": frame}
+    elif args.compare:
+        from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
+
+        named = {f"intermediate task against {args.compare} (mean over seeds, 95% interval)":
+                 comparisons(frame, args.compare),
+                 "cross-lingual transfer gap per checkpoint (en - others)": transfer_gaps(frame)}
+    else:
+        named = tables(frame)  # a task the registry does not know: ResultsError, exit 2
     chunks = []
     for title, table in named.items():
         if args.format == "csv":

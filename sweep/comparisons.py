@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sweep.errors import ResultsError
 from sweep.results import reported, task_entries
 from sweep.statistics import mean_interval, transfer_gap
 from trainables.trial import NO_INTERMEDIATE
@@ -38,16 +39,19 @@ def checkpoint_scores(rows: pd.DataFrame) -> pd.DataFrame:
 def comparisons(rows: pd.DataFrame, baseline: str = NO_INTERMEDIATE) -> pd.DataFrame:
     """(target task, language, intermediate task) -> seeds, mean over seeds, its 95%
     interval (`low`, `high`: NaN from one seed) and `difference`, the mean minus the
-    baseline's mean in points (NaN where the baseline has no score)."""
+    baseline's mean in points (NaN where the baseline has no score there). A baseline no
+    evaluated checkpoint started from is an error."""
     scores = checkpoint_scores(rows)
+    if baseline not in set(scores["intermediate_task"]):
+        known = ", ".join(sorted(set(scores["intermediate_task"])))
+        raise ResultsError(f"--compare {baseline}: no evaluated checkpoint started from "
+                           f"{baseline!r}; the rows have: {known or 'no evaluation rows'}")
     table = scores.groupby(["target_task", "language", "intermediate_task"])["value"].apply(
         lambda values: pd.Series(vars(mean_interval(values.tolist())))).unstack()
     table = table.rename(columns={"count": "seeds"})
-    base = table.xs(baseline, level="intermediate_task")["mean"] \
-        if baseline in table.index.get_level_values("intermediate_task") else None
-    table["difference"] = table["mean"] - (
-        base.reindex(table.index.droplevel("intermediate_task")).to_numpy()
-        if base is not None else float("nan"))
+    base = table.xs(baseline, level="intermediate_task")["mean"]
+    table["difference"] = table["mean"] - base.reindex(
+        table.index.droplevel("intermediate_task")).to_numpy()
     return table[["seeds", "mean", "low", "high", "difference"]]
 
 

@@ -51,6 +51,13 @@ class JobsError(SweepError):
     exit_code = EXIT_BAD_INPUT
 
 
+class ResultsError(SweepError, ValueError):
+    """Stored results cannot answer what was asked (a task the registry does not know, a
+    baseline the rows do not have)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class StageFailed(SweepError, RuntimeError):
     """A stage ended with failed trials or tasks; finished stages stay recorded."""
 

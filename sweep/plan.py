@@ -4,8 +4,10 @@ Stages, in the order they run:
   intermediate/<task>  one Tune experiment per intermediate task (or mixture)
   target/<task>        one Tune experiment per target task; the intermediate checkpoint
                        (`none` included) is a search dimension
-  eval/<task>          zero-shot evaluation of the best target checkpoint(s) x languages
-  retrieval/<task>     retrieval from every intermediate encoder and the base model x languages
+  eval/<task>          zero-shot evaluation of the chosen target checkpoint(s), every seed of
+                       the chosen configuration, x languages
+  retrieval/<task>     retrieval from every intermediate encoder (each seed) and the base
+                       model x languages
 Each stage carries a hash of everything that determines its output, its upstream stages'
 hashes included, so a finished stage is skipped only while that hash still matches.
 """

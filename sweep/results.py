@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sweep.errors import ResultsError
 from trainables.storage import Location
 from trainables.tasks import REGISTRY, XTREME_BENCHMARKS, Task
 
@@ -41,7 +42,7 @@ def task_entries(rows: pd.DataFrame) -> dict[str, Task]:
     its metric and split would be guesses."""
     unknown = sorted(set(rows["task"]) - set(REGISTRY))
     if unknown:
-        raise ValueError(f"result rows name task(s) the registry does not know: "
+        raise ResultsError(f"result rows name task(s) the registry does not know: "
                          f"{', '.join(unknown)}; known tasks: {', '.join(sorted(REGISTRY))}")
     return {name: REGISTRY[name] for name in set(rows["task"])}
 

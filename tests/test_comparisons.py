@@ -86,3 +86,18 @@ def test_latex_and_markdown_show_a_mean_with_its_interval(tmp_path, capsys):
     assert main(["results", str(tmp_path), "--format", "latex"]) == 0
     out = capsys.readouterr().out
     assert "% target task x language" in out and r"\begin{tabular}" in out
+
+
+def test_a_baseline_the_rows_lack_and_an_unknown_task_exit_2(tmp_path, capsys):
+    from sweep.cli import main
+    from sweep.rows import write_rows
+    from trainables.storage import Location
+
+    write_rows(Location.parse(str(tmp_path)), "eval-xnli", ROWS.to_dict("records"))
+    assert main(["results", str(tmp_path), "--compare", "nonee"]) == 2
+    assert "--compare nonee: no evaluated checkpoint started from 'nonee'; the rows have: " \
+        "mnli, none" in capsys.readouterr().err
+    write_rows(Location.parse(str(tmp_path)), "eval-typo",
+               [row("none", 0, "en", "accuracy", 1.0, task="xnli_typo")])
+    assert main(["results", str(tmp_path)]) == 2
+    assert "registry does not know: xnli_typo" in capsys.readouterr().err

@@ -38,14 +38,17 @@ def checkpoint(score: float, seed: int, learning_rate: float, intermediate: str 
 def test_a_configuration_is_chosen_by_its_mean_over_seeds_not_its_best_seed():
     lucky = [checkpoint(90.0, 0, 1e-3), checkpoint(50.0, 1, 1e-3)]  # mean 70, best seed 90
     steady = [checkpoint(75.0, 1, 1e-4), checkpoint(80.0, 0, 1e-4)]  # mean 77.5
-    chosen = chosen_configuration([*lucky, *steady])
+    chosen = chosen_configuration([*lucky, *steady], seeds=[0, 1])
     assert [c.config["seed"] for c in chosen] == [0, 1]
     assert {c.config["learning_rate"] for c in chosen} == {1e-4}
     assert best_seed(chosen).score == 80.0
     per_choice = chosen_per_intermediate(
-        [*lucky, checkpoint(10.0, 0, 1e-3, "mnli"), checkpoint(20.0, 0, 1e-4, "mnli")])
+        [*lucky, checkpoint(10.0, 0, 1e-3, "mnli"), checkpoint(20.0, 0, 1e-4, "mnli")],
+        seeds=[0, 1])
     assert [c.score for c in per_choice["none"]] == [90.0, 50.0]
     assert [c.config["learning_rate"] for c in per_choice["mnli"]] == [1e-4]
+    # Without seeds every trial stands alone: the best one, even among equal configurations.
+    assert chosen_configuration([*lucky, *steady], seeds=None) == [lucky[0]]
 
 
 def test_a_repeat_index_names_its_seed():
@@ -111,7 +114,8 @@ def test_seeds_are_repeats_of_one_configuration_end_to_end(ray_session, tmp_path
     })
     outcome = run_sweep(spec, storage=str(tmp_path / "run"), quiet=True)
     trials = load_trials(outcome.storage)
-    assert len(trials) == 4
+    assert len(trials) == 4 and sorted(trials["config/seed"]) == [0, 0, 1, 1]
+    assert "config/__trial_index__" not in trials
     means = trials.groupby("config/learning_rate")["best_score"].mean()
     assert len(means) == 2  # two configurations, each repeated
     chosen = Manifest.read(outcome.storage).chosen("target/synth_pos")

@@ -1,9 +1,10 @@
 """Checkpoint selection: the best kept checkpoint of each trial, then the configuration a
 stage chooses (overall, and per intermediate choice for target stages).
 
-A configuration is a trial's sampled point without its seed; where each configuration is
-trained once per seed, it is chosen by the mean English dev score of its seeds, never by its
-best seed, and every seed's checkpoint goes on to evaluation.
+Where a stage trains each configuration once per seed (`seeds`), a configuration is a
+trial's sampled point without its seed, chosen by the mean English dev score of its seeds,
+never by its best seed, and every seed's checkpoint goes on to evaluation. Without seeds,
+each trial stands alone and the best one is chosen.
 """
 
 from __future__ import annotations
@@ -54,9 +55,13 @@ def _configuration(checkpoint: BestCheckpoint) -> str:
                       sort_keys=True, default=str)
 
 
-def chosen_configuration(candidates: Iterable[BestCheckpoint]) -> list[BestCheckpoint]:
+def chosen_configuration(candidates: Iterable[BestCheckpoint],
+                         seeds: list[int] | None) -> list[BestCheckpoint]:
     """The checkpoints, one per seed (by seed), of the configuration with the highest mean
-    score over its seeds (the first of equals)."""
+    score over its seeds (the first of equals); without seeds, the best trial's."""
+    candidates = list(candidates)
+    if not seeds:
+        return [best_seed(candidates)]
     groups: dict[str, list[BestCheckpoint]] = {}
     for candidate in candidates:
         groups.setdefault(_configuration(candidate), []).append(candidate)
@@ -65,14 +70,14 @@ def chosen_configuration(candidates: Iterable[BestCheckpoint]) -> list[BestCheck
 
 
 def chosen_per_intermediate(
-    candidates: Iterable[BestCheckpoint],
+    candidates: Iterable[BestCheckpoint], seeds: list[int] | None,
 ) -> dict[str, list[BestCheckpoint]]:
     """A target stage's chosen configuration for each intermediate choice it started from,
     in the order the choices first appear."""
     by_choice: dict[str, list[BestCheckpoint]] = {}
     for candidate in candidates:
         by_choice.setdefault(candidate.intermediate, []).append(candidate)
-    return {name: chosen_configuration(group) for name, group in by_choice.items()}
+    return {name: chosen_configuration(group, seeds) for name, group in by_choice.items()}
 
 
 def best_seed(checkpoints: list[BestCheckpoint]) -> BestCheckpoint:

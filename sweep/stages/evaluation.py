@@ -1,8 +1,10 @@
 """Evaluation stages: Ray tasks fanned out over checkpoints x languages, collected into rows.
 
-  eval/<task>       the target stage's best checkpoint (every intermediate choice's best with
-                    `full_table`) x languages x splits, zero-shot;
-  retrieval/<task>  the base model and every intermediate encoder x languages.
+  eval/<task>       every seed's checkpoint of the target stage's chosen configuration (of
+                    each intermediate choice's with `full_table`) x languages x splits,
+                    zero-shot;
+  retrieval/<task>  the base model and every seed's encoder of each intermediate task x
+                    languages.
 
 Each job is the facts of its future rows plus the Ray task computing the rest; a failed task
 fails the stage only once every other task has finished and been recorded.
@@ -29,7 +31,7 @@ Job = tuple[dict[str, Any], ray.ObjectRef]
 
 
 def run_eval(ctx: StageContext) -> dict[str, Any]:
-    """Evaluate a target task's best checkpoint(s) in every language and split."""
+    """Evaluate a target task's chosen checkpoints in every language and split."""
     spec, stage, manifest = ctx.spec, ctx.stage, ctx.manifest
     target = f"target/{stage.task}"
     # Every seed's checkpoint of each chosen configuration.

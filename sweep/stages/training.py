@@ -32,7 +32,7 @@ from sweep.stages.checkpoints import (
 from trainables.storage import Location
 from trainables.tasks import get_task
 from trainables.training import EVALUATIONS, SCORE
-from trainables.trial import NO_INTERMEDIATE, train_trial
+from trainables.trial import NO_INTERMEDIATE, TRIAL_INDEX, train_trial
 
 
 def run_training(ctx: StageContext) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
         )
 
     # 4. The trial table, written before any failure is raised so that it shows the cause.
-    trials = trial_table(grid, stage, expected)
+    trials = trial_table(grid, stage, expected, spec.seeds(stage.kind, stage.task))
     trials_table = f"{TRIALS_DIR}/{stage.slug}.parquet"
     root.join(trials_table).write_parquet(trials)
     if grid.errors:
@@ -106,7 +106,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
                   if best]
     if not candidates:
         raise StageFailed(f"{stage.name}: no trial produced a checkpoint")
-    chosen = chosen_configuration(candidates)
+    chosen = chosen_configuration(candidates, seeds)
     entry: dict[str, Any] = {
         "best": best_seed(chosen).to_dict(),
         "seeds": [checkpoint.to_dict() for checkpoint in chosen],
@@ -116,7 +116,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
         "experiment": experiment.uri,
     }
     if stage.kind == "target":
-        per_choice = chosen_per_intermediate(candidates)
+        per_choice = chosen_per_intermediate(candidates, seeds)
         entry["by_intermediate"] = {name: best_seed(group).to_dict()
                                     for name, group in per_choice.items()}
         entry["by_intermediate_seeds"] = {name: [checkpoint.to_dict() for checkpoint in group]
@@ -159,14 +159,19 @@ def _was_interrupted(experiment: Location, stage: Stage) -> bool:
 
 
 def trial_table(
-    grid: tune.ResultGrid, stage: Stage, expected: Callable[[dict[str, Any]], int]
+    grid: tune.ResultGrid, stage: Stage, expected: Callable[[dict[str, Any]], int],
+    seeds: list[int] | None = None,
 ) -> pd.DataFrame:
     """Tune's per-trial dataframe plus the stage and whether ASHA stopped each trial
-    (`expected`: the evaluations a trial's config asks for)."""
+    (`expected`: the evaluations a trial's config asks for), with the seed each trial
+    trained with where a repeat index names it."""
     frame = grid.get_dataframe()
     if frame.empty:
         return frame
     frame.insert(0, "stage", stage.name)
+    index = f"config/{TRIAL_INDEX}"
+    if seeds and index in frame:
+        frame["config/seed"] = [seeds[int(i)] for i in frame.pop(index)]
     errored = {result.metrics.get("trial_id") for result in grid if result.error}
     config_columns = {c[len("config/"):]: c for c in frame.columns if c.startswith("config/")}
     frame["stopped_early"] = frame.apply(lambda row: stopped_early(
