@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sweep.errors import ResultsError
-from sweep.results import reported, task_entries
+from sweep.results import headline_scores, reported
 from sweep.statistics import mean_interval, transfer_gap
 from trainables.trial import NO_INTERMEDIATE
 
@@ -26,11 +26,7 @@ def checkpoint_scores(rows: pd.DataFrame) -> pd.DataFrame:
     rows = reported(rows[rows["stage"].str.startswith("eval/")])
     if rows.empty:
         return pd.DataFrame(columns=[*CHECKPOINT, "language", "value"])
-    entries = task_entries(rows)
-    keys = [*CHECKPOINT, "language"]
-    means = rows.groupby([*keys, "metric"], dropna=False)["value"].mean()
-    per_language = means.groupby(level=list(range(len(keys))), dropna=False).apply(
-        lambda scores: entries[scores.name[0]].headline(scores.droplevel(list(range(len(keys))))))
+    per_language = headline_scores(rows, [*CHECKPOINT, "language"], task_key="target_task")
     scores = per_language.rename("value").reset_index()
     averages = scores.groupby(CHECKPOINT, dropna=False)["value"].mean().reset_index()
     return pd.concat([scores, averages.assign(language=AVERAGE)], ignore_index=True)

@@ -53,6 +53,17 @@ def reported(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["split"] == has_test.map({True: "test", False: "dev"})]
 
 
+def headline_scores(rows: pd.DataFrame, keys: list[str], task_key: str = "task") -> pd.Series:
+    """Each group's headline (`Task.headline`, QA's (F1 + EM) / 2) of the mean of each of its
+    metrics, indexed by `keys`; `task_key` is the key that names the task."""
+    entries = task_entries(rows)
+    levels = list(range(len(keys)))
+    position = keys.index(task_key)
+    means = rows.groupby([*keys, "metric"], dropna=False)["value"].mean()
+    return means.groupby(level=levels, dropna=False).apply(
+        lambda scores: entries[scores.name[position]].headline(scores.droplevel(levels)))
+
+
 def _pivot(rows: pd.DataFrame, kind: str, index: list[str], columns: str) -> pd.DataFrame:
     """Mean of each task's own metric on its reported split (`reported`) of `kind` stages,
     as index x columns, with the mean over columns as `avg`."""
@@ -95,9 +106,7 @@ def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
         return pd.DataFrame()
     rows = reported(rows)
     # Per language first (the task's headline), then over languages, as XTREME does.
-    means = rows.groupby(["intermediate_task", "task", "language", "metric"])["value"].mean()
-    per_language = means.groupby(level=[0, 1, 2]).apply(
-        lambda scores: REGISTRY[scores.name[1]].headline(scores.droplevel([0, 1, 2])))
+    per_language = headline_scores(rows, ["intermediate_task", "task", "language"])
     table = per_language.groupby(["intermediate_task", "task"]).mean().unstack("task")
     table["score"] = table.mean(axis=1)
     table["missing"] = table.drop(columns="score").apply(
@@ -121,9 +130,13 @@ def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return made
 
 
-def _cells(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:
-    """The header and the formatted rows of a table, its index as leading columns; a mean
-    with an interval (`mean`, `low`, `high`) becomes one cell, `mean [low, high]`."""
+INTERVAL = "mean [95% CI]"
+
+
+def _cells(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]], list[bool]]:
+    """The header, the formatted rows and which columns hold numbers, the table's index as
+    leading columns; a mean with an interval (`mean`, `low`, `high`) becomes one cell,
+    `mean [low, high]`."""
     frame = table.reset_index()
     if {"mean", "low", "high"} <= set(frame.columns):
         def interval(row: pd.Series) -> str:
@@ -131,18 +144,20 @@ def _cells(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]
                 return f"{row['mean']:.{digits}f}"
             return f"{row['mean']:.{digits}f} [{row['low']:.{digits}f}, {row['high']:.{digits}f}]"
 
-        frame.insert(list(frame.columns).index("mean"), "mean [95% CI]",
+        frame.insert(list(frame.columns).index("mean"), INTERVAL,
                      frame.apply(interval, axis=1))
         frame = frame.drop(columns=["mean", "low", "high"])
     header = [str(column) for column in frame.columns]
     rows = [[f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in values]
             for values in frame.itertuples(index=False)]
-    return header, rows
+    numeric = [column == INTERVAL or pd.api.types.is_numeric_dtype(frame[column])
+               for column in frame.columns]
+    return header, rows, numeric
 
 
 def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
     """A GitHub-flavoured markdown table (no extra dependency)."""
-    header, rows = _cells(table, digits)
+    header, rows, _ = _cells(table, digits)
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     return "\n".join(lines)
@@ -159,19 +174,10 @@ def _latex_escape(text: str) -> str:
 
 def to_latex(table: pd.DataFrame, digits: int = 2) -> str:
     """A booktabs tabular (needs \\usepackage{booktabs}); numbers right-aligned."""
-    header, rows = _cells(table, digits)
-    numeric = [all(_is_number(cells[i]) for cells in rows) for i in range(len(header))]
+    header, rows, numeric = _cells(table, digits)
     lines = [r"\begin{tabular}{" + "".join("r" if n else "l" for n in numeric) + "}",
              r"\toprule",
              " & ".join(_latex_escape(name) for name in header) + r" \\", r"\midrule"]
     lines += [" & ".join(_latex_escape(cell) for cell in cells) + r" \\" for cells in rows]
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell.split(" [")[0])
-    except ValueError:
-        return False
-    return True
