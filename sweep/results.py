@@ -16,6 +16,7 @@ from trainables.tasks import REGISTRY, XTREME_BENCHMARKS, Task
 
 ROWS_DIR = "rows"
 TRIALS_DIR = "trials"
+CURVES_DIR = "curves"
 
 
 def _read_all(storage: str | Path | Location, folder: str, what: str) -> pd.DataFrame:
@@ -35,6 +36,12 @@ def load(storage: str | Path | Location) -> pd.DataFrame:
 def load_trials(storage: str | Path | Location) -> pd.DataFrame:
     """Tune's per-trial dataframe of every training stage, with a `stage` column."""
     return _read_all(storage, TRIALS_DIR, "trial tables")
+
+
+def load_curves(storage: str | Path | Location) -> pd.DataFrame:
+    """Every result each trial of every training stage reported: its learning curve, with
+    the trial's stage, intermediate task, learning rate, seed and `stopped_early`."""
+    return _read_all(storage, CURVES_DIR, "learning curves")
 
 
 def task_entries(rows: pd.DataFrame) -> dict[str, Task]:

@@ -124,9 +124,10 @@ def run_sweep(
             if not quiet:
                 print(f"[{stage.name}] finished earlier, skipped", file=sys.stderr)
             continue
+        stage_started = time.time()
         entry = STAGES[stage.kind](StageContext(plan, stage, manifest, root, resume, quiet))
         manifest.record(stage.name, {"status": "finished", "config_hash": stage.config_hash,
-                                     "kind": stage.kind, **entry})
+                                     "kind": stage.kind, "started_at": stage_started, **entry})
         ran.append(stage.name)
     return SweepOutcome(root, ran, skipped, time.time() - started)
 

@@ -3,7 +3,8 @@
   1. the trainable: `train_trial` with the stage's fixed settings;
   2. the tuner: the saved experiment on --resume, else a new one;
   3. fit, and stop the sweep if Ctrl-C cut the fit short;
-  4. Tune's trial table goes under trials/; failed trials fail the stage;
+  4. Tune's trial table goes under trials/, every trial's reported results under curves/;
+     failed trials fail the stage;
   5. the manifest entry: the chosen configuration's checkpoints, one per seed, and its best
      (for targets, also per intermediate choice).
 """
@@ -20,7 +21,7 @@ from sweep.errors import StageFailed, SweepInterrupted
 from sweep.plan import Stage, max_iterations
 from sweep.preflight import TRIAL_DRIVER
 from sweep.progress import StageProgress, TuneProgress, stopped_early
-from sweep.results import TRIALS_DIR
+from sweep.results import CURVES_DIR, TRIALS_DIR
 from sweep.search import build_scheduler, build_search, expected_iterations
 from sweep.stages.base import StageContext
 from sweep.stages.checkpoints import (
@@ -93,6 +94,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     trials = trial_table(grid, stage, expected, spec.seeds(stage.kind, stage.task))
     trials_table = f"{TRIALS_DIR}/{stage.slug}.parquet"
     root.join(trials_table).write_parquet(trials)
+    root.join(f"{CURVES_DIR}/{stage.slug}.parquet").write_parquet(learning_curves(grid, trials))
     if grid.errors:
         raise StageFailed(
             f"{stage.name}: {len(grid.errors)} trial(s) failed; see the error files under "
@@ -178,3 +180,23 @@ def trial_table(
         row[EVALUATIONS], expected({key: row[col] for key, col in config_columns.items()}),
         errored=row["trial_id"] in errored), axis=1)
     return frame
+
+
+CURVE_COLUMNS = ["training_iteration", SCORE, EVALUATIONS, "time_total_s", "train_seconds"]
+
+
+def learning_curves(grid: tune.ResultGrid, trials: pd.DataFrame) -> pd.DataFrame:
+    """Every result each trial reported (one per dev evaluation), with the trial's stage,
+    intermediate task, learning rate, seed and whether ASHA stopped it, from `trials`."""
+    facts = [column for column in ("stage", "trial_id", "config/intermediate",
+                                   "config/learning_rate", "config/seed", "stopped_early")
+             if column in trials]
+    curves = []
+    for result in grid:
+        history = result.metrics_dataframe
+        if history is None or history.empty or "trial_id" not in history:
+            continue
+        curves.append(history[["trial_id", *[c for c in CURVE_COLUMNS if c in history]]])
+    if not curves:
+        return pd.DataFrame(columns=[*facts, *CURVE_COLUMNS])
+    return pd.concat(curves, ignore_index=True).merge(trials[facts], on="trial_id")
