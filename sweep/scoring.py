@@ -138,7 +138,10 @@ def _score_tags(task: Task, prediction_file: Path, label_file: Path,
         if len(pred) != len(gold):
             raise ValueError(f"{prediction_file}: sentence {i + 1}: expected {len(gold)} tags "
                              f"(as in {label_file}), got {len(pred)}")
-    return metrics.seqeval_scores(predictions, labels)
+    if task.scorer is Scorer.SEQEVAL:
+        return metrics.seqeval_scores(predictions, labels)
+    return {"accuracy": metrics.accuracy([tag for sentence in predictions for tag in sentence],
+                                         [tag for sentence in labels for tag in sentence])}
 
 
 def _score_pairs(task: Task, prediction_file: Path, label_file: Path,

@@ -7,9 +7,10 @@ import pytest
 import torch
 from small import TINY_MODEL
 
-from trainables.evaluation import top1_accuracy
+from trainables.evaluation import nearest_candidates
 from trainables.families import get_family
 from trainables.families.tagging import split_into_windows
+from trainables.metrics import tatoeba_accuracy
 from trainables.model import base_model_reference, load_tokenizer
 from trainables.tasks import get_task
 from trainables.training import epoch_schedule, evaluation_steps
@@ -102,8 +103,8 @@ def test_classification_accuracy_by_hand(tokenizer):
 def test_top1_accuracy_by_hand():
     candidates = np.eye(4, dtype="float32")
     queries = candidates[[0, 1, 3, 2]]  # the last two are swapped
-    assert top1_accuracy(candidates, candidates) == 100.0
-    assert top1_accuracy(queries, candidates) == 50.0
+    assert tatoeba_accuracy(nearest_candidates(candidates, candidates)) == 100.0
+    assert tatoeba_accuracy(nearest_candidates(queries, candidates)) == 50.0
 
 
 def test_mixture_schedule_is_proportional_capped_and_rank_independent():

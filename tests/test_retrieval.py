@@ -54,8 +54,9 @@ def bucc_data(tmp_path):
 
 
 def test_perfect_embeddings_mine_every_gold_pair(bucc_data):
-    metrics, count = bucc_mining(meaning_encoder(), bucc_data, "bucc2018", "de")
-    assert count == 12 + 4  # German sentences of the test split
+    metrics, records = bucc_mining(meaning_encoder(), bucc_data, "bucc2018", "de")
+    assert len(records) == 12 + 4  # German sentences of the test split, one record each
+    assert all(record["prediction"] == record["gold"] for record in records)
     assert metrics["f1"] == 100.0 and metrics["precision"] == 100.0
     assert metrics["threshold"] > 1.0  # margin ratio: a translation beats its neighbours
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,8 @@ import ray
 import torch
 
 from trainables.data import load_examples
-from trainables.families.base import SplitContext
+from trainables.families import get_family
+from trainables.families.base import ExampleRecord, SplitContext, example_record
 from trainables.metrics import (
     bucc_best_threshold,
     bucc_extract,
@@ -29,7 +31,7 @@ from trainables.metrics import (
 from trainables.model import load_checkpoint, load_encoder, load_tokenizer, read_meta
 from trainables.storage import cache_dir
 from trainables.tasks import Scorer, get_task
-from trainables.training import featurize_split, score_task
+from trainables.training import featurize_split
 
 
 def _device() -> torch.device:
@@ -64,11 +66,12 @@ def evaluate_checkpoint(
         sort_keys=True).encode()).hexdigest()[:24]
     context = SplitContext(tokenizer, max_length or task.max_length, batch_size, device,
                            language, shared)
-    metrics = score_task(model, task, examples, features, context)
+    metrics, records = get_family(task.family).evaluate_split(model, task, examples, features,
+                                                              context)
     # Examples that were scored: not the candidates a retrieval pool adds.
     scored = len({feature["example_index"] for feature in features})
-    return {"metrics": metrics, "num_examples": scored, "seconds": time.time() - started,
-            **_where()}
+    return {"metrics": metrics, "num_examples": scored, "examples": records,
+            "seconds": time.time() - started, **_where()}
 
 
 @torch.no_grad()
@@ -94,13 +97,11 @@ def embed(
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)
 
 
-def top1_accuracy(queries: np.ndarray, candidates: np.ndarray) -> float:
-    """Percentage of queries whose cosine nearest candidate (faiss, exact) has the same
-    index, as XTREME scores Tatoeba."""
+def nearest_candidates(queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """The index of each query's cosine nearest candidate (faiss, exact), shape (queries, 1)."""
     index = faiss.IndexFlatIP(candidates.shape[1])
     index.add(candidates)
-    _, nearest = index.search(queries, 1)
-    return tatoeba_accuracy(nearest)
+    return index.search(queries, 1)[1]
 
 
 def evaluate_retrieval(
@@ -109,7 +110,7 @@ def evaluate_retrieval(
     max_length: int = 128,
 ) -> dict[str, Any]:
     """Retrieval with an encoder (a checkpoint's, or the base model's): Tatoeba top-1
-    accuracy, or BUCC mining F1."""
+    accuracy, or BUCC mining F1, with every query's record."""
     started = time.time()
     device = _device()
     tokenizer = load_tokenizer(model_cfg)
@@ -119,21 +120,25 @@ def evaluate_retrieval(
         return embed(encoder, tokenizer, sentences, layer, pooling, max_length)
 
     score = RETRIEVAL_SCORERS[get_task(task_name).scorer]
-    metrics, count = score(encode, data_cfg, task_name, language, direction)
-    return {"metrics": metrics, "num_examples": count, "seconds": time.time() - started,
-            **_where()}
+    metrics, records = score(encode, data_cfg, task_name, language, direction)
+    return {"metrics": metrics, "num_examples": len(records), "examples": records,
+            "seconds": time.time() - started, **_where()}
 
 
 def tatoeba_retrieval(
     encode: Callable[[list[str]], np.ndarray], data_cfg: Mapping[str, Any], task_name: str,
     language: str, direction: str,
-) -> tuple[dict[str, float], int]:
-    """Top-1 accuracy of parallel sentences retrieving each other in `direction`."""
+) -> tuple[dict[str, float], list[ExampleRecord]]:
+    """Top-1 accuracy of parallel sentences retrieving each other in `direction`, as XTREME
+    scores Tatoeba; a pair's record is the index its query retrieved."""
     pairs = load_examples(data_cfg, task_name, "test", language)
     english = encode([pair["english"] for pair in pairs])
     other = encode([pair["other"] for pair in pairs])
     queries, candidates = (english, other) if direction == "en_to_xx" else (other, english)
-    return {"accuracy": top1_accuracy(queries, candidates)}, len(pairs)
+    nearest = nearest_candidates(queries, candidates)
+    records = [example_record(pair, index, int(found), index, 100.0 * (found == index))
+               for index, (pair, found) in enumerate(zip(pairs, nearest[:, 0], strict=True))]
+    return {"accuracy": tatoeba_accuracy(nearest)}, records
 
 
 def _mining_candidates(
@@ -162,7 +167,7 @@ def _mining_candidates(
 def bucc_mining(
     encode: Callable[[list[str]], np.ndarray], data_cfg: Mapping[str, Any], task_name: str,
     language: str, direction: str = "xx_to_en",
-) -> tuple[dict[str, float], int]:
+) -> tuple[dict[str, float], list[ExampleRecord]]:
     """BUCC F1 on test with the margin threshold that maximises F1 on dev (BUCC's sample).
     Margin scoring looks both ways, so `direction` changes nothing."""
     dev_scores, dev_gold = _mining_candidates(
@@ -170,12 +175,32 @@ def bucc_mining(
     threshold = bucc_best_threshold(dev_scores, dev_gold)
     test_records = load_examples(data_cfg, task_name, "test", language)
     test_scores, test_gold = _mining_candidates(encode, test_records)
-    metrics = bucc_scores(bucc_extract(test_scores, threshold), test_gold)
-    return {**metrics, "threshold": threshold}, sum(r["side"] == "other" for r in test_records)
+    mined = bucc_extract(test_scores, threshold)
+    metrics = bucc_scores(mined, test_gold)
+    return {**metrics, "threshold": threshold}, _mining_records(test_records, mined, test_gold)
 
 
-# How each retrieval scorer evaluates an encoder: (metrics, examples scored).
-RETRIEVAL_SCORERS: dict[Scorer, Callable[..., tuple[dict[str, float], int]]] = {
+def _mining_records(records: list[dict], mined: list[tuple[str, str]],
+                    gold: set[tuple[str, str]]) -> list[ExampleRecord]:
+    """Per non-English sentence: the English ids mined for it and its gold ones; score
+    2 x correct pairs and weight mined + gold pairs, so that their ratio over sentences is
+    BUCC's F1."""
+    found: defaultdict[str, set[str]] = defaultdict(set)
+    expected: defaultdict[str, set[str]] = defaultdict(set)
+    for other_id, english_id in mined:
+        found[other_id].add(english_id)
+    for other_id, english_id in gold:
+        expected[other_id].add(english_id)
+    ids = dict.fromkeys([r["id"] for r in records if r["side"] == "other"] + sorted(expected))
+    return [example_record({"id": other_id}, index, sorted(found[other_id]),
+                           sorted(expected[other_id]),
+                           200.0 * len(found[other_id] & expected[other_id]),
+                           len(found[other_id]) + len(expected[other_id]))
+            for index, other_id in enumerate(ids)]
+
+
+# How each retrieval scorer evaluates an encoder: (metrics, every query's record).
+RETRIEVAL_SCORERS: dict[Scorer, Callable[..., tuple[dict[str, float], list[ExampleRecord]]]] = {
     Scorer.TATOEBA: tatoeba_retrieval,
     Scorer.BUCC: bucc_mining,
 }

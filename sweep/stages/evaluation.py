@@ -7,7 +7,8 @@
                     languages.
 
 Each job is the facts of its future rows plus the Ray task computing the rest; a failed task
-fails the stage only once every other task has finished and been recorded.
+fails the stage only once every other task has finished and been recorded. Every
+evaluation's examples go under predictions/ beside the rows (`sweep.predictions`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import ray
 
 from sweep.errors import StageFailed
 from sweep.manifest import BestCheckpoint, Manifest
+from sweep.predictions import prediction_rows, write_predictions
 from sweep.progress import StageProgress
 from sweep.rows import encoder_facts, stage_rows, target_facts, write_rows
 from sweep.spec import Spec
@@ -101,7 +103,7 @@ def _collect(
     progress = StageProgress(stage.name, len(jobs), metric=metric)
     progress.running = len(jobs)
     pending = {ref: facts for facts, ref in jobs}
-    rows, failures = [], []
+    rows, examples, failures = [], [], []
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
         facts = pending.pop(done[0])
@@ -116,6 +118,7 @@ def _collect(
         if shows_best(facts):
             progress.offer_best(outcome["metrics"].get(metric), f" ({facts['language']})")
         rows += stage_rows(ctx.spec, stage, facts, outcome)
+        examples += prediction_rows(stage.name, stage.task, facts, outcome["examples"])
         if not ctx.quiet:
             progress.show()
     if not ctx.quiet:
@@ -123,4 +126,6 @@ def _collect(
     if failures:
         raise StageFailed(f"{stage.name}: {len(failures)} evaluation(s) failed:\n  "
                           + "\n  ".join(failures))
-    return {"rows": write_rows(ctx.root, stage.slug, rows), "evaluations": len(jobs)}
+    return {"rows": write_rows(ctx.root, stage.slug, rows),
+            "predictions": write_predictions(ctx.root, stage.slug, examples),
+            "evaluations": len(jobs)}

@@ -13,6 +13,10 @@ from torch import nn
 from trainables.tasks import Task
 
 Feature = dict[str, Any]
+# One example's outcome in an evaluation: its id, the prediction and the gold answer in the
+# task's own terms (label names, tag names, answer texts, candidate ids), and its share of
+# the task's headline: over any set of examples, the headline is sum(score) / sum(weight).
+ExampleRecord = dict[str, Any]
 # The shared encoder: (input_ids, attention_mask) -> hidden states (batch, seq, hidden).
 Encode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -77,13 +81,40 @@ class Family:
         `language` picks language-specific scoring (MLQA's answer normalisation)."""
         raise NotImplementedError
 
+    def readable(self, task: Task, value: Any) -> Any:
+        """A prediction or reference as the task's files write it (a label's name)."""
+        return value
+
+    def example_records(self, task: Task, examples: Sequence[dict], predictions: Sequence[Any],
+                        references: Sequence[Any], language: str) -> list[ExampleRecord]:
+        """Each example's record; its score is its headline scored alone (every metric of
+        these families is a mean over examples), its weight 1."""
+        return [example_record(example, index, self.readable(task, predicted),
+                               self.readable(task, gold),
+                               task.headline(self.score(task, [predicted], [gold], language)))
+                for index, (example, predicted, gold)
+                in enumerate(zip(examples, predictions, references, strict=True))]
+
+    def predict_split(self, model: nn.Module, task: Task, examples: Sequence[dict],
+                      features: Sequence[Feature], context: SplitContext) -> list[Any]:
+        """One prediction per example, from the logits of every feature."""
+        logits = self.predict_logits(model, task, features, context)
+        return self.predictions(task, examples, features, logits)
+
     def score_split(self, model: nn.Module, task: Task, examples: Sequence[dict],
                     features: Sequence[Feature], context: SplitContext) -> dict:
-        """The metrics of `model` on one split: predictions from the logits of every feature,
-        scored against the examples' references."""
-        logits = self.predict_logits(model, task, features, context)
-        predictions = self.predictions(task, examples, features, logits)
+        """The metrics of `model` on one split (training's dev evaluations)."""
+        predictions = self.predict_split(model, task, examples, features, context)
         return self.score(task, predictions, self.references(task, examples), context.language)
+
+    def evaluate_split(self, model: nn.Module, task: Task, examples: Sequence[dict],
+                       features: Sequence[Feature], context: SplitContext,
+                       ) -> tuple[dict, list[ExampleRecord]]:
+        """The metrics of `model` on one split and every example's record (evaluations)."""
+        predictions = self.predict_split(model, task, examples, features, context)
+        references = self.references(task, examples)
+        return (self.score(task, predictions, references, context.language),
+                self.example_records(task, examples, predictions, references, context.language))
 
     @torch.no_grad()
     def predict_logits(self, model: nn.Module, task: Task, features: Sequence[Feature],
@@ -98,6 +129,14 @@ class Family:
                         batch["attention_mask"].to(context.device))
             logits += list(out.float().cpu())
         return logits
+
+
+def example_record(example: dict, index: int, prediction: Any, gold: Any, score: float,
+                   weight: float = 1.0) -> ExampleRecord:
+    """An example's record, identified by its `id`, else its position in the split (the
+    same in every evaluation of that split, so systems pair up)."""
+    return {"example_id": str(example.get("id", index)), "prediction": prediction,
+            "gold": gold, "score": float(score), "weight": float(weight)}
 
 
 def label_index(task: Task, value: Any) -> int:

@@ -59,6 +59,9 @@ class ClassificationFamily(Family):
     def references(self, task: Task, examples: Sequence[dict]) -> list[int]:
         return [label_index(task, example[task.label_field]) for example in examples]
 
+    def readable(self, task: Task, value: int) -> str:
+        return task.labels[value] if task.labels else str(value)  # choices have no names
+
     def score(self, task: Task, predictions: Sequence[int], references: Sequence[int],
               language: str) -> dict:
         return {"accuracy": accuracy(predictions, references)}

@@ -22,13 +22,15 @@ from torch import nn
 
 from trainables.families.base import (
     Encode,
+    ExampleRecord,
     Family,
     Feature,
     SplitContext,
     collate_choices,
+    example_record,
     pad_sequences,
 )
-from trainables.metrics import lareqa_map_at_k, mewslix_map_at_20
+from trainables.metrics import average_precision_at_k, lareqa_map_at_k, mewslix_map_at_20
 from trainables.storage import publish_directory
 from trainables.tasks import Scorer, Task
 
@@ -115,7 +117,13 @@ class DualEncoderFamily(Family):
 
     def score_split(self, model: nn.Module, task: Task, examples: Sequence[dict],
                     features: Sequence[Feature], context: SplitContext) -> dict:
-        """mAP@20 of every query of the split over its whole candidate pool."""
+        return self.evaluate_split(model, task, examples, features, context)[0]
+
+    def evaluate_split(self, model: nn.Module, task: Task, examples: Sequence[dict],
+                       features: Sequence[Feature], context: SplitContext,
+                       ) -> tuple[dict, list[ExampleRecord]]:
+        """mAP@20 of every query of the split over its whole candidate pool; each query's
+        record holds its first 20 candidates and its AP@20."""
         queries = [example for example in examples if example["side"] == "query"]
         if not queries:
             raise ValueError(f"task {task.name!r}: no queries in {context.language!r}")
@@ -131,17 +139,26 @@ class DualEncoderFamily(Family):
                 min(TOP_K, len(keys)))
             rankings = [[keys[position] for position in row if position >= 0]
                         for row in nearest]
+        ranking_of = {query["id"]: ranking for query, ranking in zip(ranked, rankings,
+                                                                      strict=True)}
         if task.scorer is Scorer.MEWSLI_X:
             # A mention whose entity is not in the pool has no feature and scores 0.
-            return {"map@20": mewslix_map_at_20(
-                {query["id"]: [query["match"]] for query in queries},
-                {query["id"]: ranking for query, ranking in zip(ranked, rankings, strict=True)})}
-        if len(ranked) < len(queries):
-            raise ValueError(f"task {task.name!r}: {len(queries) - len(ranked)} queries in "
-                             f"{context.language!r} have no relevant candidate in the pool")
-        relevant = relevant_keys(pool)
-        return {"map@20": lareqa_map_at_k([relevant[query["match"]] for query in ranked],
-                                          rankings, TOP_K)}
+            gold = {query["id"]: [query["match"]] for query in queries}
+            metrics = {"map@20": mewslix_map_at_20(gold, ranking_of)}
+        else:
+            if len(ranked) < len(queries):
+                raise ValueError(f"task {task.name!r}: {len(queries) - len(ranked)} queries "
+                                 f"in {context.language!r} have no relevant candidate in the "
+                                 "pool")
+            relevant = relevant_keys(pool)
+            gold = {query["id"]: relevant[query["match"]] for query in queries}
+            metrics = {"map@20": lareqa_map_at_k([gold[query["id"]] for query in ranked],
+                                                 rankings, TOP_K)}
+        records = [example_record(
+            query, position, ranking_of.get(query["id"], []), gold[query["id"]],
+            100 * average_precision_at_k(gold[query["id"]], ranking_of.get(query["id"], []),
+                                         TOP_K)) for position, query in enumerate(queries)]
+        return metrics, records
 
 
 @torch.no_grad()

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainables.families.base import Family, Feature, label_index
-from trainables.metrics import accuracy, seqeval_scores
+from trainables.families.base import ExampleRecord, Family, Feature, example_record, label_index
+from trainables.metrics import accuracy, get_entities, seqeval_scores
 from trainables.tasks import Scorer, Task
 
 
@@ -91,6 +91,28 @@ class TaggingFamily(Family):
 
     def references(self, task: Task, examples: Sequence[dict]) -> list[list[int]]:
         return [[label_index(task, tag) for tag in ex[task.label_field]] for ex in examples]
+
+    def example_records(self, task: Task, examples: Sequence[dict],
+                        predictions: Sequence[Sequence[int]],
+                        references: Sequence[Sequence[int]], language: str) -> list[ExampleRecord]:
+        """Per sentence: chunk F1's counts (score 2 x correct chunks, weight predicted + gold
+        chunks, so that their ratio over sentences is seqeval's micro F1), or token
+        accuracy's (correct tokens, tokens)."""
+        records = []
+        for index, (example, predicted, gold) in enumerate(
+                zip(examples, predictions, references, strict=True)):
+            names = [task.labels[tag] for tag in predicted]
+            gold_names = [task.labels[tag] for tag in gold]
+            if task.scorer is Scorer.SEQEVAL:
+                predicted_chunks = set(get_entities(names))
+                gold_chunks = set(get_entities(gold_names))
+                score = 200.0 * len(predicted_chunks & gold_chunks)
+                weight = len(predicted_chunks) + len(gold_chunks)
+            else:
+                score = 100.0 * sum(p == g for p, g in zip(predicted, gold, strict=True))
+                weight = len(gold)
+            records.append(example_record(example, index, names, gold_names, score, weight))
+        return records
 
     def score(
         self, task: Task, predictions: Sequence[Sequence[int]],

@@ -1,0 +1,77 @@
+"""Per-example predictions: every evaluation's examples, kept so that tests of significance
+and error analysis need no rerun.
+
+One parquet per evaluation stage under `predictions/`, one row per (checkpoint, language,
+split, example): the example's id, the prediction and the gold answer as JSON in the task's
+own terms (label names, tag names, answer texts, candidate ids), and its `score` and
+`weight`: over any set of examples of one evaluation, sum(score) / sum(weight) is the task's
+headline (`Task.headline`), so a resample of examples gives the resampled headline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainables.storage import Location
+
+PREDICTIONS_DIR = "predictions"
+# The facts of the evaluation each example belongs to, as in the result rows.
+EVALUATION_KEYS = ["stage", "task", "target_task", "intermediate_task", "trial_id", "seed",
+                   "language", "split"]
+COLUMNS = [*EVALUATION_KEYS, "example_id", "prediction", "gold", "score", "weight"]
+
+
+def prediction_rows(stage: str, task: str, facts: dict[str, Any],
+                    records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One evaluation's examples as rows: its facts (`facts` holds the row facts of the
+    checkpoint, language and split) and each record, prediction and gold as JSON."""
+    evaluation = {"stage": stage, "task": task,
+                  **{key: facts.get(key) for key in EVALUATION_KEYS[2:]}}
+    return [{**evaluation, "example_id": record["example_id"],
+             "prediction": json.dumps(record["prediction"], ensure_ascii=False),
+             "gold": json.dumps(record["gold"], ensure_ascii=False),
+             "score": record["score"], "weight": record["weight"]} for record in records]
+
+
+def write_predictions(storage: Location, stage_slug: str, rows: list[dict[str, Any]]) -> str:
+    """Write one stage's predictions; returns the file's path relative to the storage root."""
+    relative = f"{PREDICTIONS_DIR}/{stage_slug}.parquet"
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    # Ids and seeds stay strings / nullable integers whatever the first rows held.
+    frame["seed"] = frame["seed"].astype("Int64")
+    storage.join(relative).write_parquet(frame)
+    return relative
+
+
+def load_predictions(storage: str | Path | Location) -> pd.DataFrame:
+    """Every kept example of a run; an empty frame (with the columns) for a run made before
+    predictions were kept."""
+    directory = Location.of(storage).join(PREDICTIONS_DIR)
+    files = directory.files(".parquet")
+    if not files:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat([file.read_parquet() for file in files], ignore_index=True)
+
+
+def headline(examples: pd.DataFrame) -> float:
+    """The headline of a set of examples of one evaluation: sum(score) / sum(weight)."""
+    weight = examples["weight"].sum()
+    return float(examples["score"].sum() / weight) if weight else 0.0
+
+
+def seed_matrices(examples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(seeds, examples) arrays of score and weight of one system in one (task, language),
+    over the example ids every seed scored, sorted; and those ids."""
+    by_seed = {seed: group.drop_duplicates("example_id").set_index("example_id")
+               for seed, group in examples.groupby("seed", dropna=False)}
+    common = sorted(set.intersection(*(set(group.index) for group in by_seed.values())))
+    scores = np.stack([group.loc[common, "score"].to_numpy(float) for group in by_seed.values()])
+    weights = np.stack([group.loc[common, "weight"].to_numpy(float)
+                        for group in by_seed.values()])
+    return scores, weights, common
