@@ -104,6 +104,20 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from sweep.export import export_task
+
+    try:
+        folders = export_task(args.path, args.task, Path(args.out))
+    except OSError as error:  # missing run, unreachable storage
+        print(f"error: {args.path}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for folder in folders:
+        print(f"{folder}  (sweep score --task {args.task} --predictions {folder}/predictions "
+              f"--labels {folder}/labels)")
+    return 0
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     from sweep.jobs import submit
 
@@ -213,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--labels", required=True, help="directory of the gold files, same layout")
     score.add_argument("--format", choices=["table", "json"], default="table")
     score.set_defaults(handler=cmd_score)
+
+    export = commands.add_parser(
+        "export", help="a task's kept test predictions in google-research/xtreme's layout, "
+                       "one folder per checkpoint, with the labels `sweep score` reads")
+    export.add_argument("path", help="the run's storage path")
+    export.add_argument("--task", required=True, choices=TASKS)
+    export.add_argument("--out", required=True, help="directory to write the folders in")
+    export.set_defaults(handler=cmd_export)
 
     address = {"help": "the cluster's dashboard URL, e.g. http://HOST:8265 "
                        "(default: $RAY_ADDRESS)"}
