@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
 
 from sweep.schedulers import SCHEDULERS
 from sweep.schema import HYPERPARAMETERS, Dimension, LogUniform, Spec, dimension_values, problem
 from sweep.searchers import SEARCHERS
+from sweep.tracking import INSTALL_EXTRA, TRACKERS
 from trainables.tasks import REGISTRY, get_task, tasks_with_role
 from trainables.trial import NO_INTERMEDIATE
 
@@ -279,6 +281,28 @@ def max_t_covers_grace_period(spec: Spec) -> list[str]:
     return [problem("scheduler.max_t", max_t, f">= scheduler.grace_period ({grace_period})")]
 
 
+def tracking_settings(spec: Spec) -> list[str]:
+    """Every tracker the spec turns on has its package installed and passes its own checks
+    (TrackerOption.check), so that a missing one stops the sweep before it starts."""
+    if spec.tracking is None:
+        return []
+    problems = []
+    for name, option in TRACKERS.items():
+        settings = getattr(spec.tracking, name)
+        if settings is None or settings is False:
+            continue
+        path = f"tracking.{name}"
+        if find_spec(option.module) is None:
+            shown = settings if isinstance(settings, bool) else settings.model_dump(
+                exclude_defaults=True)
+            problems.append(problem(path, shown, f"a tracker whose package is installed; "
+                                    f"{option.module} is not: {option.install}, "
+                                    f"or {INSTALL_EXTRA}"))
+        else:
+            problems += option.check(settings, path)
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     target_and_retrieval_tasks,
     intermediate_entries,
@@ -299,6 +323,7 @@ RULES: tuple[Rule, ...] = (
     data_source_fits_tasks,
     hub_model_revision,
     max_t_covers_grace_period,
+    tracking_settings,
 )
 
 

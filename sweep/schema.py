@@ -187,6 +187,33 @@ class Evaluation(Strict):
     retrieval: Retrieval = Retrieval()
 
 
+class MLflowTracking(Strict):
+    """Ray's MLflowLoggerCallback: an MLflow experiment per stage, a run per trial."""
+
+    # The callback runs on the driver, so a local store is written where `sweep run` runs.
+    # Left out: MLFLOW_TRACKING_URI, else MLflow's own default.
+    tracking_uri: str | None = None
+    tags: dict[str, str] = {}  # on every run, beside `sweep` and `stage`
+    save_artifact: bool = False  # also upload each trial's Tune directory to its run
+
+
+class WandbTracking(Strict):
+    """Ray's WandbLoggerCallback: a W&B run per trial, grouped by stage."""
+
+    project: str = Field(min_length=1)
+    entity: str | None = None
+    mode: Literal["online", "offline", "disabled"] = "online"
+
+
+class Tracking(Strict):
+    """Experiment trackers, each a Tune callback (`sweep.tracking.TRACKERS`)."""
+
+    mlflow: MLflowTracking | None = None
+    # Event files in every trial directory (Tune's default); false writes none.
+    tensorboard: bool = True
+    wandb: WandbTracking | None = None
+
+
 IntermediateEntry = Annotated[str | Mixture, Field(union_mode="left_to_right")]
 
 
@@ -206,6 +233,7 @@ class Spec(Strict):
     resources: Resources = Resources()
     storage: str | None = None
     evaluation: Evaluation = Evaluation()
+    tracking: Tracking | None = None  # left out: Tune's own CSV, JSON and TensorBoard logs
 
     # -- derived views the planner uses ---------------------------------------------------
     def intermediate_names(self) -> list[str]:

@@ -390,6 +390,25 @@ def test_max_t_covers_grace_period(max_t, expected):
                      {"scheduler.grace_period": 3, "scheduler.max_t": max_t}) == expected
 
 
+def test_tracking_settings(monkeypatch):
+    """A tracker's package is installed (looked for, not imported), and its own check holds
+    (MLflow from 3.13 refuses a file store); more in tests/test_tracking.py."""
+    from sweep import tracking
+
+    monkeypatch.setattr(rules, "find_spec", lambda name: None if name == "wandb" else object())
+    monkeypatch.setattr(tracking, "_mlflow_version", lambda: (3, 13))
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    section = {"mlflow": {"tracking_uri": "file:///m"}, "wandb": {"project": "p"}}
+    assert _problems(rules.tracking_settings, {"tracking": section}) == [
+        "tracking.mlflow.tracking_uri: got 'file:///m'; allowed: a database or server URI, "
+        "e.g. sqlite:///<dir>/mlflow.db or http://host:5000 (MLflow 3.13 refuses a file "
+        "store unless MLFLOW_ALLOW_FILE_STORE=true)",
+        "tracking.wandb: got {'project': 'p'}; allowed: a tracker whose package is installed; "
+        "wandb is not: pip install wandb, or pip install 'xstilts-sweep[tracking]'"]
+    assert _problems(rules.tracking_settings, {"tracking": {"tensorboard": False}}) == []
+    assert _problems(rules.tracking_settings, {}) == []
+
+
 def test_deprecated_scheduler_evals_per_epoch_warns_once(tmp_path, capsys):
     document = good()
     for stage in ("intermediate", "target"):

@@ -30,6 +30,7 @@ from sweep.stages.checkpoints import (
     chosen_configuration,
     chosen_per_intermediate,
 )
+from sweep.tracking import tracking_callbacks
 from trainables.storage import Location
 from trainables.tasks import get_task
 from trainables.training import EVALUATIONS, SCORE
@@ -54,6 +55,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     metric = get_task(stage.task).metric if stage.kind == "target" else "score"
     progress = StageProgress(stage.name, stage.trials, metric=f"en dev {metric}")
     callbacks = [] if ctx.quiet else [TuneProgress(progress, expected)]
+    callbacks += tracking_callbacks(spec, stage.name)  # MLflow, TensorBoard, W&B
     tune_root = root.join("tune")
     experiment_name = f"{stage.slug}-{stage.config_hash[:8]}"
     experiment = tune_root.join(experiment_name)
