@@ -10,12 +10,16 @@ import pytest
 from small import SMALL_DATA, SMALL_MODEL
 
 from sweep.cli import main
+from sweep.export import checkpoint_name, export_task
 from sweep.manifest import Manifest
 from sweep.plan import make_plan
-from sweep.results import load, load_trials
+from sweep.predictions import headline, load_predictions
+from sweep.results import load, load_curves, load_trials
 from sweep.rows import COLUMNS
 from sweep.runner import run_sweep
+from sweep.scoring import score_directory
 from sweep.spec import parse_spec
+from trainables.tasks import get_task
 
 pytestmark = pytest.mark.slow
 
@@ -130,6 +134,37 @@ def test_rows_cover_every_checkpoint_and_language(finished_run):
     assert rows["synthetic"].all()
     assert not rows[["experiment", "stage", "task", "language", "split", "metric", "value",
                      "checkpoint_uri"]].isna().any().any()
+
+
+def test_kept_predictions_add_up_to_the_rows_and_export_scores_back(finished_run, tmp_path):
+    _, storage, _ = finished_run
+    rows, kept = load(storage), load_predictions(storage)
+    for task in ("synth_xnli", "synth_pos", "synth_tatoeba"):
+        metric = get_task(task).metric
+        task_rows = rows[(rows["task"] == task) & (rows["metric"] == metric)]
+        expected = {(checkpoint_name(row.intermediate_task, row.seed), row.language): row.value
+                    for row in task_rows.itertuples()}
+        examples = kept[kept["task"] == task]
+        added_up = examples.groupby(["intermediate_task", "seed", "language"],
+                                    dropna=False).apply(headline, include_groups=False)
+        assert {(checkpoint_name(i, s), lang): v for (i, s, lang), v in added_up.items()} \
+            == pytest.approx(expected, abs=1e-9)
+        scored = {}
+        for folder in export_task(storage, task, tmp_path / task):
+            result = score_directory(task, folder / "predictions", folder / "labels")
+            scored.update({(folder.name, lang): scores[metric]
+                           for lang, scores in result["scores"].items()})
+        assert scored == pytest.approx(expected, abs=1e-9)
+
+
+def test_learning_curves_hold_every_reported_result(finished_run):
+    _, storage, _ = finished_run
+    curves, trials = load_curves(storage), load_trials(storage)
+    assert set(curves["trial_id"]) == set(trials["trial_id"])
+    last = curves.groupby("trial_id")["evaluations"].max()
+    assert last.to_dict() == trials.set_index("trial_id")["evaluations"].to_dict()
+    assert curves.loc[curves["stopped_early"], "trial_id"].nunique() \
+        == trials["stopped_early"].sum()
 
 
 def test_results_cli_reads_finished_run(finished_run, capsys, tmp_path):
