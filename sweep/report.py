@@ -1,0 +1,278 @@
+"""`sweep report`: one self-contained HTML page of a run, rendered from
+`sweep/templates/report.html.j2` with Jinja2 (autoescaped).
+
+This module shapes the data (the run's facts, every table as header and cells, the figures
+as data URIs); the template only lays them out. The page loads nothing from anywhere: no
+script, no stylesheet, font or image but its own inline ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+import yaml
+from matplotlib.figure import Figure
+
+from sweep.comparisons import AVERAGE, comparisons
+from sweep.errors import ResultsError
+from sweep.figures import bars_name, make_figures, significance_marks
+from sweep.manifest import Manifest
+from sweep.results import (
+    _cells,
+    benchmark_scores,
+    language_table,
+    load,
+    load_curves,
+    load_trials,
+    retrieval_table,
+    transfer_table,
+)
+from trainables.storage import Location
+from trainables.tasks import XTREME_BENCHMARKS
+from trainables.trial import NO_INTERMEDIATE
+
+TEMPLATE = "report.html.j2"
+REPORT = "report.html"
+DIGITS = 2  # scores are percentages
+TRIAL_COLUMNS = [
+    "stage", "trial_id", "config/intermediate", "config/learning_rate", "config/seed",
+    "score", "best_score", "evaluations", "stopped_early", "time_total_s", "train_seconds",
+]  # fmt: skip
+TRAINING_KINDS = {"intermediate", "target"}
+# What makes one evaluation: an eval or retrieval stage writes one row per metric of it.
+EVALUATION = ["stage", "checkpoint_uri", "task", "language", "split"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What a run's storage holds: its manifest, its result rows and, where written, Tune's
+    trial tables and the trials' learning curves (runs made before curves were recorded
+    have none)."""
+
+    storage: Location
+    manifest: dict[str, Any]
+    rows: pd.DataFrame
+    trials: pd.DataFrame | None
+    curves: pd.DataFrame | None
+
+
+@dataclasses.dataclass(frozen=True)
+class HtmlTable:
+    """A table as the template shows it: its header, its cells as text, and which columns
+    hold numbers (right-aligned)."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+
+
+def load_run(storage: str | Path | Location) -> Run:
+    """A run read back from its storage path; a missing manifest or no result rows is a
+    `ResultsError` (exit 2)."""
+    location = Location.of(storage)
+    try:
+        manifest = Manifest.read(location).data
+        rows = load(location)
+    except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
+        raise ResultsError(f"{storage}: {error}") from None
+    return Run(location, manifest, rows, _optional(load_trials, location),
+               _optional(load_curves, location))
+
+
+def _optional(reader, location: Location) -> pd.DataFrame | None:
+    try:
+        return reader(location)
+    except FileNotFoundError:
+        return None
+
+
+def stage_costs(stages: dict[str, dict[str, Any]], rows: pd.DataFrame,
+                trials: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per stage of the manifest, in the order they ran: `wall_seconds`, its elapsed time
+    (NaN for a stage still running or recorded before start times were); `busy_seconds`,
+    its trials' or its evaluations' own times summed; and `device_hours`, what they used
+    (a trial's training time on each of its devices; an evaluation's time on one device,
+    as the rows charge it)."""
+    evaluations = rows.drop_duplicates(EVALUATION).groupby("stage")["wall_seconds"].sum()
+    costs = []
+    for name, entry in stages.items():
+        busy = device_seconds = float("nan")
+        if entry.get("kind") in TRAINING_KINDS and trials is not None:
+            in_stage = trials[trials["stage"] == name]
+            if not in_stage.empty:
+                busy = float(in_stage["time_total_s"].sum())
+                devices = entry.get("best", {}).get("devices", 1)
+                device_seconds = float(in_stage["train_seconds"].sum()) * devices
+        elif name in evaluations:
+            busy = device_seconds = float(evaluations[name])
+        finished = entry.get("status") == "finished" and "started_at" in entry
+        costs.append({
+            "stage": name, "kind": entry.get("kind", "-"), "status": entry.get("status", "-"),
+            "wall_seconds": entry["recorded_at"] - entry["started_at"] if finished
+            else float("nan"),
+            "busy_seconds": busy, "device_hours": device_seconds / 3600,
+            "order": entry.get("started_at", entry.get("recorded_at", 0.0)),
+        })
+    if not costs:
+        return pd.DataFrame(columns=["kind", "status", "wall_seconds", "busy_seconds",
+                                     "device_hours"])
+    return pd.DataFrame(costs).sort_values("order", kind="stable").drop(columns="order") \
+        .set_index("stage")
+
+
+def run_figures(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Figure]:
+    """Every figure of a run (`sweep.figures.make_figures`), by file stem."""
+    costs = stage_costs(run.manifest["stages"], run.rows, run.trials)
+    return make_figures(run.rows, run.curves, costs, baseline)
+
+
+def html_table(title: str, table: pd.DataFrame, digits: int = DIGITS) -> HtmlTable:
+    """A table's cells as `sweep results` formats them (a mean with its interval in one
+    cell), a missing number shown as a dash."""
+    header, rows, numeric = _cells(table, digits)
+    rows = [["–" if cell in ("nan", "None", "<NA>") else cell for cell in cells]
+            for cells in rows]
+    return HtmlTable(title, header, rows, numeric)
+
+
+def marked(comparison: pd.DataFrame) -> pd.DataFrame:
+    """A comparisons table as the report shows it; where it has Holm-adjusted p-values,
+    each as text ("–": not tested) and the significance mark."""
+    shown = comparison[["seeds", "mean", "low", "high", "difference"]].copy()
+    shown["seeds"] = shown["seeds"].astype(int)
+    if "p_holm" in comparison:
+        shown["p (Holm)"] = comparison["p_holm"].map(
+            lambda p: f"{p:.3g}" if pd.notna(p) else "–")
+        shown["sig."] = significance_marks(comparison)
+    return shown
+
+
+def figure_uri(figure: Figure) -> str:
+    """The figure as an SVG data URI: vector, and an <img> keeps each figure's ids apart."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _revisions(revisions: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """The pinned hub commits, nested keys joined with dots (`datasets.xnli`)."""
+    flat = []
+    for key, value in revisions.items():
+        if isinstance(value, dict):
+            flat += _revisions(value, f"{prefix}{key}.")
+        else:
+            flat.append((f"{prefix}{key}", str(value)))
+    return flat
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s ({seconds / 3600:.2f} h)" if pd.notna(seconds) else "–"
+
+
+def _utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _run_facts(run: Run, costs: pd.DataFrame) -> dict[str, Any]:
+    data = run.manifest
+    recorded = [entry["recorded_at"] for entry in data["stages"].values()
+                if "recorded_at" in entry]
+    spec = data.get("spec")
+    device_hours = costs["device_hours"].sum(min_count=1)
+    return {
+        "experiment": data.get("experiment", "-"), "storage": str(run.storage),
+        "created": _utc(data["created"]) if "created" in data else "-",
+        "stages_wall_time": _duration(costs["wall_seconds"].sum(min_count=1)),
+        "span": _duration(max(recorded) - data["created"]) if recorded and "created" in data
+        else "–",
+        "device_hours": f"{device_hours:.4f}" if pd.notna(device_hours) else "–",
+        "spec_yaml": yaml.safe_dump(spec, sort_keys=False, allow_unicode=True) if spec else None,
+        "revisions": _revisions(data.get("revisions") or {}),
+        "result_rows": len(run.rows),
+    }
+
+
+def _per_target(comparison: pd.DataFrame, languages: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each target's scores per language (intermediate task x language) and its
+    comparisons per language with intervals and marks."""
+    targets = []
+    for target in sorted(set(comparison.index.get_level_values("target_task"))):
+        scores = languages.xs(target, level="target_task").dropna(axis=1, how="all")
+        per_language = comparison.xs(target, level="target_task")
+        per_language = per_language[per_language.index.get_level_values("language") != AVERAGE]
+        targets.append({
+            "name": target, "figure": bars_name(target),
+            "scores": html_table(f"{target}: intermediate task x language", scores),
+            "comparisons": html_table(f"{target}: per language, mean over seeds [95% CI]",
+                                      marked(per_language)),
+        })
+    return targets
+
+
+def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
+    """Everything the template shows, as text, tables and figure URIs; a section whose data
+    the run lacks is None."""
+    rows, stages = run.rows, run.manifest["stages"]
+    costs = stage_costs(stages, rows, run.trials)
+    has_eval = rows["stage"].str.startswith("eval/").any()
+    figures = {name: figure_uri(figure) for name, figure in run_figures(run, baseline).items()}
+    comparison = comparisons(rows, baseline) if has_eval else None
+    benchmarks = [html_table(f"{benchmark.upper()} score per intermediate task", scores)
+                  for benchmark in XTREME_BENCHMARKS
+                  if not (scores := benchmark_scores(rows, benchmark)).empty]
+    transfer = None
+    if comparison is not None:
+        averages = comparison.xs(AVERAGE, level="language")
+        transfer = {
+            "scores": html_table("intermediate task x target task (mean over languages)",
+                                 transfer_table(rows)),
+            "comparisons": html_table(f"against {baseline}: mean over languages and seeds "
+                                      "[95% CI], difference in points", marked(averages)),
+            "targets": _per_target(comparison, language_table(rows)),
+        }
+    trials = None
+    if run.trials is not None:
+        shown = run.trials[[c for c in TRIAL_COLUMNS if c in run.trials]]
+        trials = html_table("trials", shown.set_index(["stage", "trial_id"]).rename(
+            columns=lambda name: name.removeprefix("config/")), digits=4)
+    return {
+        "run": _run_facts(run, costs), "baseline": baseline, "figures": figures,
+        "benchmarks": benchmarks, "transfer": transfer,
+        "retrieval": html_table("retrieval: encoder x language", retrieval_table(rows))
+        if rows["stage"].str.startswith("retrieval/").any() else None,
+        "costs": html_table("cost per stage", costs, digits=4) if not costs.empty else None,
+        "trials": trials, "has_curves": run.curves is not None,
+        "generated": _utc(time.time()),
+    }
+
+
+def render(context: dict[str, Any]) -> str:
+    """The page: `TEMPLATE` rendered with autoescaping (every name and cell is text)."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("sweep", "templates"), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return environment.get_template(TEMPLATE).render(**context)
+
+
+def write_report(storage: str | Path | Location, out: str | Path | None = None,
+                 baseline: str = NO_INTERMEDIATE) -> Path:
+    """Write a run's report to `out` (default: `report.html` in a local run's storage
+    folder); returns where it went."""
+    run = load_run(storage)
+    if out is None:
+        if not run.storage.is_local:
+            raise ResultsError(f"{storage} is not a local folder: give --out FILE")
+        out = Path(run.storage.uri) / REPORT
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(report_context(run, baseline)), encoding="utf-8")
+    return out
