@@ -118,6 +118,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from sweep.figures import save_figures
+    from sweep.report import load_run, run_figures
+
+    run = load_run(args.path)  # no run or no result rows: ResultsError, exit 2
+    for path in save_figures(run_figures(run, args.compare), args.out, tuple(args.format)):
+        print(path)
+    if run.curves is None:
+        print("note: no learning curves (the run was made before training stages wrote "
+              "curves/)", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sweep.report import write_report
+
+    print(write_report(args.path, args.out, args.compare))
+    return 0
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     from sweep.jobs import submit
 
@@ -235,6 +255,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--task", required=True, choices=TASKS)
     export.add_argument("--out", required=True, help="directory to write the folders in")
     export.set_defaults(handler=cmd_export)
+
+    from trainables.trial import NO_INTERMEDIATE
+
+    compare = {"metavar": "BASELINE", "default": NO_INTERMEDIATE,
+               "help": "the intermediate choice gains are measured against (default: %(default)s)"}
+    plot = commands.add_parser("plot", help="a run's figures as PNG and SVG files")
+    plot.add_argument("path", help="the run's storage path")
+    plot.add_argument("--out", required=True, metavar="DIR", help="directory for the figures")
+    plot.add_argument("--compare", **compare)
+    plot.add_argument("--format", nargs="+", choices=["png", "svg"], default=["png", "svg"])
+    plot.set_defaults(handler=cmd_plot)
+
+    report = commands.add_parser("report", help="a run as one self-contained HTML page")
+    report.add_argument("path", help="the run's storage path")
+    report.add_argument("--out", metavar="FILE",
+                        help="where to write it (default: report.html in a local run's folder)")
+    report.add_argument("--compare", **compare)
+    report.set_defaults(handler=cmd_report)
 
     address = {"help": "the cluster's dashboard URL, e.g. http://HOST:8265 "
                        "(default: $RAY_ADDRESS)"}
