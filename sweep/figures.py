@@ -53,7 +53,10 @@ def _heatmap(figure: Figure, values: pd.DataFrame, labels: pd.DataFrame, title: 
     axes.set_yticks(range(values.shape[0]), [str(i) for i in values.index])
     for (row, column), text in np.ndenumerate(labels.to_numpy()):
         if text:
-            axes.text(column, row, text, ha="center", va="center", fontsize=8)
+            red, green, blue, _ = image.cmap(image.norm(values.iat[row, column]))
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # perceived luminance
+            axes.text(column, row, text, ha="center", va="center", fontsize=8,
+                      color="white" if dark else "black")
     axes.set_title(title)
     figure.colorbar(image, ax=axes, label=colorbar)
 
@@ -172,7 +175,8 @@ def stage_cost(costs: pd.DataFrame) -> Figure | None:
     figure = Figure(figsize=(9.0, max(2.5, 0.35 * len(stages) + 1.2)), layout="constrained")
     seconds, hours = figure.subplots(1, 2, sharey=True)
     positions = np.arange(len(stages))
-    seconds.barh(positions - 0.2, costs["wall_seconds"].fillna(0), 0.4, label="elapsed")
+    if costs["wall_seconds"].notna().any():  # runs before start times were recorded: none
+        seconds.barh(positions - 0.2, costs["wall_seconds"].fillna(0), 0.4, label="elapsed")
     seconds.barh(positions + 0.2, costs["busy_seconds"].fillna(0), 0.4,
                  label="busy (trials or evaluations, summed)")
     seconds.set_yticks(positions, stages)

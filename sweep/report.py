@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import io
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,8 @@ def load_run(storage: str | Path | Location) -> Run:
                _optional(load_curves, location))
 
 
-def _optional(reader, location: Location) -> pd.DataFrame | None:
+def _optional(reader: Callable[[Location], pd.DataFrame],
+              location: Location) -> pd.DataFrame | None:
     try:
         return reader(location)
     except FileNotFoundError:
@@ -105,8 +107,9 @@ def stage_costs(stages: dict[str, dict[str, Any]], rows: pd.DataFrame,
     evaluations = rows.drop_duplicates(EVALUATION).groupby("stage")["wall_seconds"].sum()
     costs = []
     for name, entry in stages.items():
+        kind = name.split("/")[0]  # stage names are <kind>/<task>
         busy = device_seconds = float("nan")
-        if entry.get("kind") in TRAINING_KINDS and trials is not None:
+        if kind in TRAINING_KINDS and trials is not None:
             in_stage = trials[trials["stage"] == name]
             if not in_stage.empty:
                 busy = float(in_stage["time_total_s"].sum())
@@ -116,7 +119,7 @@ def stage_costs(stages: dict[str, dict[str, Any]], rows: pd.DataFrame,
             busy = device_seconds = float(evaluations[name])
         finished = entry.get("status") == "finished" and "started_at" in entry
         costs.append({
-            "stage": name, "kind": entry.get("kind", "-"), "status": entry.get("status", "-"),
+            "stage": name, "kind": kind, "status": entry.get("status", "-"),
             "wall_seconds": entry["recorded_at"] - entry["started_at"] if finished
             else float("nan"),
             "busy_seconds": busy, "device_hours": device_seconds / 3600,
