@@ -223,11 +223,12 @@ def _per_target(comparison: pd.DataFrame, languages: pd.DataFrame) -> list[dict[
 
 def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
     """Everything the template shows, as text, tables and figure URIs; a section whose data
-    the run lacks is None."""
+    the run lacks is None (or, for the benchmark scores, empty)."""
     rows, stages = run.rows, run.manifest["stages"]
     costs = stage_costs(stages, rows, run.trials)
     has_eval = rows["stage"].str.startswith("eval/").any()
-    figures = {name: figure_uri(figure) for name, figure in run_figures(run, baseline).items()}
+    figures = {name: figure_uri(figure) for name, figure in
+               make_figures(rows, run.curves, costs, baseline).items()}
     comparison = comparisons(rows, baseline) if has_eval else None
     benchmarks = [html_table(f"{benchmark.upper()} score per intermediate task", scores)
                   for benchmark in XTREME_BENCHMARKS
