@@ -80,9 +80,12 @@ def cmd_results(args: argparse.Namespace) -> int:
         named = {"trials": frame}
     elif args.compare:
         from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
+        from sweep.predictions import load_predictions
 
-        named = {f"intermediate task against {args.compare} (mean over seeds, 95% interval)":
-                 comparisons(frame, args.compare),
+        table = comparisons(frame, args.compare, load_predictions(args.path), args.test,
+                            args.resamples)
+        named = {f"intermediate task against {args.compare} (mean over seeds, 95% interval; "
+                 f"paired {args.test} p-values, Holm-adjusted over the table)": table,
                  "cross-lingual transfer gap per checkpoint (en - others)": transfer_gaps(frame)}
     else:
         named = tables(frame)  # a task the registry does not know: ResultsError, exit 2
@@ -234,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="each intermediate task against BASELINE (e.g. none): mean over "
                               "seeds with its 95%% interval and the difference, and the "
                               "transfer gap of every checkpoint")
+    # Not `choices`: the tests are sweep.comparisons.TESTS, which loads scipy.
+    results.add_argument("--test", default="bootstrap",
+                         help="with --compare: the paired test of each difference on the kept "
+                              "predictions over test examples and seeds: bootstrap (default) "
+                              "or permutation")
+    results.add_argument("--resamples", type=int, default=10_000,
+                         help="with --compare: the test's resamples (default 10000)")
     results.add_argument("--output", help="write to this file instead of standard output")
     results.set_defaults(handler=cmd_results)
 

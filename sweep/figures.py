@@ -191,15 +191,17 @@ def stage_cost(costs: pd.DataFrame) -> Figure | None:
 
 def make_figures(
     rows: pd.DataFrame, curves: pd.DataFrame | None = None, costs: pd.DataFrame | None = None,
-    baseline: str = NO_INTERMEDIATE,
+    baseline: str = NO_INTERMEDIATE, comparison: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
     """Every figure the inputs allow, by file stem: from the result rows, the learning curves
-    (`sweep.results.load_curves`) and the cost table (`sweep.report.stage_costs`). One whose
-    input is absent (no eval rows, no curves, no costs) is left out. A baseline the eval rows
-    lack is a `ResultsError`."""
+    (`sweep.results.load_curves`), the cost table (`sweep.report.stage_costs`) and the
+    comparisons against `baseline` (`sweep.comparisons.comparisons`; made from the rows,
+    untested, where not given). One whose input is absent (no eval rows, no curves, no
+    costs) is left out. A baseline the eval rows lack is a `ResultsError`."""
     figures: dict[str, Figure | None] = {}
     if rows["stage"].str.startswith("eval/").any():
-        comparison = comparisons(rows, baseline)
+        if comparison is None:
+            comparison = comparisons(rows, baseline)
         figures["transfer_gain"] = transfer_gain(comparison, baseline)
         figures["target_language"] = target_language(rows)
         for target in sorted(set(comparison.index.get_level_values("target_task"))):

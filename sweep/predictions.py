@@ -65,13 +65,18 @@ def headline(examples: pd.DataFrame) -> float:
     return float(examples["score"].sum() / weight) if weight else 0.0
 
 
-def seed_matrices(examples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def shared_ids(*systems: pd.DataFrame) -> list[str]:
+    """The example ids every seed of every system scored, sorted: the examples a paired
+    test compares them on."""
+    ids = [set(seed_examples["example_id"]) for examples in systems
+           for _, seed_examples in examples.groupby("seed", dropna=False)]
+    return sorted(set.intersection(*ids)) if ids else []
+
+
+def seed_matrices(examples: pd.DataFrame, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(seeds, examples) arrays of score and weight of one system in one (task, language),
-    over the example ids every seed scored, sorted; and those ids."""
-    by_seed = {seed: group.drop_duplicates("example_id").set_index("example_id")
-               for seed, group in examples.groupby("seed", dropna=False)}
-    common = sorted(set.intersection(*(set(group.index) for group in by_seed.values())))
-    scores = np.stack([group.loc[common, "score"].to_numpy(float) for group in by_seed.values()])
-    weights = np.stack([group.loc[common, "weight"].to_numpy(float)
-                        for group in by_seed.values()])
-    return scores, weights, common
+    over `ids` in that order, one row per seed."""
+    by_seed = [group.drop_duplicates("example_id").set_index("example_id").loc[ids]
+               for _, group in examples.groupby("seed", dropna=False)]
+    return (np.stack([group["score"].to_numpy(float) for group in by_seed]),
+            np.stack([group["weight"].to_numpy(float) for group in by_seed]))

@@ -26,6 +26,7 @@ from sweep.comparisons import AVERAGE, comparisons
 from sweep.errors import ResultsError
 from sweep.figures import bars_name, make_figures, significance_marks
 from sweep.manifest import Manifest
+from sweep.predictions import load_predictions
 from sweep.results import (
     _cells,
     benchmark_scores,
@@ -63,6 +64,7 @@ class Run:
     rows: pd.DataFrame
     trials: pd.DataFrame | None
     curves: pd.DataFrame | None
+    predictions: pd.DataFrame  # empty for a run made before predictions were kept
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +88,7 @@ def load_run(storage: str | Path | Location) -> Run:
     except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
         raise ResultsError(f"{storage}: {error}") from None
     return Run(location, manifest, rows, _optional(load_trials, location),
-               _optional(load_curves, location))
+               _optional(load_curves, location), load_predictions(location))
 
 
 def _optional(reader: Callable[[Location], pd.DataFrame],
@@ -132,17 +134,29 @@ def stage_costs(stages: dict[str, dict[str, Any]], rows: pd.DataFrame,
         .set_index("stage")
 
 
-def run_figures(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Figure]:
-    """Every figure of a run (`sweep.figures.make_figures`), by file stem."""
+def run_comparison(run: Run, baseline: str = NO_INTERMEDIATE) -> pd.DataFrame | None:
+    """The run's comparisons against `baseline`, tested on its kept predictions; None
+    without eval rows."""
+    if not run.rows["stage"].str.startswith("eval/").any():
+        return None
+    return comparisons(run.rows, baseline, run.predictions)
+
+
+def run_figures(run: Run, baseline: str = NO_INTERMEDIATE,
+                comparison: pd.DataFrame | None = None) -> dict[str, Figure]:
+    """Every figure of a run (`sweep.figures.make_figures`), by file stem; `comparison`:
+    `run_comparison`'s, where the caller has it already."""
     costs = stage_costs(run.manifest["stages"], run.rows, run.trials)
-    return make_figures(run.rows, run.curves, costs, baseline)
+    if comparison is None:
+        comparison = run_comparison(run, baseline)
+    return make_figures(run.rows, run.curves, costs, baseline, comparison)
 
 
 def html_table(title: str, table: pd.DataFrame, digits: int = DIGITS) -> HtmlTable:
     """A table's cells as `sweep results` formats them (a mean with its interval in one
     cell), a missing number shown as a dash."""
     header, rows, numeric = _cells(table, digits)
-    rows = [["–" if cell in ("nan", "None", "<NA>") else cell for cell in cells]
+    rows = [["–" if cell in ("-", "nan", "None", "<NA>") else cell for cell in cells]
             for cells in rows]
     return HtmlTable(title, header, rows, numeric)
 
@@ -226,10 +240,9 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
     the run lacks is None (or, for the benchmark scores, empty)."""
     rows, stages = run.rows, run.manifest["stages"]
     costs = stage_costs(stages, rows, run.trials)
-    has_eval = rows["stage"].str.startswith("eval/").any()
+    comparison = run_comparison(run, baseline)
     figures = {name: figure_uri(figure) for name, figure in
-               make_figures(rows, run.curves, costs, baseline).items()}
-    comparison = comparisons(rows, baseline) if has_eval else None
+               make_figures(rows, run.curves, costs, baseline, comparison).items()}
     benchmarks = [html_table(f"{benchmark.upper()} score per intermediate task", scores)
                   for benchmark in XTREME_BENCHMARKS
                   if not (scores := benchmark_scores(rows, benchmark)).empty]

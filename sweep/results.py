@@ -155,8 +155,8 @@ def _cells(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]
                      frame.apply(interval, axis=1))
         frame = frame.drop(columns=["mean", "low", "high"])
     header = [str(column) for column in frame.columns]
-    rows = [[f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in values]
-            for values in frame.itertuples(index=False)]
+    rows = [[("-" if pd.isna(v) else f"{v:.{digits}f}") if isinstance(v, float) else str(v)
+             for v in values] for values in frame.itertuples(index=False)]
     numeric = [column == INTERVAL or pd.api.types.is_numeric_dtype(frame[column])
                for column in frame.columns]
     return header, rows, numeric

@@ -53,6 +53,13 @@ def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> In
     return Interval(mean, float(low), float(high), count)
 
 
+# One system's per-example outcomes in one stratum (a language): (seeds, examples) arrays of
+# score and weight; the stratum's score is sum(score) / sum(weight) (a mean where weights
+# are 1, seqeval's and BUCC's F1 from their counts otherwise).
+Stratum = tuple[np.ndarray, np.ndarray]
+_BATCH = 500  # resamples drawn at once: (batch, examples) count matrices stay small
+
+
 def _matrix(scores: Sequence, name: str) -> np.ndarray:
     array = np.asarray(scores, dtype=float)
     if array.ndim == 1:
@@ -62,54 +69,137 @@ def _matrix(scores: Sequence, name: str) -> np.ndarray:
     return array
 
 
-def _paired(candidate: Sequence, baseline: Sequence) -> tuple[np.ndarray, np.ndarray]:
-    ours, theirs = _matrix(candidate, "candidate"), _matrix(baseline, "baseline")
-    if ours.shape[1] != theirs.shape[1]:
-        raise ValueError(f"candidate and baseline must score the same examples: "
-                         f"{ours.shape[1]} and {theirs.shape[1]} examples")
-    return ours, theirs
+def stratum(scores: Sequence, weights: Sequence | None = None, name: str = "scores") -> Stratum:
+    """A (scores, weights) stratum; no weights: each example weighs 1 (a mean)."""
+    matrix = _matrix(scores, name)
+    weight = np.ones_like(matrix) if weights is None else _matrix(weights, f"{name} weights")
+    if weight.shape != matrix.shape:
+        raise ValueError(f"{name}: weights of shape {weight.shape} for scores {matrix.shape}")
+    return matrix, weight
+
+
+def _check_pairs(candidate: Sequence[Stratum], baseline: Sequence[Stratum]) -> None:
+    if len(candidate) != len(baseline) or not candidate:
+        raise ValueError(f"candidate and baseline need the same strata: {len(candidate)} and "
+                         f"{len(baseline)}")
+    for ours, theirs in zip(candidate, baseline, strict=True):
+        if ours[0].shape[1] != theirs[0].shape[1]:
+            raise ValueError(f"candidate and baseline must score the same examples: "
+                             f"{ours[0].shape[1]} and {theirs[0].shape[1]} examples")
+    for system, name in ((candidate, "candidate"), (baseline, "baseline")):
+        if len({scores.shape[0] for scores, _ in system}) > 1:
+            raise ValueError(f"{name}: every stratum needs the same seeds")
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator),
+                     where=denominator != 0)
+
+
+def _counts(rng: np.random.Generator, draws: int, size: int) -> np.ndarray:
+    """(draws, size) counts of `size` picks with replacement from `size` items per draw
+    (a bootstrap resample as counts; bincount, as multinomial is slow over many items)."""
+    picks = rng.integers(0, size, (draws, size)) + np.arange(draws)[:, np.newaxis] * size
+    return np.bincount(picks.ravel(), minlength=draws * size).reshape(draws, size).astype(float)
+
+
+def _score(system: Sequence[Stratum]) -> float:
+    """The mean over strata of each stratum's score over all its seeds and examples."""
+    return float(np.mean([_ratio(np.array(s.sum()), np.array(w.sum())) for s, w in system]))
+
+
+def paired_bootstrap_strata(
+    candidate: Sequence[Stratum], baseline: Sequence[Stratum], resamples: int = 10_000,
+    confidence: float = CONFIDENCE, seed: int = 0,
+) -> PairedTest:
+    """Bootstrap of the difference in score (the mean over strata of each stratum's score),
+    resampling each stratum's test examples (the same ones for both systems: they are
+    paired) and, independently, each system's seeds (separate training runs, the same draw
+    in every stratum: a seed is one model evaluated in every language). Percentile
+    interval; the p-value is twice the smaller share of resampled differences on either
+    side of zero."""
+    _check_pairs(candidate, baseline)
+    rng = np.random.default_rng(seed)
+    seeds = (candidate[0][0].shape[0], baseline[0][0].shape[0])
+    differences = []
+    for start in range(0, resamples, _BATCH):
+        batch = min(_BATCH, resamples - start)
+        seed_counts = [_counts(rng, batch, n) for n in seeds]
+        total = np.zeros(batch)
+        for ours, theirs in zip(candidate, baseline, strict=True):
+            counts = _counts(rng, batch, ours[0].shape[1])
+            for sign, (scores, weights), picked in ((1, ours, seed_counts[0]),
+                                                    (-1, theirs, seed_counts[1])):
+                numerator = ((picked @ scores) * counts).sum(1)
+                if (weights == 1).all():  # a mean: every resample weighs seeds x examples
+                    denominator = np.full(batch, float(scores.size))
+                else:
+                    denominator = ((picked @ weights) * counts).sum(1)
+                total += sign * _ratio(numerator, denominator)
+        differences.append(total / len(candidate))
+    resampled = np.concatenate(differences)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(resampled, [tail, 1 - tail])
+    p_value = min(1.0, 2 * float(min((resampled <= 0).mean(), (resampled >= 0).mean())))
+    return PairedTest(_score(candidate) - _score(baseline), float(low), float(high), p_value)
 
 
 def paired_bootstrap(
     candidate: Sequence, baseline: Sequence, resamples: int = 10_000,
     confidence: float = CONFIDENCE, seed: int = 0,
 ) -> PairedTest:
-    """Bootstrap of the difference in mean score, resampling test examples (the same ones
-    for both systems: they are paired) and, independently, each system's seeds (separate
-    training runs). Percentile interval; the p-value is twice the smaller share of
-    resampled differences on either side of zero."""
-    ours, theirs = _paired(candidate, baseline)
+    """`paired_bootstrap_strata` of two (seeds, examples) score arrays, one stratum of
+    equally weighted examples: the difference in mean score."""
+    return paired_bootstrap_strata([stratum(candidate, name="candidate")],
+                                   [stratum(baseline, name="baseline")], resamples,
+                                   confidence, seed)
+
+
+def paired_permutation_strata(
+    candidate: Sequence[Stratum], baseline: Sequence[Stratum], resamples: int = 10_000,
+    seed: int = 0,
+) -> float:
+    """Two-sided p-value of a paired permutation test: each example's two systems (their
+    seed means) swap places or not; the statistic is the difference in score (the mean over
+    strata of each stratum's score). Exact over every assignment where 2**examples <=
+    `resamples`, else from `resamples` random ones (the observed one counted among them)."""
+    _check_pairs(candidate, baseline)
+    pairs = [(ours[0].mean(0), ours[1].mean(0), theirs[0].mean(0), theirs[1].mean(0))
+             for ours, theirs in zip(candidate, baseline, strict=True)]
+    bounds = np.cumsum([0, *(len(pair[0]) for pair in pairs)])
+    examples = int(bounds[-1])  # a Python int: 2 ** a numpy integer overflows to 0
+
+    def statistic(swapped: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(swapped))
+        for (our_s, our_w, their_s, their_w), lo, hi in zip(pairs, bounds, bounds[1:],
+                                                          strict=False):
+            mask = swapped[:, lo:hi]
+            total += (_ratio(np.where(mask, their_s, our_s).sum(1),
+                             np.where(mask, their_w, our_w).sum(1))
+                      - _ratio(np.where(mask, our_s, their_s).sum(1),
+                               np.where(mask, our_w, their_w).sum(1)))
+        return total / len(pairs)
+
+    observed = abs(statistic(np.zeros((1, examples), dtype=bool))[0]) - 1e-12
+    if 2 ** examples <= resamples:
+        every = np.array(list(itertools.product((False, True), repeat=examples)))
+        return float((np.abs(statistic(every)) >= observed).mean())
     rng = np.random.default_rng(seed)
-    examples = ours.shape[1]
-    differences = np.empty(resamples)
-    for index in range(resamples):
-        picked = rng.integers(0, examples, examples)
-        our_seeds = rng.integers(0, len(ours), len(ours))
-        their_seeds = rng.integers(0, len(theirs), len(theirs))
-        differences[index] = (ours[np.ix_(our_seeds, picked)].mean()
-                              - theirs[np.ix_(their_seeds, picked)].mean())
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(differences, [tail, 1 - tail])
-    p_value = min(1.0, 2 * min((differences <= 0).mean(), (differences >= 0).mean()))
-    return PairedTest(float(ours.mean() - theirs.mean()), float(low), float(high), p_value)
+    extreme = 0
+    for start in range(0, resamples - 1, _BATCH):
+        batch = min(_BATCH, resamples - 1 - start)
+        extreme += int((np.abs(statistic(rng.random((batch, examples)) < 0.5))
+                        >= observed).sum())
+    return float((extreme + 1) / resamples)
 
 
 def paired_permutation(
     candidate: Sequence, baseline: Sequence, resamples: int = 10_000, seed: int = 0,
 ) -> float:
-    """Two-sided p-value of a paired permutation (sign-flip) test on the per-example
-    differences of the seed means: exact over every assignment where 2**examples <=
-    `resamples`, else from `resamples` random ones (the observed one counted among them)."""
-    ours, theirs = _paired(candidate, baseline)
-    differences = ours.mean(axis=0) - theirs.mean(axis=0)
-    observed = abs(differences.mean())
-    if 2 ** len(differences) <= resamples:
-        signs = np.array(list(itertools.product((1, -1), repeat=len(differences))))
-        return float((np.abs((signs * differences).mean(axis=1)) >= observed - 1e-12).mean())
-    rng = np.random.default_rng(seed)
-    signs = rng.choice((1, -1), size=(resamples - 1, len(differences)))
-    extreme = (np.abs((signs * differences).mean(axis=1)) >= observed - 1e-12).sum()
-    return float((extreme + 1) / resamples)
+    """`paired_permutation_strata` of two (seeds, examples) score arrays: a sign-flip test
+    on the per-example differences of the seed means."""
+    return paired_permutation_strata([stratum(candidate, name="candidate")],
+                                     [stratum(baseline, name="baseline")], resamples, seed)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from sweep.comparisons import checkpoint_scores, comparisons, transfer_gaps
+from sweep.errors import ResultsError
 
 
 def row(intermediate, seed, language, metric, value, task="xnli", split="test"):
@@ -65,8 +66,9 @@ def test_sweep_results_compare_prints_both_tables(tmp_path, capsys):
     write_rows(Location.parse(str(tmp_path)), "eval-xnli", ROWS.to_dict("records"))
     assert main(["results", str(tmp_path), "--compare", "none", "--format", "csv"]) == 0
     out = capsys.readouterr().out
-    assert "# intermediate task against none (mean over seeds, 95% interval)" in out
-    assert "xnli,de,mnli,2.0,75.0," in out and ",4.0\n" in out
+    assert "# intermediate task against none (mean over seeds, 95% interval; paired bootstrap " \
+        "p-values, Holm-adjusted over the table)" in out
+    assert "xnli,de,mnli,2.0,75.0," in out and ",4.0,,\n" in out  # no predictions: no p
     assert "# cross-lingual transfer gap per checkpoint (en - others)" in out
 
 
@@ -77,10 +79,10 @@ def test_latex_and_markdown_show_a_mean_with_its_interval(tmp_path, capsys):
     from trainables.storage import Location
 
     latex = to_latex(comparisons(ROWS).loc[[("xnli", "de", "mnli")]])
-    assert latex.splitlines()[:2] == [r"\begin{tabular}{lllrrr}", r"\toprule"]
+    assert latex.splitlines()[:2] == [r"\begin{tabular}{lllrrrrr}", r"\toprule"]
     assert (r"target\_task & language & intermediate\_task & seeds & mean [95\% CI] & "
-            r"difference \\") in latex
-    assert r"xnli & de & mnli & 2.00 & 75.00 [62.29, 87.71] & 4.00 \\" in latex
+            r"difference & p\_value & p\_holm \\") in latex
+    assert r"xnli & de & mnli & 2.00 & 75.00 [62.29, 87.71] & 4.00 & - & - \\" in latex
     assert latex.splitlines()[-2:] == [r"\bottomrule", r"\end{tabular}"]
     write_rows(Location.parse(str(tmp_path)), "eval-xnli", ROWS.to_dict("records"))
     assert main(["results", str(tmp_path), "--format", "latex"]) == 0
@@ -101,3 +103,49 @@ def test_a_baseline_the_rows_lack_and_an_unknown_task_exit_2(tmp_path, capsys):
                [row("none", 0, "en", "accuracy", 1.0, task="xnli_typo")])
     assert main(["results", str(tmp_path)]) == 2
     assert "registry does not know: xnli_typo" in capsys.readouterr().err
+
+
+def _kept(intermediate, seed, language, correct, examples=40):
+    """Kept predictions of one xnli evaluation: the first `correct` examples right."""
+    return [{"stage": "eval/xnli", "task": "xnli", "target_task": "xnli",
+             "intermediate_task": intermediate, "trial_id": f"{intermediate}-{seed}",
+             "seed": seed, "language": language, "split": "test", "example_id": str(index),
+             "prediction": '"entailment"', "gold": '"entailment"',
+             "score": 100.0 * (index < correct), "weight": 1.0} for index in range(examples)]
+
+
+KEPT = pd.DataFrame([record for intermediate, base in (("none", 28), ("mnli", 31))
+                     for seed in (0, 1) for offset, language in enumerate(("en", "de"))
+                     for record in _kept(intermediate, seed, language,
+                                         base + seed + 4 * (language == "en") - offset)])
+
+
+def _strata(intermediate, languages):
+    from sweep.predictions import seed_matrices
+
+    kept = KEPT[KEPT["intermediate_task"] == intermediate]
+    ids = sorted(str(index) for index in range(40))  # as shared_ids orders them
+    return [seed_matrices(kept[kept["language"] == language], ids) for language in languages]
+
+
+def test_paired_tests_on_the_kept_predictions_with_holms_correction():
+    from sweep.statistics import holm, paired_bootstrap_strata, paired_permutation_strata
+
+    table = comparisons(ROWS, predictions=KEPT, resamples=2000)
+    expected = paired_bootstrap_strata(_strata("mnli", ["de"]), _strata("none", ["de"]), 2000)
+    assert table.loc[("xnli", "de", "mnli"), "p_value"] == expected.p_value
+    average = paired_bootstrap_strata(_strata("mnli", ["de", "en"]),
+                                      _strata("none", ["de", "en"]), 2000)
+    assert table.loc[("xnli", "avg", "mnli"), "p_value"] == average.p_value
+    assert math.isnan(table.loc[("xnli", "de", "none"), "p_value"])  # the baseline itself
+    assert math.isnan(table.loc[("xquad", "en", "none"), "p_value"])  # nothing kept
+    assert table["p_holm"].tolist() == pytest.approx(holm(table["p_value"].tolist()),
+                                                     nan_ok=True)
+    assert (table["p_holm"].dropna() >= table["p_value"].dropna()).all()
+    permuted = comparisons(ROWS, predictions=KEPT, test="permutation", resamples=2000)
+    assert permuted.loc[("xnli", "de", "mnli"), "p_value"] == paired_permutation_strata(
+        _strata("mnli", ["de"]), _strata("none", ["de"]), 2000)
+    without = comparisons(ROWS)
+    assert without["p_value"].isna().all() and without["p_holm"].isna().all()
+    with pytest.raises(ResultsError, match="test: got 'ttest'; allowed: bootstrap, permutation"):
+        comparisons(ROWS, predictions=KEPT, test="ttest")

@@ -21,6 +21,7 @@ from sweep.predictions import (
     load_predictions,
     prediction_rows,
     seed_matrices,
+    shared_ids,
     write_predictions,
 )
 from sweep.scoring import score_directory
@@ -219,9 +220,10 @@ def test_export_refuses_what_it_cannot_write(tmp_path, capsys):
     assert written.read_text() == "neutral\n"
 
 
-def test_seed_matrices_pair_examples_by_id_across_seeds():
+def test_seeds_pair_up_on_the_examples_all_of_them_scored():
     rows = pd.DataFrame({"seed": [0, 0, 0, 1, 1], "example_id": ["b", "a", "c", "a", "b"],
                          "score": [1.0, 2.0, 3.0, 4.0, 5.0], "weight": [1.0] * 5})
-    scores, weights, ids = seed_matrices(rows)
+    ids = shared_ids(rows)
     assert ids == ["a", "b"]  # c is missing from seed 1
+    scores, weights = seed_matrices(rows, ids)
     assert scores.tolist() == [[2.0, 1.0], [4.0, 5.0]] and weights.shape == (2, 2)

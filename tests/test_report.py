@@ -119,7 +119,7 @@ def test_report_without_curves_says_so(tmp_path):
 def test_report_shows_holm_marks_when_p_values_exist(tmp_path, monkeypatch):
     import sweep.report
 
-    def with_p(rows, baseline):
+    def with_p(rows, baseline, predictions):
         table = comparisons(rows, baseline)
         return table.assign(p_holm=[0.01 if intermediate == "mnli" else 0.5
                                     for _, _, intermediate in table.index])

@@ -13,7 +13,10 @@ from sweep.statistics import (
     holm,
     mean_interval,
     paired_bootstrap,
+    paired_bootstrap_strata,
     paired_permutation,
+    paired_permutation_strata,
+    stratum,
     transfer_gap,
 )
 
@@ -93,3 +96,61 @@ def test_holm_by_hand():
 def test_transfer_gap_is_english_minus_the_mean_of_the_others():
     assert transfer_gap({"en": 80.0, "de": 70.0, "zh": 60.0}) == pytest.approx(15.0)
     assert math.isnan(transfer_gap({"de": 70.0}))
+
+
+def _weighted_systems(examples: int = 80, seed: int = 2) -> tuple[np.ndarray, ...]:
+    """Per-sentence chunk counts of two taggers: score 2 x correct (x 100), weight chunks."""
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(1, 6, examples).astype(float)
+    baseline = 100 * 2 * rng.binomial(weights.astype(int), 0.5) / 2
+    candidate = 100 * 2 * rng.binomial(weights.astype(int), 0.6) / 2
+    return candidate, weights, baseline, weights.copy()
+
+
+def test_weighted_bootstrap_of_a_ratio_agrees_with_scipy():
+    candidate, candidate_weights, baseline, baseline_weights = _weighted_systems()
+    ours = paired_bootstrap_strata([stratum(candidate, candidate_weights)],
+                                   [stratum(baseline, baseline_weights)], resamples=20_000)
+
+    def ratio_difference(cs, cw, bs, bw, axis):
+        return cs.sum(axis) / cw.sum(axis) - bs.sum(axis) / bw.sum(axis)
+
+    reference = stats.bootstrap(
+        (candidate, candidate_weights, baseline, baseline_weights), ratio_difference,
+        paired=True, vectorized=True, n_resamples=20_000, method="percentile",
+        rng=np.random.default_rng(0))
+    assert ours.difference == pytest.approx(
+        candidate.sum() / candidate_weights.sum() - baseline.sum() / baseline_weights.sum())
+    low, high = reference.confidence_interval
+    assert ours.low == pytest.approx(low, abs=0.5) and ours.high == pytest.approx(high, abs=0.5)
+
+
+def test_exact_weighted_permutation_agrees_with_scipy():
+    candidate, candidate_weights, baseline, baseline_weights = _weighted_systems(examples=11)
+    ours = paired_permutation_strata([stratum(candidate, candidate_weights)],
+                                     [stratum(baseline, baseline_weights)])
+    # Each sample's observation is a (score, weight) column: a swap moves both.
+    reference = stats.permutation_test(
+        (np.stack([candidate, candidate_weights]), np.stack([baseline, baseline_weights])),
+        lambda a, b, axis: a[..., 0, :].sum(-1) / a[..., 1, :].sum(-1)
+        - b[..., 0, :].sum(-1) / b[..., 1, :].sum(-1),
+        vectorized=True, permutation_type="samples", n_resamples=np.inf,
+        alternative="two-sided", axis=-1)
+    assert ours == pytest.approx(reference.pvalue)
+
+
+def test_strata_average_their_differences_and_share_seed_draws():
+    candidate, _ = _systems(examples=100, seed=4)
+    baseline, _ = _systems(examples=100, seed=5)
+    one = [stratum(np.stack([candidate, candidate[::-1]]))]
+    two = [stratum(np.stack([baseline, baseline])), stratum(np.stack([baseline, candidate]))]
+    with pytest.raises(ValueError, match="same strata: 1 and 2"):
+        paired_bootstrap_strata(one, two)
+    both = paired_bootstrap_strata(one * 2, two, resamples=1000)
+    assert both.difference == pytest.approx(
+        ((candidate.mean() - baseline.mean()) + (candidate.mean()
+                                                 - (baseline.mean() + candidate.mean()) / 2)) / 2)
+    same = paired_permutation_strata(two, two, resamples=500)
+    assert same == 1.0
+    with pytest.raises(ValueError, match="baseline: every stratum needs the same seeds"):
+        paired_bootstrap_strata(one * 2, [two[0], stratum(baseline)])
