@@ -203,6 +203,9 @@ class WandbTracking(Strict):
     project: str = Field(min_length=1)
     entity: str | None = None
     mode: Literal["online", "offline", "disabled"] = "online"
+    # W&B's own files (an offline run, for `wandb sync`) go under <dir>/wandb/ on the driver's
+    # node. Left out: WANDB_DIR, else the directory `sweep run` starts in (W&B's defaults).
+    dir: str | None = None
 
 
 class Tracking(Strict):

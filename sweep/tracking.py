@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from sweep.schema import MLflowTracking, Spec, WandbTracking, problem
@@ -124,8 +125,12 @@ def _build_wandb(settings: WandbTracking, sweep: str, stage: str) -> Any:
         # Ray's setup asks for an API key unless WANDB_MODE (in the driver's environment)
         # says offline or disabled; the logging actors get the mode through wandb.init.
         os.environ["WANDB_MODE"] = settings.mode
+    # Resolved here, on the driver: the logging actors run in each trial's staging directory,
+    # which Tune copies to storage before W&B has finished writing.
+    directory = Path(settings.dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()
+    directory.mkdir(parents=True, exist_ok=True)
     return WandbLoggerCallback(project=settings.project, group=experiment_name(sweep, stage),
-                               entity=settings.entity, mode=settings.mode)
+                               entity=settings.entity, mode=settings.mode, dir=str(directory))
 
 
 # The order here is the order the callbacks run in.

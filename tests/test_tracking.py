@@ -3,6 +3,7 @@ one reduced sweep logged to MLflow, TensorBoard and (where it installs) W&B, rea
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
@@ -100,7 +101,7 @@ def test_validating_a_tracked_spec_imports_no_tracker():
     assert completed.stdout.strip() == "[]"
 
 
-def test_the_registry_builds_each_trackers_callback(monkeypatch):
+def test_the_registry_builds_each_trackers_callback(tmp_path, monkeypatch):
     pytest.importorskip("mlflow")
     pytest.importorskip("wandb")
     from ray.air.integrations.mlflow import MLflowLoggerCallback
@@ -112,7 +113,8 @@ def test_the_registry_builds_each_trackers_callback(monkeypatch):
         "mlflow": {"tracking_uri": "sqlite:///runs/mlflow.db", "tags": {"owner": "me"},
                    "save_artifact": True},
         "tensorboard": True,
-        "wandb": {"project": "xstilts", "entity": "lab", "mode": "offline"},
+        "wandb": {"project": "xstilts", "entity": "lab", "mode": "offline",
+                  "dir": str(tmp_path / "wandb-files")},
     })
     mlflow, tensorboard, wandb = tracking_callbacks(spec, STAGE)
     assert type(mlflow) is MLflowLoggerCallback
@@ -124,12 +126,25 @@ def test_the_registry_builds_each_trackers_callback(monkeypatch):
     assert type(tensorboard) is TBXLoggerCallback
     assert type(wandb) is WandbLoggerCallback
     assert (wandb.project, wandb.group) == ("xstilts", "offline-default/target/synth_xnli")
-    assert wandb.kwargs == {"entity": "lab", "mode": "offline"}
+    assert wandb.kwargs == {"entity": "lab", "mode": "offline",
+                            "dir": str(tmp_path / "wandb-files")}
+    assert (tmp_path / "wandb-files").is_dir()
     # Ray's setup skips the API-key lookup only when the driver's WANDB_MODE says offline.
     assert os.environ["WANDB_MODE"] == "offline"
+    # Left out, W&B's files go where W&B would put them: WANDB_DIR, else the working directory.
+    def default_dir() -> str:
+        spec = spec_with({"tensorboard": False, "wandb": {"project": "p"}})
+        return tracking_callbacks(spec, STAGE)[1].kwargs["dir"]
+
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_dir() == str(tmp_path)
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "elsewhere"))
+    assert default_dir() == str(tmp_path / "elsewhere")
 
 
 def test_tensorboard_false_keeps_tunes_default_event_writer_out(tmp_path):
+    from ray import cloudpickle
     from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
     from ray.tune.utils.callback import _create_default_callbacks
 
@@ -138,6 +153,8 @@ def test_tensorboard_false_keeps_tunes_default_event_writer_out(tmp_path):
     # Tune adds its CSV and JSON loggers, which the sweep reads, and no event writer of its own.
     assert [c for c in callbacks if isinstance(c, TBXLoggerCallback)] == [no_events]
     assert {CSVLoggerCallback, JsonLoggerCallback} <= {type(c) for c in callbacks}
+    # The tuner saves its callbacks for --resume; the stand-in survives the round trip.
+    assert isinstance(cloudpickle.loads(cloudpickle.dumps(no_events)), TBXLoggerCallback)
 
     class Trial:  # what the logger would be handed
         local_path = str(tmp_path)
@@ -166,6 +183,28 @@ def event_scalars(path: Path, tag: str) -> list[tuple[int, float]]:
     return found
 
 
+def wandb_records(path: Path) -> list:
+    """The records of a W&B run's transaction log (`run-<id>.wandb`): a 7-byte header, then
+    LevelDB-log chunks (CRC, length, type: 1 full, 2 first, 3 middle, 4 last) in 32 KiB
+    blocks, each record a `wandb_internal_pb2.Record`."""
+    from wandb.proto.wandb_internal_pb2 import Record
+
+    data, block = path.read_bytes(), 32768
+    assert data[:4] == b":W&B"
+    offset, chunk, records = 7, b"", []
+    while offset + 7 <= len(data):
+        if block - offset % block < 7:  # a block's tail too short for a chunk header
+            offset += block - offset % block
+            continue
+        _, length, kind = struct.unpack_from("<IHB", data, offset)
+        chunk += data[offset + 7:offset + 7 + length]
+        offset += 7 + length
+        if kind in (1, 4):
+            records.append(Record.FromString(chunk))
+            chunk = b""
+    return records
+
+
 @pytest.mark.slow
 def test_a_sweep_logs_each_trial_to_the_trackers(ray_session, tmp_path, monkeypatch):
     """Two target trials (a learning-rate grid, two evaluations each) logged to an MLflow
@@ -188,8 +227,8 @@ def test_a_sweep_logs_each_trial_to_the_trackers(ray_session, tmp_path, monkeypa
         "searcher": {"type": "grid"}, "scheduler": {"type": "fifo"},
         "evaluation": {"languages": ["en"]},
         "tracking": {"mlflow": {"tracking_uri": uri}, "tensorboard": True,
-                     **({"wandb": {"project": "xstilts", "mode": "offline"}} if with_wandb
-                        else {})},
+                     **({"wandb": {"project": "xstilts", "mode": "offline",
+                                   "dir": str(tmp_path / "wandb-files")}} if with_wandb else {})},
     })
     run_sweep(spec, storage=str(tmp_path / "run"), quiet=True)
     curves = load_curves(tmp_path / "run")
@@ -209,24 +248,34 @@ def test_a_sweep_logs_each_trial_to_the_trackers(ray_session, tmp_path, monkeypa
         assert run.data.params["intermediate"] == "none" and run.data.params["seed"] == "0"
         assert run.data.tags["sweep"] == "tracked" and run.data.tags["stage"] == \
             "target/synth_pos"
-        history = client.get_metric_history(run.info.run_id, "score")
-        assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == \
-            pytest.approx(list(enumerate(scores[trial], start=1)))
+        history = sorted(client.get_metric_history(run.info.run_id, "score"),
+                         key=lambda metric: metric.step)
+        assert [metric.step for metric in history] == [1, 2]
+        assert [metric.value for metric in history] == pytest.approx(scores[trial])
         assert {"evaluations", "train_seconds"} <= set(run.data.metrics)
         assert run.info.status == "FINISHED"
 
-    # TensorBoard: each trial directory's event file holds its scores.
+    # TensorBoard: each trial directory in storage holds an event file with its scores.
     event_files = sorted((tmp_path / "run" / "tune").glob("*/*/events.out.tfevents.*"))
     assert len(event_files) == 2
-    logged = sorted([value for _, value in event_scalars(path, "ray/tune/score")]
-                    for path in event_files)
-    assert logged == pytest.approx(sorted(scores.values()))
+    for path in event_files:
+        trial = next(t for t in scores if t in path.parent.name)
+        logged = event_scalars(path, "ray/tune/score")
+        assert [step for step, _ in logged] == [1, 2]
+        assert [value for _, value in logged] == pytest.approx(scores[trial])
 
-    # W&B offline: a run directory per trial, with its config and last score.
+    # W&B offline: a run per trial, in the stage's group, with its config and every score.
     if with_wandb:
-        runs = sorted((tmp_path / "run" / "tune").glob("*/*/wandb/offline-run-*"))
-        assert len(runs) == 2
-        summaries = [yaml.safe_load((run / "files" / "wandb-summary.json").read_text())
-                     for run in runs]
-        assert sorted(s["score"] for s in summaries) == pytest.approx(
-            sorted(curve[-1] for curve in scores.values()))
+        logs = sorted((tmp_path / "wandb-files" / "wandb").glob("offline-run-*/run-*.wandb"))
+        assert len(logs) == 2
+        for log in logs:
+            records = wandb_records(log)
+            run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+            trial = run.run_id  # Ray names a trial's W&B run by its trial id
+            assert (run.project, run.run_group) == ("xstilts", "tracked/target/synth_pos")
+            config = {item.key: json.loads(item.value_json) for item in run.config.update}
+            assert config["learning_rate"] == rates[trial] and config["intermediate"] == "none"
+            history = [{item.key or "/".join(item.nested_key): json.loads(item.value_json)
+                        for item in r.history.item}
+                       for r in records if r.WhichOneof("record_type") == "history"]
+            assert [step["score"] for step in history] == pytest.approx(scores[trial])
