@@ -57,7 +57,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         for title, table in tables(load(outcome.storage)).items():
             print(f"\n{title}\n{table.round(4).to_string()}")
     except FileNotFoundError:
-        pass
+        return 0  # no result rows: nothing to report
+    if outcome.storage.is_local:
+        from sweep.report import write_report
+
+        try:
+            print(f"\nreport: {write_report(outcome.storage)}")
+        except SweepError as error:  # e.g. no `none` checkpoint to compare against
+            print(f"no report: {error}", file=sys.stderr)
     return 0
 
 

@@ -52,10 +52,17 @@ def resolve_storage(spec: Spec, storage: str | None) -> Location:
     return Location.parse(storage or spec.storage or os.path.join("results", spec.name))
 
 
+WORKER_START_TIMEOUT = "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"
+WORKER_START_SECONDS = "600"
+
+
 def init_ray(spec: Spec) -> None:
     """Connect to RAY_ADDRESS, or start a local Ray sized for this spec."""
     # Our one-line progress replaces Tune's tables; worker logs stay in Ray's session logs.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Ray Train gives a trial's workers 60 s to start; on a busy small machine that fails a
+    # trial that would have run. Local Ray's processes inherit this environment.
+    os.environ.setdefault(WORKER_START_TIMEOUT, WORKER_START_SECONDS)
     address = os.environ.get("RAY_ADDRESS", "")
     if address.startswith(("http://", "https://")):
         raise PreflightError(

@@ -117,7 +117,7 @@ def paired_bootstrap_strata(
     paired) and, independently, each system's seeds (separate training runs, the same draw
     in every stratum: a seed is one model evaluated in every language). Percentile
     interval; the p-value is twice the smaller share of resampled differences on either
-    side of zero."""
+    side of zero, counting the observed one (so never 0)."""
     _check_pairs(candidate, baseline)
     rng = np.random.default_rng(seed)
     seeds = (candidate[0][0].shape[0], baseline[0][0].shape[0])
@@ -140,7 +140,10 @@ def paired_bootstrap_strata(
     resampled = np.concatenate(differences)
     tail = (1 - confidence) / 2
     low, high = np.quantile(resampled, [tail, 1 - tail])
-    p_value = min(1.0, 2 * float(min((resampled <= 0).mean(), (resampled >= 0).mean())))
+    # (k + 1) / (B + 1): a resampled distribution that never crosses zero says p < 1 / B,
+    # not p = 0.
+    share = min((resampled <= 0).sum(), (resampled >= 0).sum())
+    p_value = min(1.0, 2 * float(share + 1) / (resamples + 1))
     return PairedTest(_score(candidate) - _score(baseline), float(low), float(high), p_value)
 
 

@@ -18,6 +18,7 @@ _HOME = Path(tempfile.mkdtemp(prefix="xs-home-"))
 os.environ["HOME"] = str(_HOME)
 os.environ.setdefault("XSTILTS_CACHE", str(_HOME / "cache"))
 os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = "600"  # as sweep.runner.init_ray
 # Credentials for the loopback S3 server only, set before Ray starts so its workers inherit
 # them; no instance-metadata lookups (they would wait for a cloud that is not there).
 os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

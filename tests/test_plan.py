@@ -35,7 +35,7 @@ def test_default_plan_stages_and_order():
     target = plan.stage("target/synth_xnli")
     assert target.depends_on == ("intermediate/synth_nli", "intermediate/synth_squad")
     # full_table: one checkpoint per intermediate choice (none included) x 8 languages x test
-    assert plan.stage("eval/synth_xnli").trials == 3 * 8
+    assert plan.stage("eval/synth_xnli").trials == 3 * 2 * 8  # choices x seeds x languages
     # retrieval: the base model and each intermediate encoder x 7 non-English languages
     assert plan.stage("retrieval/synth_tatoeba").trials == 3 * 7
     assert target.resources == "1 driver {trial_driver: 1} + 1 x {CPU: 1}"
@@ -47,7 +47,7 @@ def test_grid_counts_every_combination():
                      search__intermediate__num_samples=2,
                      search__target__learning_rate={"choice": [1e-3, 1e-5]},
                      search__target__seed={"choice": [0, 1]},
-                     search__target__num_samples=1)
+                     search__target__seeds=None, search__target__num_samples=1)
     assert count_training_trials(spec, "intermediate", "synth_nli") == 3 * 2
     # lr x seed x intermediates
     assert count_training_trials(spec, "target", "synth_xnli") == 2 * 2 * 3
@@ -57,7 +57,7 @@ def test_partial_languages_and_single_checkpoint():
     spec = spec_from(evaluation__languages=["en", "de", "zh"], evaluation__full_table=False,
                      evaluation__splits=["dev", "test"])
     plan = make_plan(spec)
-    assert plan.stage("eval/synth_pos").trials == 1 * 3 * 2
+    assert plan.stage("eval/synth_pos").trials == 1 * 2 * 3 * 2  # 2 seeds, 3 languages, 2 splits
     assert plan.stage("retrieval/synth_tatoeba").trials == 3 * 2  # en is the query side
 
 
@@ -85,7 +85,7 @@ def test_evals_per_epoch_per_stage_and_task():
     assert spec.evals_per_epoch("intermediate", "synth_nli") == 1
     assert spec.evals_per_epoch("target", "synth_xnli") == 3
     assert spec.evals_per_epoch("target", "synth_pos") == 4
-    assert max_iterations(spec, "target", "synth_pos") == 4 * 4  # epochs x evals_per_epoch
+    assert max_iterations(spec, "target", "synth_pos") == 3 * 4  # epochs x evals_per_epoch
     plan = make_plan(spec)
     assert plan.stage("target/synth_pos").config["search"]["evals_per_epoch"] == 4
     base = {s.name: s.config_hash for s in make_plan(spec_from(

@@ -23,7 +23,10 @@ from sweep.spec import SpecError, default_spec_path, parse_spec
 
 
 def spec_with(**sections):
+    """The default spec without its target seeds (tests/test_seeds.py covers them), with
+    `sections` merged in."""
     document = yaml.safe_load(default_spec_path().read_text())
+    del document["search"]["target"]["seeds"]
     for section, values in sections.items():
         document[section] = {**document.get(section, {}), **values}
     return parse_spec(document)
@@ -75,7 +78,7 @@ def test_build_search_per_searcher():
                      search={"intermediate": {"learning_rate": {"choice": [1e-3, 1e-4]}}})
     space, algorithm, num_samples = build_search(spec, "target", "synth_xnli", choices)
     assert algorithm is None and num_samples == 3
-    assert space["intermediate"] == {"grid_search": choices} and space["epochs"] == 4
+    assert space["intermediate"] == {"grid_search": choices} and space["epochs"] == 3
     space, algorithm, _ = build_search(spec_with(searcher={"type": "random", "seed": 7}),
                                        "target", "synth_xnli", choices)
     assert isinstance(algorithm, BasicVariantGenerator)

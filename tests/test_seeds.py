@@ -78,12 +78,10 @@ def test_each_searcher_repeats_a_configuration_per_seed():
 
 def test_the_plan_shows_the_seed_multiplier():
     spec = spec_with(seeds=[0, 1])
-    plan = make_plan(spec)
-    target, base = plan.stage("target/synth_xnli"), make_plan(spec_with()).stage(
-        "target/synth_xnli")
+    plan, unseeded = make_plan(spec), make_plan(spec_with(seeds=None))
+    target, base = plan.stage("target/synth_xnli"), unseeded.stage("target/synth_xnli")
     assert target.trials == 2 * base.trials and target.repeats == 2
-    assert plan.stage("eval/synth_xnli").trials == 2 * make_plan(spec_with()).stage(
-        "eval/synth_xnli").trials
+    assert plan.stage("eval/synth_xnli").trials == 2 * unseeded.stage("eval/synth_xnli").trials
     assert f"{target.trials} ({base.trials} x 2 seeds)" in describe(plan, "s")
 
 
