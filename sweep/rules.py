@@ -7,10 +7,12 @@ entry of a registry skip an unknown type, which `searcher_type` or `scheduler_ty
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sweep.schedulers import SCHEDULERS
 from sweep.schema import HYPERPARAMETERS, Dimension, LogUniform, Spec, dimension_values, problem
@@ -105,6 +107,7 @@ def _dimension_problems(path: str, key: str, dimension: Dimension) -> list[str]:
     if values is None:
         low, high = dimension.loguniform if isinstance(dimension, LogUniform) else dimension.uniform
         return [problem(path, value, allowed) for failed, value, allowed in (
+            (not (math.isfinite(low) and math.isfinite(high)), [low, high], "finite bounds"),
             (not low < high, [low, high], "[low, high] with low < high"),
             (isinstance(dimension, LogUniform) and low <= 0, [low, high],
              "positive bounds for loguniform"),
@@ -114,9 +117,11 @@ def _dimension_problems(path: str, key: str, dimension: Dimension) -> list[str]:
     problems = []
     for value in values:
         number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-        if number is None or not math.isfinite(number):
+        # Only a float can be inf or nan; an int past float's range must not be made one.
+        if number is None or (isinstance(number, float) and not math.isfinite(number)):
             problems.append(problem(path, value, "a number"))
-        elif key in ("epochs", "batch_size") and (not float(number).is_integer() or number < 1):
+        elif key in ("epochs", "batch_size") and (
+                (isinstance(number, float) and not number.is_integer()) or number < 1):
             problems.append(problem(path, value, "a positive integer"))
         elif key == "learning_rate" and not 0 < number < 1:
             problems.append(problem(path, value, "a learning rate in (0, 1)"))
@@ -205,12 +210,22 @@ def custom_resources(spec: Spec) -> list[str]:
 
 
 def storage_scheme(spec: Spec) -> list[str]:
-    """storage is a local path or a URI of an object store pyarrow maps to bucket/key."""
-    if not spec.storage or "://" not in spec.storage \
-            or spec.storage.split("://", 1)[0] in STORAGE_SCHEMES:
+    """storage is a local path or a URI of an object store pyarrow maps to bucket/key, with a
+    bucket (Location.path is netloc + path: with no netloc, pyarrow gets no bucket)."""
+    if not spec.storage or "://" not in spec.storage:
         return []
-    return [problem("storage", spec.storage, "a local path or a URI with scheme "
-                    + ", ".join(f"{scheme}://" for scheme in STORAGE_SCHEMES))]
+    scheme = spec.storage.split("://", 1)[0]
+    if scheme not in STORAGE_SCHEMES:
+        return [problem("storage", spec.storage, "a local path or a URI with scheme "
+                        + ", ".join(f"{known}://" for known in STORAGE_SCHEMES))]
+    try:
+        bucket = urlsplit(spec.storage).netloc
+    except ValueError as error:  # e.g. an unclosed [ in the host
+        return [problem("storage", spec.storage, f"a URI urllib can split ({error})")]
+    if scheme == "file" or bucket:
+        return []
+    return [problem("storage", spec.storage,
+                    f"a bucket after {scheme}://, as in {scheme}://bucket/prefix")]
 
 
 def local_model_directory(spec: Spec) -> list[str]:
@@ -219,6 +234,34 @@ def local_model_directory(spec: Spec) -> list[str]:
         return []
     return [problem("model.name", spec.model.name,
                     "an existing directory when model.source is local")]
+
+
+def _model_layers(spec: Spec) -> int | None:
+    """The base model's number of layers where it is known before Ray starts: the tiny
+    model's setting, or a local model's config.json; None for a hub model (pre-flight
+    resolves only its commit, not its config) or a local one without a readable count."""
+    if spec.model.source == "offline":
+        return spec.model.tiny.num_layers
+    if spec.model.source != "local":
+        return None
+    try:
+        config = json.loads((Path(spec.model.name).expanduser() / "config.json").read_text())
+    except (OSError, ValueError):  # no config.json or not JSON: transformers will say so
+        return None
+    layers = config.get("num_hidden_layers") if isinstance(config, dict) else None
+    return layers if isinstance(layers, int) and layers > 0 else None
+
+
+def retrieval_layer(spec: Spec) -> list[str]:
+    """evaluation.retrieval.layer indexes the encoder's hidden states, of which there are
+    one per layer and the embeddings' (0): 0 to the model's layers, or negative from the
+    top (-1 the last layer)."""
+    layers, layer = _model_layers(spec), spec.evaluation.retrieval.layer
+    if layers is None or -(layers + 1) <= layer <= layers:
+        return []
+    return [problem("evaluation.retrieval.layer", layer,
+                    f"{-(layers + 1)} to {layers} for a model of {layers} layers "
+                    "(0 the embeddings, -1 the last layer)")]
 
 
 def local_data_path(spec: Spec) -> list[str]:
@@ -319,6 +362,7 @@ RULES: tuple[Rule, ...] = (
     custom_resources,
     storage_scheme,
     local_model_directory,
+    retrieval_layer,
     local_data_path,
     data_source_fits_tasks,
     hub_model_revision,

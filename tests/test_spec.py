@@ -73,6 +73,9 @@ BAD = [
     ("search.target.bogus", 1, "search.target.bogus: got 1; allowed: unknown field"),
     ("scheduler.max_t", 0, "scheduler.max_t: got 0"),
     ("name", "has spaces", "name: got 'has spaces'"),
+    ("storage", "s3://", "storage: got 's3://'; allowed: a bucket after s3://"),
+    ("evaluation.retrieval.layer", 99,
+     "evaluation.retrieval.layer: got 99; allowed: -3 to 2 for a model of 2 layers"),
 ]
 
 
@@ -235,6 +238,8 @@ def test_scheduler_type(value, expected):
      "search.target.learning_rate: got [0.001, 1e-05]; allowed: [low, high] with low < high"),
     ("search.target.learning_rate", {"loguniform": [0, 1e-3]},
      "search.target.learning_rate: got [0.0, 0.001]; allowed: positive bounds for loguniform"),
+    ("search.target.warmup_ratio", {"uniform": [0, float("inf")]},
+     "search.target.warmup_ratio: got [0.0, inf]; allowed: finite bounds"),
     ("search.target.epochs", {"uniform": [1, 3]},
      "search.target.epochs: got {'uniform': (1.0, 3.0)}; allowed: a value or {choice: [...]} "
      "of integers"),
@@ -310,6 +315,12 @@ def test_custom_resources(custom, expected):
                             "with scheme s3://, gs://, gcs://, file://"]),
     ("s3://bucket/prefix?endpoint_override=http://127.0.0.1:9000", []),
     ("results/here", []),
+    ("file:///srv/sweeps", []),
+    ("s3://", ["storage: got 's3://'; allowed: a bucket after s3://, as in s3://bucket/prefix"]),
+    ("gs:///prefix", ["storage: got 'gs:///prefix'; allowed: a bucket after gs://, as in "
+                      "gs://bucket/prefix"]),
+    ("s3://[bucket/x", ["storage: got 's3://[bucket/x'; allowed: a URI urllib can split "
+                        "(Invalid IPv6 URL)"]),
 ])
 def test_storage_scheme(storage, expected):
     assert _problems(rules.storage_scheme, {"storage": storage}) == expected
@@ -322,6 +333,43 @@ def test_local_model_directory(tmp_path):
         "is local"]
     assert _problems(rules.local_model_directory, {"model.source": "local",
                                                    "model.name": str(tmp_path)}) == []
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"evaluation.retrieval.layer": 99},
+     ["evaluation.retrieval.layer: got 99; allowed: -3 to 2 for a model of 2 layers "
+      "(0 the embeddings, -1 the last layer)"]),
+    ({"evaluation.retrieval.layer": -4, "model.tiny.num_layers": 3}, []),
+    ({"evaluation.retrieval.layer": -5, "model.tiny.num_layers": 3},
+     ["evaluation.retrieval.layer: got -5; allowed: -4 to 3 for a model of 3 layers "
+      "(0 the embeddings, -1 the last layer)"]),
+    ({"evaluation.retrieval.layer": 2}, []),  # the default spec's 2 layers: the last
+    ({"evaluation.retrieval.layer": 0}, []),  # the embeddings
+    ({"evaluation.retrieval.layer": -3}, []),  # the embeddings, from the top
+    # A hub model's config is not fetched before Ray starts.
+    ({"evaluation.retrieval.layer": 99, "model": {"source": "hub", "name": "FacebookAI/x",
+                                                   "revision": "main"}}, []),
+])
+def test_retrieval_layer(changes, expected):
+    assert _problems(rules.retrieval_layer, changes) == expected
+
+
+def test_retrieval_layer_reads_the_tiny_default_and_a_local_config(tmp_path):
+    """The tiny model's num_layers default (2) where the spec leaves it out; a local model's
+    config.json num_hidden_layers where it has one."""
+    document = good()
+    del document["model"]["tiny"]["num_layers"]
+    document["evaluation"]["retrieval"]["layer"] = 3
+    assert rules.retrieval_layer(Spec.model_validate(document)) == [
+        "evaluation.retrieval.layer: got 3; allowed: -3 to 2 for a model of 2 layers "
+        "(0 the embeddings, -1 the last layer)"]
+    local = {"model": {"source": "local", "name": str(tmp_path)},
+             "evaluation.retrieval.layer": 13}
+    assert _problems(rules.retrieval_layer, local) == []  # no config.json: not known here
+    (tmp_path / "config.json").write_text('{"num_hidden_layers": 12}')
+    assert _problems(rules.retrieval_layer, local) == [
+        "evaluation.retrieval.layer: got 13; allowed: -13 to 12 for a model of 12 layers "
+        "(0 the embeddings, -1 the last layer)"]
 
 
 @pytest.mark.parametrize("path,expected", [

@@ -15,8 +15,22 @@ from trainables.sentence_breaks import infer_sentence_breaks
 
 
 def read_jsonl(path: Path) -> list[dict]:
+    """One JSON object per line (blank lines skipped); a bad line is named by number."""
+    records = []
     with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not valid JSON ({error.msg} at column "
+                                 f"{error.colno})") from None
+            if not isinstance(record, dict):
+                raise ValueError(f"{path}:{number}: got a JSON {type(record).__name__}; "
+                                 "allowed: one JSON object per line")
+            records.append(record)
+    return records
 
 
 def read_squad_json(path: Path) -> list[dict]:
@@ -37,11 +51,14 @@ def read_squad_json(path: Path) -> list[dict]:
     return examples
 
 
+CONLLU_COLUMNS = 10
+
+
 def read_conllu(path: Path) -> list[dict]:
     """CoNLL-U -> {tokens, tags} per sentence: FORM and UPOS of the ordinary token lines, as
     XTREME reads them (multi-word token ranges like 3-4 and empty nodes like 5.1 skipped)."""
     sentences, tokens, tags = [], [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             if tokens:
                 sentences.append({"tokens": tokens, "tags": tags})
@@ -50,6 +67,10 @@ def read_conllu(path: Path) -> list[dict]:
         if line.startswith("#"):
             continue
         columns = line.split("\t")
+        if len(columns) != CONLLU_COLUMNS:
+            raise ValueError(f"{path}:{number}: got {len(columns)} tab-separated columns; "
+                             f"allowed: CoNLL-U's {CONLLU_COLUMNS} (ID FORM LEMMA UPOS XPOS "
+                             "FEATS HEAD DEPREL DEPS MISC), or a comment or blank line")
         if "-" in columns[0] or "." in columns[0]:
             continue
         tokens.append(columns[1])
@@ -84,14 +105,21 @@ def read_bucc(stem: Path) -> list[dict]:
     language = stem.name.split("-")[0]
     records = []
     for side, suffix in (("other", language), ("english", "en")):
-        for line in _lines(stem.with_name(f"{stem.name}.{suffix}")):
+        path = stem.with_name(f"{stem.name}.{suffix}")
+        for number, line in enumerate(_lines(path), 1):
             if line:
+                if "\t" not in line:
+                    raise ValueError(f"{path}:{number}: no tab; allowed: id<TAB>sentence")
                 identifier, sentence = line.split("\t", 1)
                 records.append({"side": side, "id": identifier, "sentence": sentence})
     gold = stem.with_name(f"{stem.name}.gold")
-    for line in _lines(gold) if gold.exists() else []:
+    for number, line in enumerate(_lines(gold) if gold.exists() else [], 1):
         if line:
-            other_id, english_id = line.split("\t")
+            columns = line.split("\t")
+            if len(columns) != 2:
+                raise ValueError(f"{gold}:{number}: got {len(columns)} tab-separated columns; "
+                                 f"allowed: {language} id<TAB>en id")
+            other_id, english_id = columns
             records.append({"side": "gold", "other_id": other_id, "english_id": english_id})
     return records
 
