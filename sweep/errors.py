@@ -58,6 +58,13 @@ class ResultsError(SweepError, ValueError):
     exit_code = EXIT_BAD_INPUT
 
 
+class CorruptStateError(SweepError, ValueError):
+    """A run's manifest or table in storage does not parse (truncated or corrupt); the
+    message names the file, which is left as it is."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class StageFailed(SweepError, RuntimeError):
     """A stage ended with failed trials or tasks; finished stages stay recorded."""
 

@@ -4,7 +4,8 @@
 that produced it, its best checkpoint (and the best per intermediate choice for target stages)
 and where its result rows are. Downstream stages read checkpoints only from here; `--resume`
 skips stages finished with the same hash and restores the Tune experiment of a stage left
-running with the same hash.
+running with the same hash. A manifest that does not parse stops the command that reads it
+(`CorruptStateError`) and is never written over.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import time
 from typing import Any
 
-from sweep.errors import RunExistsError
+from sweep.errors import CorruptStateError, RunExistsError
 from trainables.storage import Location
 from trainables.trial import NO_INTERMEDIATE
 
@@ -69,7 +70,7 @@ class Manifest:
                     f"{storage} already holds a run ({location}); pass --resume to continue "
                     "it, or --storage PATH for a new one"
                 )
-            return cls(location, json.loads(location.read_text()))
+            return cls(location, _parse(location))  # a corrupt one stops the run unwritten
         if resume:
             raise RunExistsError(f"--resume: no run to resume at {storage} (no {MANIFEST})")
         return cls(location, {"experiment": experiment, "created": time.time(), "stages": {}})
@@ -80,7 +81,7 @@ class Manifest:
         location = Location.of(storage).join(MANIFEST)
         if not location.exists():
             raise FileNotFoundError(f"no sweep results at {storage} (no {MANIFEST})")
-        return cls(location, json.loads(location.read_text()))
+        return cls(location, _parse(location))
 
     @property
     def stages(self) -> dict[str, dict[str, Any]]:
@@ -121,5 +122,22 @@ class Manifest:
         self.save()
 
     def save(self) -> None:
-        # Atomic: a crash never leaves half a manifest.
+        # Serialised first, then written whole (`Location.write_bytes`): a crash or a failed
+        # write leaves the previous manifest, never half of one.
         self.location.write_text(json.dumps(self.data, indent=2, sort_keys=True, default=str))
+
+
+def _parse(location: Location) -> dict[str, Any]:
+    """The manifest at `location`; one that is not JSON (truncated) or has no `stages`
+    mapping is a CorruptStateError naming it."""
+    raw = location.read_bytes()  # an OSError here is the storage's, not the file's
+    try:
+        data = json.loads(raw)
+    except ValueError as error:  # JSONDecodeError, or UnicodeDecodeError mid-character
+        problem = f"not valid JSON, truncated or corrupt ({error})"
+    else:
+        if isinstance(data, dict) and isinstance(data.get("stages"), dict):
+            return data
+        problem = "not a manifest (no `stages` mapping)"
+    raise CorruptStateError(f"{location}: {problem}; it was left as it is (restore it from a "
+                            "copy, or give --storage PATH for a new run)")

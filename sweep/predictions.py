@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sweep.results import read_table
 from trainables.storage import Location
 
 PREDICTIONS_DIR = "predictions"
@@ -56,7 +57,7 @@ def load_predictions(storage: str | Path | Location) -> pd.DataFrame:
     files = directory.files(".parquet")
     if not files:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat([file.read_parquet() for file in files], ignore_index=True)
+    return pd.concat([read_table(file) for file in files], ignore_index=True)
 
 
 def headline(examples: pd.DataFrame) -> float:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep.errors import ResultsError
-from trainables.storage import Location
+from sweep.errors import CorruptStateError, ResultsError
+from trainables.storage import CorruptFile, Location
 from trainables.tasks import REGISTRY, XTREME_BENCHMARKS, Task
 
 ROWS_DIR = "rows"
@@ -19,12 +19,21 @@ TRIALS_DIR = "trials"
 CURVES_DIR = "curves"
 
 
+def read_table(file: Location) -> pd.DataFrame:
+    """One parquet of a run; one that does not parse (truncated, corrupt) is a
+    CorruptStateError naming it."""
+    try:
+        return file.read_parquet()
+    except CorruptFile as error:
+        raise CorruptStateError(f"{error}; it was left as it is") from None
+
+
 def _read_all(storage: str | Path | Location, folder: str, what: str) -> pd.DataFrame:
     directory = Location.of(storage).join(folder)
     files = directory.files(".parquet")
     if not files:
         raise FileNotFoundError(f"no {what} under {directory}")
-    return pd.concat([file.read_parquet() for file in files], ignore_index=True)
+    return pd.concat([read_table(file) for file in files], ignore_index=True)
 
 
 def load(storage: str | Path | Location) -> pd.DataFrame:

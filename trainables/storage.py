@@ -5,7 +5,8 @@ A location is a string: a local path, or a URI pyarrow understands (`s3://bucket
 `s3://bucket/prefix?endpoint_override=http://127.0.0.1:9000` for an S3-compatible server.
 Credentials never appear here: pyarrow reads them from the environment or the instance profile.
 The driver keeps the manifest, rows and Tune's experiments at a location; workers write Train
-checkpoints there and read them back through `local_directory`.
+checkpoints there and read them back through `local_directory`. A file is written whole or not
+at all (`Location.write_bytes`), and one that does not parse is a `CorruptFile` naming it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import io
 import os
 import posixpath
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 
@@ -116,16 +119,18 @@ class Location:
         return self.read_bytes().decode("utf-8")
 
     def write_bytes(self, data: bytes) -> None:
-        """Write the whole file; readers never see half of it (an object store's put is
-        atomic, a local file is written aside and renamed)."""
+        """Write the whole file or nothing: readers see the old content or the new, never
+        part of it, and a write that fails leaves the old content in place."""
         if self.is_local:
-            path = Path(self.uri)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staging = path.with_name(f".{path.name}.tmp")
-            staging.write_bytes(data)
-            os.replace(staging, path)
+            _replace_file(Path(self.uri), data)
             return
         self.filesystem.create_dir(posixpath.dirname(self.path), recursive=True)
+        # An object store shows an object only once its upload completes, whole (S3: a
+        # PutObject or a CompleteMultipartUpload). pyarrow's S3 stream starts a multipart
+        # upload at open (a single PutObject at close instead where the URI sets
+        # allow_delayed_open=true and the payload is under 10 MiB), uploads parts in the
+        # background and completes only if every part succeeded; so the payload, already
+        # whole in memory, goes in one write and the close publishes it.
         with self.filesystem.open_output_stream(self.path) as stream:
             stream.write(data)
 
@@ -141,14 +146,49 @@ class Location:
                       key=lambda location: location.uri)
 
     def read_parquet(self):
+        """The table in this parquet file; bytes that do not parse are a CorruptFile."""
         import pandas as pd  # lazy: workers that never read a table skip pandas
 
-        return pd.read_parquet(io.BytesIO(self.read_bytes()))
+        data = self.read_bytes()  # an OSError here is the storage's, not the file's
+        try:
+            return pd.read_parquet(io.BytesIO(data))
+        except (pa.ArrowException, OSError) as error:  # OSError: pyarrow's for a bad page
+            raise CorruptFile(f"{self.uri}: not a readable parquet file, truncated or "
+                              f"corrupt ({error})") from error
 
     def write_parquet(self, frame) -> None:
+        """Write `frame` whole (`write_bytes`); it is serialised before storage is touched."""
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
         self.write_bytes(buffer.getvalue())
+
+
+class CorruptFile(ValueError):
+    """A stored file whose bytes do not parse (truncated or corrupt); the message names it."""
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, flush it to disk and rename it over `path`
+    (atomic on POSIX); the temp file is removed if anything fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Unique per writer, hidden, and ending in .tmp so that `files(suffix)` never lists it.
+    staging = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # the bytes are on disk before the name points at them
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    # The rename itself survives a power cut only once the directory is on disk too.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def cache_dir() -> Path:
