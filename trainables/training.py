@@ -163,6 +163,8 @@ def train_loop_per_worker(config: dict) -> None:
             optimizer.load_state_dict(saved["optimizer"])
             scheduler.load_state_dict(saved["scheduler"])
             state = saved["state"]
+        # Training time accumulates across restarts, as examples_seen does.
+        started -= state["train_seconds"]
 
     eval_steps = evaluation_steps(steps_per_epoch, int(config["evals_per_epoch"]))
     pad_id = tokenizer.pad_token_id
