@@ -79,12 +79,19 @@ def cmd_results(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
         print(f"error: {args.path}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.cost:
+        from sweep.report import cost_table, load_run
+
+        frame = cost_table(load_run(args.path)).reset_index()
     if args.format == "parquet":
         frame.to_parquet(args.output, index=False)
         print(f"wrote {len(frame)} rows to {args.output}")
         return 0
     if args.trials:
         named = {"trials": frame}
+    elif args.cost:
+        named = {"cost per stage (busy and device time count every trial of each search)":
+                 frame.set_index("stage")}
     elif args.compare:
         from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
         from sweep.predictions import load_predictions
@@ -238,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("path", help="the run's storage path")
     results.add_argument("--format", choices=["table", "csv", "parquet", "markdown", "latex"],
                          default="table")
+    results.add_argument("--cost", action="store_true",
+                         help="each stage's elapsed, busy and device time instead, and the "
+                              "run's total")
     results.add_argument("--trials", action="store_true",
                          help="Tune's per-trial dataframe of every training stage instead")
     results.add_argument("--compare", metavar="BASELINE",

@@ -134,6 +134,15 @@ def stage_costs(stages: dict[str, dict[str, Any]], rows: pd.DataFrame,
         .set_index("stage")
 
 
+def cost_table(run: Run) -> pd.DataFrame:
+    """`stage_costs` of a run with a `total` row: the sum of every stage's times (the
+    elapsed total over the stages that recorded a start)."""
+    costs = stage_costs(run.manifest["stages"], run.rows, run.trials)
+    total = costs[["wall_seconds", "busy_seconds", "device_hours"]].sum(min_count=1)
+    return pd.concat([costs, total.to_frame("total").T.assign(kind="-", status="-")]) \
+        .rename_axis("stage")
+
+
 def run_comparison(run: Run, baseline: str = NO_INTERMEDIATE) -> pd.DataFrame | None:
     """The run's comparisons against `baseline`, tested on its kept predictions; None
     without eval rows."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp  # with Ray's dashboard (ray[default]); a websocket client for DevTools
+import pandas as pd
 import pytest
 from test_figures import curve_rows, result_rows, trial_rows
 
@@ -74,6 +75,25 @@ def test_stage_costs_from_the_manifest_trials_and_rows(tmp_path):
     assert costs.loc["eval/xnli", "busy_seconds"] == pytest.approx(2.0 * evaluations)
     assert costs.loc["eval/xnli", "device_hours"] == pytest.approx(2.0 * evaluations / 3600)
     assert costs.loc["retrieval/tatoeba", "busy_seconds"] == pytest.approx(3.0 * 3 * 2)
+
+
+def test_sweep_results_cost_prints_every_stage_and_the_total(tmp_path, capsys):
+    storage = write_run(tmp_path)
+    run = load_run(storage)
+    costs = stage_costs(run.manifest["stages"], run.rows, run.trials)
+    assert main(["results", str(storage), "--cost", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# cost per stage (busy and device time count every trial")
+    for stage in costs.index:
+        assert f"\n{stage},{costs.loc[stage, 'kind']}," in out
+    total = out.strip().splitlines()[-1].split(",")
+    assert total[0] == "total" and float(total[3]) == pytest.approx(costs["wall_seconds"].sum())
+    assert float(total[4]) == pytest.approx(costs["busy_seconds"].sum())
+    assert float(total[5]) == pytest.approx(costs["device_hours"].sum())
+    target = tmp_path / "cost.parquet"
+    assert main(["results", str(storage), "--cost", "--format", "parquet",
+                 "--output", str(target)]) == 0
+    assert len(pd.read_parquet(target)) == len(costs) + 1
 
 
 def test_report_has_every_section_with_its_numbers(tmp_path):
