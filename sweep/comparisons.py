@@ -71,6 +71,8 @@ def comparisons(
     baseline no evaluated checkpoint started from is an error."""
     if test not in TESTS:
         raise ResultsError(f"test: got {test!r}; allowed: {', '.join(TESTS)}")
+    if resamples < 1:
+        raise ResultsError(f"resamples: got {resamples}; allowed: a positive number")
     scores = checkpoint_scores(rows)
     if baseline not in set(scores["intermediate_task"]):
         known = ", ".join(sorted(set(scores["intermediate_task"])))

@@ -149,3 +149,5 @@ def test_paired_tests_on_the_kept_predictions_with_holms_correction():
     assert without["p_value"].isna().all() and without["p_holm"].isna().all()
     with pytest.raises(ResultsError, match="test: got 'ttest'; allowed: bootstrap, permutation"):
         comparisons(ROWS, predictions=KEPT, test="ttest")
+    with pytest.raises(ResultsError, match="resamples: got 0; allowed: a positive number"):
+        comparisons(ROWS, predictions=KEPT, resamples=0)
