@@ -75,14 +75,15 @@ def cmd_results(args: argparse.Namespace) -> int:
         print("error: --format parquet needs --output FILE", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        frame = load_trials(args.path) if args.trials else load(args.path)
+        if args.cost:
+            from sweep.report import cost_table, load_run
+
+            frame = cost_table(load_run(args.path)).reset_index()
+        else:
+            frame = load_trials(args.path) if args.trials else load(args.path)
     except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
         print(f"error: {args.path}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.cost:
-        from sweep.report import cost_table, load_run
-
-        frame = cost_table(load_run(args.path)).reset_index()
     if args.format == "parquet":
         frame.to_parquet(args.output, index=False)
         print(f"wrote {len(frame)} rows to {args.output}")

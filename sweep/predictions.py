@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sweep.results import read_table
+from sweep.results import read_folder
 from trainables.storage import Location
 
 PREDICTIONS_DIR = "predictions"
@@ -44,7 +44,7 @@ def write_predictions(storage: Location, stage_slug: str, rows: list[dict[str, A
     """Write one stage's predictions; returns the file's path relative to the storage root."""
     relative = f"{PREDICTIONS_DIR}/{stage_slug}.parquet"
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    # Ids and seeds stay strings / nullable integers whatever the first rows held.
+    # Seeds stay nullable integers (the base model's encoder has none).
     frame["seed"] = frame["seed"].astype("Int64")
     storage.join(relative).write_parquet(frame)
     return relative
@@ -53,11 +53,10 @@ def write_predictions(storage: Location, stage_slug: str, rows: list[dict[str, A
 def load_predictions(storage: str | Path | Location) -> pd.DataFrame:
     """Every kept example of a run; an empty frame (with the columns) for a run made before
     predictions were kept."""
-    directory = Location.of(storage).join(PREDICTIONS_DIR)
-    files = directory.files(".parquet")
-    if not files:
+    try:
+        return read_folder(storage, PREDICTIONS_DIR, "kept predictions")
+    except FileNotFoundError:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat([read_table(file) for file in files], ignore_index=True)
 
 
 def headline(examples: pd.DataFrame) -> float:

@@ -28,7 +28,9 @@ def read_table(file: Location) -> pd.DataFrame:
         raise CorruptStateError(f"{error}; it was left as it is") from None
 
 
-def _read_all(storage: str | Path | Location, folder: str, what: str) -> pd.DataFrame:
+def read_folder(storage: str | Path | Location, folder: str, what: str) -> pd.DataFrame:
+    """Every parquet in one folder of a run, as one frame; none is a FileNotFoundError
+    naming `what`."""
     directory = Location.of(storage).join(folder)
     files = directory.files(".parquet")
     if not files:
@@ -39,18 +41,18 @@ def _read_all(storage: str | Path | Location, folder: str, what: str) -> pd.Data
 def load(storage: str | Path | Location) -> pd.DataFrame:
     """All result rows of a run (a local path or a cloud URI), one per (checkpoint, task,
     language, split, metric)."""
-    return _read_all(storage, ROWS_DIR, "result rows")
+    return read_folder(storage, ROWS_DIR, "result rows")
 
 
 def load_trials(storage: str | Path | Location) -> pd.DataFrame:
     """Tune's per-trial dataframe of every training stage, with a `stage` column."""
-    return _read_all(storage, TRIALS_DIR, "trial tables")
+    return read_folder(storage, TRIALS_DIR, "trial tables")
 
 
 def load_curves(storage: str | Path | Location) -> pd.DataFrame:
     """Every result each trial of every training stage reported: its learning curve, with
     the trial's stage, intermediate task, learning rate, seed and `stopped_early`."""
-    return _read_all(storage, CURVES_DIR, "learning curves")
+    return read_folder(storage, CURVES_DIR, "learning curves")
 
 
 def task_entries(rows: pd.DataFrame) -> dict[str, Task]:
