@@ -1,13 +1,18 @@
 """XTREME metrics against hand-computed values (worked out in the comments) and, where the
-reference can run offline, against it: seqeval 0.0.12 on many random tag sequences.
+reference can run offline, against it: seqeval 0.0.12 on many random tag sequences, and
+XGLUE's WPR nDCG against scikit-learn's ndcg_score and a copy of XG-EVAL's logic.
 
 Every corpus score is in percent, like xtreme's evaluate.py.
 """
 
 from __future__ import annotations
 
+import collections
 import importlib.metadata
+import math
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -252,6 +257,22 @@ def test_matches_seqeval_0_0_12_on_random_sequences():
             assert metrics.get_entities(gold) == seqeval.sequence_labeling.get_entities(gold)
 
 
+def test_xglue_pos_is_seqeval_precision_on_upos():
+    # XG-EVAL scores POS with seqeval's precision_score(labels, preds), UPOS tags as chunks.
+    seqeval = pytest.importorskip("seqeval.metrics")
+    if importlib.metadata.version("seqeval") != "0.0.12":
+        pytest.skip("needs seqeval==0.0.12 (newer versions count chunks differently)")
+    upos = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
+            "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"]
+    rng = random.Random(1)
+    for _ in range(2000):
+        gold, pred = _random_sentences(rng, upos)
+        # our percent is seqeval's fraction times 100, the same float operation (p * 100 / 100
+        # is not always p, so the fraction is compared after that multiplication)
+        assert metrics.seqeval_scores(pred, gold)["precision"] == (
+            seqeval.precision_score(gold, pred) * 100), (gold, pred)
+
+
 # --- BUCC -------------------------------------------------------------------------------------
 
 
@@ -305,3 +326,175 @@ def test_margin_mine_ratio_margin():
     assert mined[0][0] == pytest.approx(1 / 0.65, rel=1e-6)  # float32 arithmetic
     assert mined[1][0] == pytest.approx(0.8 / 0.55, rel=1e-6)
     assert [(s, t) for _, s, t in metrics.margin_mine(x, y, k=4, threshold=1.5)] == [(0, 0)]
+
+
+# --- XGLUE WPR nDCG ---------------------------------------------------------------------------
+
+
+def test_ndcg_by_hand():
+    # labels [2, 0, 1], scores [0.1, 0.9, 0.5]: gains in score order 0, 1, 2 ->
+    # DCG = 0 + 1/log2(3) + 2/log2(4) = 1.6309...; ideal order 2, 1, 0 -> 2 + 1/log2(3)
+    third = 1 / math.log2(3)
+    assert metrics.ndcg([2, 0, 1], [0.1, 0.9, 0.5]) == pytest.approx(
+        (third + 1) / (2 + third), rel=1e-15)
+    # tied scores share their mean gain: [1, 0] both at 0.5 -> 0.5 * (1 + 1/log2(3)); ideal 1
+    assert metrics.ndcg([1, 0], [0.5, 0.5]) == pytest.approx(0.5 * (1 + third), rel=1e-15)
+    # all labels 0: ideal DCG 0, scored 0 (sklearn's value), not NaN and not skipped
+    assert metrics.ndcg([0, 0, 0], [0.3, 0.2, 0.1]) == 0.0
+
+
+def _random_ranking(rng: random.Random, labels_kind: str, scores_kind: str,
+                    size: int) -> tuple[list[float], list[float]]:
+    labels = {
+        "graded": lambda: float(rng.randint(0, 4)),  # WPR's 0-4 relevance: many ties
+        "binary": lambda: float(rng.random() < 0.3),
+        "zero": lambda: 0.0,
+        "continuous": lambda: rng.random() * 3,
+    }[labels_kind]
+    scores = {
+        "continuous": lambda: rng.gauss(0, 1),
+        "rounded": lambda: round(rng.random(), 1),  # ties in scores
+        "argmax": lambda: float(rng.randint(0, 4)),  # a classifier's argmax: ties everywhere
+        "constant": lambda: 0.5,
+    }[scores_kind]
+    return [labels() for _ in range(size)], [scores() for _ in range(size)]
+
+
+def test_ndcg_matches_sklearn_on_random_queries():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = random.Random(0)
+    for labels_kind in ("graded", "binary", "zero", "continuous"):
+        for scores_kind in ("continuous", "rounded", "argmax", "constant"):
+            for _ in range(150):
+                size = rng.choice([2, 2, 3, 4, 7, 12, 30, 150])  # 150: numpy's pairwise sums
+                labels, scores = _random_ranking(rng, labels_kind, scores_kind, size)
+                # XG-EVAL's call: one row each, as numpy arrays
+                expected = sklearn_metrics.ndcg_score(np.asarray([labels]), np.asarray([scores]))
+                assert metrics.ndcg(labels, scores) == expected, (labels, scores)
+    # integer labels, as sklearn sees them unconverted
+    assert metrics.ndcg([3, 0, 1, 0], [1, 1, 0, 2]) == sklearn_metrics.ndcg_score(
+        [[3, 0, 1, 0]], [[1, 1, 0, 2]])
+
+
+def test_query_groups_are_contiguous_runs():
+    # "a" again after "b" is a new group (XG-EVAL compares each line with the one before)
+    assert metrics.query_groups(["a", "a", "b", "a", "a"]) == [0, 0, 1, 2, 2]
+    # an empty query does not end its run (the reference's len(last_query) > 0)
+    assert metrics.query_groups(["", "a", "a", "b", "", "c"]) == [0, 0, 0, 1, 2, 2]
+    assert metrics.query_groups([]) == []
+
+
+def test_xglue_ndcg_by_hand():
+    groups = metrics.query_groups(["a", "a", "b", "a", "a"])
+    # group 0: labels [1, 0] ranked right -> 1; group 1 has one item: skipped;
+    # group 2: labels [0, 1] ranked wrong -> (1/log2(3)) / 1.  Mean of 2, times 100.
+    predictions, labels = [0.9, 0.1, 0.5, 0.9, 0.1], [1, 0, 2, 0, 1]
+    expected = (1 + 1 / math.log2(3)) / 2 * 100
+    assert metrics.xglue_ndcg(groups, predictions, labels) == pytest.approx(expected, rel=1e-15)
+    # merging the two "a" runs would give another score: the grouping matters
+    assert metrics.xglue_ndcg([0, 0, 1, 0, 0], predictions, labels) != pytest.approx(expected)
+
+
+def _xg_eval_wpr(label_lines: list[str], prediction_lines: list[str]) -> float:
+    """XG-EVAL's ``load_data`` and ``simple_ndcg`` for WPR, copied but reading lists of lines
+    instead of files; returns the fraction, as the reference does."""
+    from sklearn.metrics import ndcg_score
+
+    preds, labels, guids = [], [], []
+    last_query = ""
+    for item in prediction_lines:
+        preds.append(item.strip())
+    guid = 0
+    for item in label_lines:
+        if item.split("\t")[0] != last_query and len(last_query) > 0:
+            guid += 1
+        last_query = item.split("\t")[0]
+        labels.append(item.split("\t")[-1].strip())
+        guids.append(guid)
+    preds, labels, guids = np.array(preds), np.array(labels), np.array(guids)
+
+    ndcgs = []
+    query2content = {}
+    for guid, pred, label in zip(guids, preds, labels, strict=False):
+        query = guid
+        if query not in query2content:
+            query2content[query] = [[float(pred)], [float(label)]]
+        else:
+            query2content[query][0].append(float(pred))
+            query2content[query][1].append(float(label))
+    for key in query2content:
+        if len(query2content[key][1]) < 2 or len(query2content[key][0]) < 2:
+            continue
+        ndcgs.append(ndcg_score(np.asarray([query2content[key][1]]),
+                                np.asarray([query2content[key][0]])))
+    return np.array(ndcgs).mean()
+
+
+def _wpr_lines(rng: random.Random) -> tuple[list[str], list[str]]:
+    """Ground-truth lines (query, title, snippet, label) and prediction lines: runs of one
+    query, some of one line, some all irrelevant, and the first query back after others."""
+    pool = ["cheap flights berlin", "wetter morgen", "recette crêpes", "python list sort",
+            "北京 天气", "fútbol resultados"]
+    runs = [pool[0], *(rng.choice(pool) for _ in range(rng.randint(1, 12))), pool[0]]
+    label_lines, prediction_lines = [], []
+    argmax = rng.random() < 0.3  # predictions as a classifier's labels: ties
+    for run, query in enumerate(runs):
+        irrelevant = rng.random() < 0.15
+        for item in range(rng.choice([1, 1, 2, 3, 5, 10, 30])):
+            label = 0 if irrelevant else rng.randint(0, 4)
+            label_lines.append(f"{query}\tpage {run}.{item}\tsnippet of {query}\t{label}\n")
+            score = rng.randint(0, 4) if argmax else rng.random()
+            prediction_lines.append(f"{score}\n")
+    return label_lines, prediction_lines
+
+
+def test_xglue_ndcg_matches_xg_eval_on_random_wpr_files():
+    pytest.importorskip("sklearn.metrics")
+    rng = random.Random(0)
+    recurring, singletons = 0, 0
+    for _ in range(300):
+        label_lines, prediction_lines = _wpr_lines(rng)
+        queries = [line.split("\t")[0] for line in label_lines]
+        groups = metrics.query_groups(queries)
+        labels = [float(line.split("\t")[-1]) for line in label_lines]
+        predictions = [float(line) for line in prediction_lines]
+        sizes = collections.Counter(groups)
+        if max(sizes.values()) < 2:  # the reference's mean of nothing (NaN): refused here
+            with pytest.raises(ValueError, match="none has"):
+                metrics.xglue_ndcg(groups, predictions, labels)
+            continue
+        expected = _xg_eval_wpr(label_lines, prediction_lines) * 100
+        assert metrics.xglue_ndcg(groups, predictions, labels) == expected
+        recurring += groups[0] != groups[-1]  # the first query back: two groups
+        singletons += min(sizes.values()) == 1
+    assert recurring > 200 and singletons > 200  # the cases this test is about did occur
+
+
+def test_ndcg_and_xglue_ndcg_errors():
+    with pytest.raises(ValueError, match="at least 2 items, got 1"):
+        metrics.ndcg([1.0], [0.5])
+    with pytest.raises(ValueError, match="at least 2 items, got 0"):
+        metrics.ndcg([], [])
+    with pytest.raises(ValueError, match="2 vs 1"):
+        metrics.ndcg([1, 0], [0.5])
+    with pytest.raises(ValueError, match="negative"):
+        metrics.ndcg([1, -1], [0.5, 0.2])
+    with pytest.raises(ValueError, match="non-finite"):
+        metrics.ndcg([1, 0], [0.5, float("nan")])
+    with pytest.raises(ValueError, match="none has"):
+        metrics.xglue_ndcg([0, 1, 2], [0.1, 0.2, 0.3], [1, 0, 1])  # every group of 1 item
+    with pytest.raises(ValueError, match="none has"):
+        metrics.xglue_ndcg([], [], [])
+    with pytest.raises(ValueError, match="3 vs 2"):
+        metrics.xglue_ndcg([0, 0, 1], [0.1, 0.2], [1, 0, 1])
+    with pytest.raises(ValueError, match="3 vs 2"):
+        metrics.xglue_ndcg([0, 0, 1], [0.1, 0.2, 0.3], [1, 0])
+
+
+def test_xglue_ndcg_does_not_import_sklearn():
+    script = ("import sys; from trainables import metrics; "
+              "metrics.xglue_ndcg([0, 0], [0.2, 0.1], [1, 0]); "
+              "print('sklearn' in sys.modules)")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               check=True)
+    assert completed.stdout.strip() == "False"
