@@ -38,7 +38,7 @@ from sweep.results import (
     transfer_table,
 )
 from trainables.storage import Location
-from trainables.tasks import XTREME_BENCHMARKS
+from trainables.tasks import BENCHMARKS
 from trainables.trial import NO_INTERMEDIATE
 
 TEMPLATE = "report.html.j2"
@@ -253,7 +253,7 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
     figures = {name: figure_uri(figure) for name, figure in
                make_figures(rows, run.curves, costs, baseline, comparison).items()}
     benchmarks = [html_table(f"{benchmark.upper()} score per intermediate task", scores)
-                  for benchmark in XTREME_BENCHMARKS
+                  for benchmark in BENCHMARKS
                   if not (scores := benchmark_scores(rows, benchmark)).empty]
     transfer = None
     if comparison is not None:

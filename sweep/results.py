@@ -12,7 +12,7 @@ import pandas as pd
 
 from sweep.errors import CorruptStateError, ResultsError
 from trainables.storage import CorruptFile, Location
-from trainables.tasks import REGISTRY, XTREME_BENCHMARKS, Task
+from trainables.tasks import BENCHMARK_SUBSCORES, BENCHMARKS, REGISTRY, Task
 
 ROWS_DIR = "rows"
 TRIALS_DIR = "trials"
@@ -109,11 +109,12 @@ def retrieval_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
-    """XTREME or XTREME-R aggregate per intermediate task: each of the benchmark's tasks
-    averaged over the languages the benchmark counts (its headline, `Task.headline`: QA is
-    (F1 + EM) / 2), and `score`, their mean. `missing` lists the benchmark's tasks without
-    results: a score over a partial set is not comparable with the benchmark's published
-    numbers."""
+    """XTREME, XTREME-R or XGLUE aggregate per intermediate task: each of the benchmark's
+    tasks averaged over the languages the benchmark counts (its headline, `Task.headline`:
+    XTREME's QA is (F1 + EM) / 2), and `score`, their mean, with the benchmark's sub-scores
+    (XGLUE's `unique`: NC, QADSM, WPR, QAM) where all their tasks have results. `missing`
+    lists the benchmark's tasks without results: a score over a partial set is not comparable
+    with the benchmark's published numbers."""
     members = sorted(name for name, task in REGISTRY.items() if benchmark in task.benchmarks)
     counted = {(name, language) for name in members
                for language in REGISTRY[name].languages_in(benchmark)}
@@ -126,8 +127,12 @@ def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
     # Per language first (the task's headline), then over languages, as XTREME does.
     per_language = headline_scores(rows, ["intermediate_task", "task", "language"])
     table = per_language.groupby(["intermediate_task", "task"]).mean().unstack("task")
-    table["score"] = table.mean(axis=1)
-    table["missing"] = table.drop(columns="score").apply(
+    tasks = list(table.columns)
+    table["score"] = table[tasks].mean(axis=1)
+    for name, parts in BENCHMARK_SUBSCORES.get(benchmark, {}).items():
+        if set(parts) <= set(tasks):
+            table[name] = table[list(parts)].mean(axis=1, skipna=False)
+    table["missing"] = table[tasks].apply(
         lambda row: ", ".join(t for t in members if t not in row.dropna().index) or "-", axis=1)
     return table
 
@@ -141,7 +146,7 @@ def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
         made["target task x language"] = language_table(rows)
     if stages.str.startswith("retrieval/").any():
         made["retrieval: encoder x language"] = retrieval_table(rows)
-    for benchmark in XTREME_BENCHMARKS:
+    for benchmark in BENCHMARKS:
         scores = benchmark_scores(rows, benchmark)
         if not scores.empty:
             made[f"{benchmark.upper()} score per intermediate task"] = scores

@@ -18,7 +18,7 @@ from sweep.schedulers import SCHEDULERS
 from sweep.schema import HYPERPARAMETERS, Dimension, LogUniform, Spec, dimension_values, problem
 from sweep.searchers import SEARCHERS
 from sweep.tracking import INSTALL_EXTRA, TRACKERS
-from trainables.tasks import REGISTRY, get_task, tasks_with_role
+from trainables.tasks import REGISTRY, UNSUPPORTED, get_task, tasks_with_role
 from trainables.trial import NO_INTERMEDIATE
 
 # Object stores whose pyarrow paths are bucket/key (trainables.storage.Location relies on it).
@@ -34,8 +34,11 @@ def _has_role(name: str, role: str) -> bool:
 
 
 def target_and_retrieval_tasks(spec: Spec) -> list[str]:
-    """Target and retrieval tasks are registry tasks with that role."""
-    return [problem(f"{field_name}[{index}]", name, ", ".join(tasks_with_role(role)))
+    """Target and retrieval tasks are registry tasks with that role (a task the engine
+    cannot train, XGLUE's generation tasks, is told why)."""
+    return [problem(f"{field_name}[{index}]", name,
+                    (f"not this task ({UNSUPPORTED[name]}); " if name in UNSUPPORTED else "")
+                    + ", ".join(tasks_with_role(role)))
             for role, field_name, names in (("target", "target_tasks", spec.target_tasks),
                                             ("retrieval", "retrieval_tasks", spec.retrieval_tasks))
             for index, name in enumerate(names) if not _has_role(name, role)]

@@ -55,6 +55,10 @@ def _random_outcomes(task: Task, count: int = 40, seed: int = 0) -> tuple[list, 
                  or ["a town"] for _ in range(count)]
         return [rng.choice(ANSWERS) for _ in range(count)], golds
     choices = range(task.num_labels or 4)
+    if task.family is Family.RELEVANCE:  # queries of 1 to 5 documents, in runs
+        groups = sorted(rng.randrange(count // 3) for _ in range(count))
+        return ([{"query": g, "relevance": rng.uniform(0, 4), "grade": rng.choice(choices)}
+                 for g in groups], [{"query": g, "grade": rng.choice(choices)} for g in groups])
     return ([rng.choice(choices) for _ in range(count)],
             [rng.choice(choices) for _ in range(count)])
 

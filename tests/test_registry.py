@@ -65,6 +65,10 @@ def _two_examples(task: Task) -> tuple[list, list]:
         return [[0, 1], [1]], [[0, 0], [1]]
     if task.family is Family.SPAN_QA:
         return ["the river", ""], [["the river"], ["a town"]]
+    if task.family is Family.RELEVANCE:  # two documents of one query
+        return ([{"query": 0, "relevance": 2.5, "grade": 3}, {"query": 0, "relevance": 0.5,
+                                                                "grade": 0}],
+                [{"query": 0, "grade": 3}, {"query": 0, "grade": 1}])
     return [0, 1], [0, 0]
 
 

@@ -165,6 +165,10 @@ def test_every_rule_has_its_test():
       "tatoeba"]),
     ({"target_tasks": ["synth_xnli", "synth_nli"]},
      ["target_tasks[1]: got 'synth_nli'; allowed: " + ", ".join(tasks_with_role("target"))]),
+    ({"target_tasks": ["xglue_qg"]},
+     ["target_tasks[0]: got 'xglue_qg'; allowed: not this task (XGLUE's question generation "
+      "is sequence-to-sequence (BLEU of generated text); this engine fine-tunes encoders); "
+      + ", ".join(tasks_with_role("target"))]),
     ({}, []),
 ])
 def test_target_and_retrieval_tasks(changes, expected):

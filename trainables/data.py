@@ -50,7 +50,8 @@ def _load_split(data_cfg: Mapping[str, Any], task: Task, split: str, language: s
         return _load_from_hub(task, split, language, revision)
     files = local_files(data_cfg, task.name, split, language)
     reader = READERS[task.local.format if task.local else FileFormat.JSONL]
-    examples = [example for file in files for example in reader(file)]
+    options = task.local.reader_options if task.local else {}
+    examples = [example for file in files for example in reader(file, **options)]
     field = task.local.language_field if task.local else None
     if field is None:
         return examples
@@ -122,11 +123,11 @@ def _load_from_hub(task: Task, split: str, language: str, revision: str | None) 
     if split not in source.splits:
         raise ValueError(f"task {task.name!r} has no {split!r} split on the hub "
                          f"(it has {', '.join(source.splits)})")
-    hub_splits = source.splits[split]
+    code = task.code(language)
     rows: list[dict] = []
-    for hub_split in (hub_splits,) if isinstance(hub_splits, str) else hub_splits:
-        rows += datasets.load_dataset(source.path, source.config_for(task.code(language)),
-                                      split=hub_split, revision=revision)
+    for hub_split in source.splits_for(split, code):
+        rows += datasets.load_dataset(source.path, source.config_for(code), split=hub_split,
+                                      revision=revision)
     return hub_examples(source, rows, language)
 
 
@@ -138,7 +139,7 @@ def hub_examples(source: HubSource, rows: Iterable[Mapping[str, Any]], language:
         if prefix is not None and not str(row["id"]).startswith(prefix + "-"):
             continue
         example = dict(row) if not source.columns else {
-            ours: _nested(row, theirs) for ours, theirs in source.columns.items()}
+            ours: _column(row, theirs) for ours, theirs in source.columns.items()}
         for ours, theirs in source.lists.items():
             example[ours] = [row[column] for column in theirs]
         if source.label_values is not None:
@@ -149,6 +150,17 @@ def hub_examples(source: HubSource, rows: Iterable[Mapping[str, Any]], language:
         examples.append({key: value.rstrip("\r\n") if isinstance(value, str) else value
                          for key, value in example.items()})
     return examples
+
+
+def _column(row: Mapping[str, Any], column: str | tuple[str, ...]) -> Any:
+    """A row's value of `column`, or of the first of its spellings the row has."""
+    if isinstance(column, str):
+        return _nested(row, column)
+    for spelling in column:
+        if spelling.split(".")[0] in row:
+            return _nested(row, spelling)
+    raise KeyError(f"none of the columns {', '.join(column)} in a row with "
+                   f"{', '.join(row)}")
 
 
 def _nested(row: Mapping[str, Any], column: str) -> Any:

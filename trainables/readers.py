@@ -124,6 +124,55 @@ def read_bucc(stem: Path) -> list[dict]:
     return records
 
 
+def read_xglue_tsv(path: Path, columns: tuple[str, ...],
+                   label_aliases: dict[str, str] | None = None) -> list[dict]:
+    """An XGLUE tab-separated file -> one example per line, its last `len(columns)` fields
+    named by `columns` (label last), as XGLUE's scorer reads the label from the last field:
+    NC's files come with and without a leading query column, PAWS-X's with a leading id. A
+    `.tsv` file's first line is its header (PAWS-X's, MNLI's), skipped as the datasets
+    script skips it. A blank line inside the file is an error: the scorer pairs line i of a
+    prediction file with line i of the labels."""
+    lines = _lines(path)
+    first = 2 if path.suffix == ".tsv" else 1
+    while lines and not lines[-1].strip():
+        lines.pop()
+    examples = []
+    for number, line in enumerate(lines[first - 1:], first):
+        fields = line.split("\t")
+        if not line.strip() or len(fields) < len(columns):
+            got = "a blank line" if not line.strip() else f"{len(fields)} tab-separated fields"
+            raise ValueError(f"{path}:{number}: got {got}; expected {len(columns)} "
+                             f"({', '.join(columns)}); XGLUE test files released before their "
+                             "labels (2020-11-26) lack the label column")
+        example = dict(zip(columns, (field.strip() for field in fields[-len(columns):]),
+                           strict=True))
+        label = example[columns[-1]]
+        example[columns[-1]] = (label_aliases or {}).get(label, label)
+        examples.append(example)
+    return examples
+
+
+def read_xglue_conll(path: Path) -> list[dict]:
+    """XGLUE's NER and POS files (`word label` per line, a blank line between sentences,
+    CoNLL-2003's `-DOCSTART-` lines as breaks) -> {tokens, tags}: the first field the word,
+    the last the tag, as XGLUE's scorer reads them."""
+    sentences, tokens, tags = [], [], []
+    for number, line in enumerate(_lines(path), 1):
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            if tokens:
+                sentences.append({"tokens": tokens, "tags": tags})
+            tokens, tags = [], []
+            continue
+        if len(fields) < 2:
+            raise ValueError(f"{path}:{number}: got {line!r}; expected `word label`")
+        tokens.append(fields[0])
+        tags.append(fields[-1])
+    if tokens:
+        sentences.append({"tokens": tokens, "tags": tags})
+    return sentences
+
+
 # A leaf of a CCGbank AUTO derivation: <L category modified-POS original-POS word pred-arg-cat>.
 _CCG_LEAF = re.compile(r"<L (\S+) (\S+) (\S+) (\S+) (\S+)>")
 # Penn Treebank escapes in CCGbank's words; the encoder's tokenizer knows the characters.
@@ -284,4 +333,5 @@ def read_mewsli_x(path: Path) -> list[dict]:
 READERS = {"jsonl": read_jsonl, "squad_json": read_squad_json, "conllu": read_conllu,
            "laser_tatoeba": read_laser_tatoeba, "bucc": read_bucc,
            "ccgbank_auto": read_ccgbank_auto, "lareqa_json": read_lareqa_json,
-           "mewsli_x": read_mewsli_x}
+           "mewsli_x": read_mewsli_x, "xglue_tsv": read_xglue_tsv,
+           "xglue_conll": read_xglue_conll}

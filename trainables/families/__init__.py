@@ -6,13 +6,14 @@ from trainables.families.base import Family
 from trainables.families.classification import ClassificationFamily
 from trainables.families.dual_encoder import DualEncoderFamily
 from trainables.families.multiple_choice import MultipleChoiceFamily
+from trainables.families.relevance import RelevanceFamily
 from trainables.families.span_qa import SpanQAFamily
 from trainables.families.tagging import TaggingFamily
 
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (ClassificationFamily(), MultipleChoiceFamily(), TaggingFamily(), SpanQAFamily(),
-                   DualEncoderFamily())
+                   RelevanceFamily(), DualEncoderFamily())
 }
 
 

@@ -34,6 +34,8 @@ class ClassificationFamily(Family):
         self, task: Task, examples: Sequence[dict], tokenizer: Any, max_length: int
     ) -> list[Feature]:
         columns = [[example[name] for example in examples] for name in task.text_fields]
+        if len(columns) > 2:  # a query and a document of several fields (XGLUE's QADSM, WPR)
+            columns = [columns[0], [" ".join(parts) for parts in zip(*columns[1:], strict=True)]]
         encoded = tokenizer(*columns, truncation=True, max_length=max_length)
         return [
             {

@@ -96,8 +96,9 @@ class TaggingFamily(Family):
                         predictions: Sequence[Sequence[int]],
                         references: Sequence[Sequence[int]], language: str) -> list[ExampleRecord]:
         """Per sentence: chunk F1's counts (score 2 x correct chunks, weight predicted + gold
-        chunks, so that their ratio over sentences is seqeval's micro F1), or token
-        accuracy's (correct tokens, tokens)."""
+        chunks, so that their ratio over sentences is seqeval's micro F1), chunk precision's
+        (correct, predicted chunks: XGLUE's POS), or token accuracy's (correct tokens,
+        tokens)."""
         records = []
         for index, (example, predicted, gold) in enumerate(
                 zip(examples, predictions, references, strict=True)):
@@ -106,8 +107,11 @@ class TaggingFamily(Family):
             if task.scorer is Scorer.SEQEVAL:
                 predicted_chunks = set(get_entities(names))
                 gold_chunks = set(get_entities(gold_names))
-                score = 200.0 * len(predicted_chunks & gold_chunks)
-                weight = len(predicted_chunks) + len(gold_chunks)
+                correct = len(predicted_chunks & gold_chunks)
+                if task.metric == "precision":
+                    score, weight = 100.0 * correct, len(predicted_chunks)
+                else:
+                    score, weight = 200.0 * correct, len(predicted_chunks) + len(gold_chunks)
             else:
                 score = 100.0 * sum(p == g for p, g in zip(predicted, gold, strict=True))
                 weight = len(gold)

@@ -3,7 +3,8 @@
 - `schema`: what an entry is (Task, its sources, the typed family, scorer and formats) and
   the checks the registry passes when it is built;
 - `languages`: every benchmark task's languages, in XTREME's own order;
-- `real`: the real tasks; `synthetic`: the offline benchmark's.
+- `real`: the real tasks (X-STILTs', XTREME's, XTREME-R's); `xglue`: XGLUE's; `synthetic`:
+  the offline benchmark's.
 
 Adding a task is one entry in `real` (or `synthetic`); see CONTRIBUTING.md.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from trainables.readers import READERS
 from trainables.tasks.real import NER_TAGS, REAL_TASKS, UD_POS_TAGS
 from trainables.tasks.schema import (
+    BENCHMARKS,
     PARQUET,
     XTREME_BENCHMARKS,
     DevSlice,
@@ -33,8 +35,14 @@ from trainables.tasks.synthetic import (
     SYNTHETIC_POS_TAGS,
     SYNTHETIC_TASKS,
 )
+from trainables.tasks.xglue import SUBSCORES, UNSUPPORTED, XGLUE_TASKS
 
-REGISTRY: dict[str, Task] = check_registry((*SYNTHETIC_TASKS, *REAL_TASKS), READERS)
+REGISTRY: dict[str, Task] = check_registry((*SYNTHETIC_TASKS, *REAL_TASKS, *XGLUE_TASKS),
+                                           READERS)
+
+
+# A benchmark's named scores over some of its tasks, beside its score over all of them.
+BENCHMARK_SUBSCORES: dict[str, dict[str, tuple[str, ...]]] = {"xglue": SUBSCORES}
 
 
 def get_task(name: str) -> Task:
@@ -42,6 +50,8 @@ def get_task(name: str) -> Task:
     try:
         return REGISTRY[name]
     except KeyError:
+        if name in UNSUPPORTED:
+            raise KeyError(f"task {name!r} is not supported: {UNSUPPORTED[name]}") from None
         known = ", ".join(sorted(REGISTRY))
         raise KeyError(f"unknown task {name!r}; known tasks: {known}") from None
 
@@ -57,8 +67,9 @@ def scorable_tasks() -> tuple[str, ...]:
 
 
 __all__ = [
-    "NER_TAGS", "NLI_LABELS", "PARAPHRASE_LABELS", "PARQUET", "REGISTRY", "SYNTHETIC_LANGUAGES",
-    "SYNTHETIC_POS_TAGS", "UD_POS_TAGS", "XTREME_BENCHMARKS", "DevSlice", "Family",
-    "FileFormat", "HubSource", "LocalSource", "PredictionFormat", "Scorer", "Task",
-    "XtremeFiles", "get_task", "scorable_tasks", "tasks_with_role",
+    "BENCHMARKS", "BENCHMARK_SUBSCORES", "NER_TAGS", "NLI_LABELS", "PARAPHRASE_LABELS",
+    "PARQUET", "REGISTRY", "SYNTHETIC_LANGUAGES", "SYNTHETIC_POS_TAGS", "UD_POS_TAGS",
+    "UNSUPPORTED", "XTREME_BENCHMARKS", "DevSlice", "Family", "FileFormat", "HubSource",
+    "LocalSource", "PredictionFormat", "Scorer", "Task", "XtremeFiles", "get_task",
+    "scorable_tasks", "tasks_with_role",
 ]

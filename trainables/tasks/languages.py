@@ -57,3 +57,14 @@ BUCC = ("de", "fr", "ru", "zh")
 MEWSLI_X = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
 # XQuAD-R has no list in evaluate.py: its languages in XQuAD's order.
 LAREQA = XQUAD
+# XGLUE's tasks, each in the order its xglue_evaluate.py averages it (`task2lg`).
+XGLUE_NER = ("de", "en", "es", "nl")
+XGLUE_POS = ("pl", "ar", "ru", "bg", "de", "el", "en", "es", "fr", "hi", "it", "nl", "pt", "th",
+             "tr", "ur", "vi", "zh")
+XGLUE_NC = ("de", "en", "es", "fr", "ru")
+XGLUE_MLQA = ("ar", "de", "en", "es", "hi", "vi", "zh")
+XGLUE_XNLI = XNLI
+XGLUE_PAWSX = ("de", "en", "es", "fr")
+XGLUE_QADSM = ("de", "en", "fr")
+XGLUE_WPR = ("de", "en", "es", "fr", "it", "pt", "zh")
+XGLUE_QAM = ("de", "en", "fr")

@@ -34,6 +34,7 @@ class Family(Name):
     MULTIPLE_CHOICE = "multiple_choice"
     TAGGING = "tagging"
     SPAN_QA = "span_qa"
+    RELEVANCE = "relevance"
     DUAL_ENCODER = "dual_encoder"
     RETRIEVAL = "retrieval"
 
@@ -50,6 +51,7 @@ class Scorer(Name):
     BUCC = "bucc"
     LAREQA = "lareqa"
     MEWSLI_X = "mewsli_x"
+    XGLUE_NDCG = "xglue_ndcg"  # XGLUE's WPR: nDCG over runs of the same query, no cutoff
 
 
 class FileFormat(Name):
@@ -63,6 +65,8 @@ class FileFormat(Name):
     CCGBANK_AUTO = "ccgbank_auto"
     LAREQA_JSON = "lareqa_json"
     MEWSLI_X = "mewsli_x"
+    XGLUE_TSV = "xglue_tsv"  # XGLUE's tab-separated files, label last
+    XGLUE_CONLL = "xglue_conll"  # XGLUE's NER and POS: `word label` lines, blank between
 
     @property
     def multi_file(self) -> bool:
@@ -91,11 +95,13 @@ FAMILY_SCORERS: dict[Family, frozenset[Scorer]] = {
     Family.MULTIPLE_CHOICE: frozenset({Scorer.ACCURACY}),
     Family.TAGGING: frozenset({Scorer.ACCURACY, Scorer.SEQEVAL}),
     Family.SPAN_QA: frozenset({Scorer.SQUAD_V1, Scorer.SQUAD_V2, Scorer.MLQA}),
+    Family.RELEVANCE: frozenset({Scorer.XGLUE_NDCG}),
     Family.DUAL_ENCODER: frozenset({Scorer.LAREQA, Scorer.MEWSLI_X}),
     Family.RETRIEVAL: frozenset({Scorer.TATOEBA, Scorer.BUCC}),
 }
 ROLES = ("intermediate", "target", "retrieval")
-XTREME_BENCHMARKS = ("xtreme", "xtreme-r")  # the aggregate scores a task can count in
+XTREME_BENCHMARKS = ("xtreme", "xtreme-r")
+BENCHMARKS = (*XTREME_BENCHMARKS, "xglue")  # the aggregate scores a task can count in
 
 # The hub's parquet conversion of a dataset: the revision that loads with datasets >= 4 even
 # for script-based datasets. A branch, not a commit: a run resolves it to the commit it names
@@ -108,19 +114,21 @@ class HubSource:
     """Where a task lives on the Hugging Face hub, and how its rows become examples.
 
     `config` may contain `{code}`, the language's code on the hub (`language_codes`, else the
-    language itself). `splits` maps our split names (train, dev, test) to the hub's; a tuple
-    concatenates several. `columns` maps our field names to hub columns (`a.b` reads a nested
-    field), `lists` gathers several hub columns into one list field (answer0..answer3 ->
-    choices), and `label_values` lists the raw hub labels in our label order: rows with any
-    other label (SNLI's -1, no gold label) are dropped. `id_prefix` picks a language's rows by
-    their id (TyDiQA keeps every language in one config).
+    language itself). `splits` maps our split names (train, dev, test) to the hub's, which may
+    contain `{code}` too (XGLUE's `validation.de`); a tuple concatenates several. `columns`
+    maps our field names to hub columns (`a.b` reads a nested field; a tuple names the
+    spellings versions of a dataset use, the first one a row has wins), `lists` gathers
+    several hub columns into one list field (answer0..answer3 -> choices), and
+    `label_values` lists the raw hub labels in our label order: rows with any other label
+    (SNLI's -1, no gold label) are dropped. `id_prefix` picks a language's rows by their id
+    (TyDiQA keeps every language in one config).
     """
 
     path: str
     config: str | None = None
     revision: str = PARQUET
     splits: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
-    columns: Mapping[str, str] = field(default_factory=dict)
+    columns: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
     lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     label_values: tuple | None = None
     id_prefix: Mapping[str, str] = field(default_factory=dict)
@@ -131,6 +139,12 @@ class HubSource:
     def config_for(self, code: str) -> str | None:
         return self.config.format(code=code) if self.config else None
 
+    def splits_for(self, split: str, code: str) -> tuple[str, ...]:
+        """The hub splits that hold our `split` in the language with hub code `code`."""
+        names = self.splits[split]
+        return tuple(name.format(code=code) for name in ((names,) if isinstance(names, str)
+                                                         else names))
+
 
 @dataclass(frozen=True)
 class LocalSource:
@@ -139,7 +153,8 @@ class LocalSource:
     `files` maps each split to a glob (with `{language}` and `{code}`) relative to the folder,
     or a tuple of globs read in order; every match is read with the `format`'s reader
     (`trainables.readers`) and concatenated. Tasks without one use the offline benchmark's
-    layout, `<task>/<split>-<language>.jsonl`.
+    layout, `<task>/<split>-<language>.jsonl`. A tabular format's `columns` name its last
+    columns (the label last), and `label_aliases` map a file's label spellings to the task's.
     """
 
     format: FileFormat
@@ -148,9 +163,17 @@ class LocalSource:
     # Where one file holds every language (Mewsli-X's mentions): the example field that names
     # the language; examples of other languages are dropped, examples without it kept.
     language_field: str | None = None
+    columns: tuple[str, ...] = ()
+    label_aliases: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", FileFormat(self.format))
+
+    @property
+    def reader_options(self) -> dict:
+        """What this source's reader takes besides the path (a tabular file's columns)."""
+        return ({"columns": self.columns, "label_aliases": dict(self.label_aliases)}
+                if self.columns else {})
 
 
 @dataclass(frozen=True)
@@ -210,7 +233,9 @@ class Task:
     hub: HubSource | None = None
     local: LocalSource | None = None
     language_codes: Mapping[str, str] = field(default_factory=dict)  # ours -> hub/file code
-    benchmarks: tuple[str, ...] = ()  # xtreme, xtreme-r: the aggregate scores it counts in
+    benchmarks: tuple[str, ...] = ()  # xtreme, xtreme-r, xglue: the aggregates it counts in
+    # The metrics whose mean is its benchmark score, where not the default (`headline_metrics`).
+    headline_from: tuple[str, ...] = ()
     # The languages a benchmark averages over, where it counts fewer than `languages`
     # (XTREME's 40 PAN-X languages of WikiANN's 48 in XTREME-R).
     benchmark_languages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -227,7 +252,10 @@ class Task:
     @property
     def headline_metrics(self) -> tuple[str, ...]:
         """The metrics whose mean is the task's benchmark score: XTREME counts a QA task as
-        (F1 + EM) / 2, every other task by its own metric."""
+        (F1 + EM) / 2, every other task by its own metric; `headline_from` where set (XGLUE
+        counts MLQA by F1 alone)."""
+        if self.headline_from:
+            return self.headline_from
         return ("exact_match", "f1") if self.family is Family.SPAN_QA else (self.metric,)
 
     def headline(self, scores: Mapping[str, float]) -> float:
@@ -290,8 +318,8 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
             if role not in ROLES:
                 bad(f"role {role!r}; allowed: {', '.join(ROLES)}")
         for benchmark in (*task.benchmarks, *task.benchmark_languages):
-            if benchmark not in XTREME_BENCHMARKS:
-                bad(f"benchmark {benchmark!r}; allowed: {', '.join(XTREME_BENCHMARKS)}")
+            if benchmark not in BENCHMARKS:
+                bad(f"benchmark {benchmark!r}; allowed: {', '.join(BENCHMARKS)}")
         for other in (task.train_task, task.dev_task, *task.train_also):
             if other is not None and other not in registry:
                 bad(f"names task {other!r}, which is not registered")
@@ -305,7 +333,7 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
             bad("xtreme_files.languages must cover every language of the task")
         if task.dev_task and task.dev_slice:
             bad("dev data comes from dev_task or dev_slice, not both")
-        if task.family in (Family.CLASSIFICATION, Family.TAGGING) and not (
+        if task.family in (Family.CLASSIFICATION, Family.TAGGING, Family.RELEVANCE) and not (
                 task.labels or task.labels_from_data):
             bad("a classification or tagging task needs labels (or labels_from_data)")
     if problems:
