@@ -13,6 +13,7 @@ import pytest
 
 from trainables.offline import benchmark
 from trainables.offline.benchmark import BUILDERS, ensure_benchmark, generate_benchmark
+from trainables.offline.builders import translation
 from trainables.offline.builders.multiple_choice import CAUSAL_CYCLES, COPA_QUESTIONS
 from trainables.offline.builders.retrieval import BUCC_SPLITS
 from trainables.offline.grammar import SYNTAX
@@ -82,6 +83,7 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path):
     assert other.keys() == first.keys()
     changed = [name for name in first if name != "benchmark.json" and first[name] != other[name]]
     assert "synth_xnli/test-de.jsonl" in changed
+    assert "synth_xnli/train-de.jsonl" in changed and "synth_pos_mt/test-hi.jsonl" in changed
     assert "corpus/ru.txt" in changed
     for name in ("synth_swag/train-en.jsonl", "synth_xcopa/test-hi.jsonl",
                  "synth_squad/dev-en.jsonl", "synth_xquad/dev-zh.jsonl",
@@ -89,28 +91,45 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path):
         assert name in changed, name
 
 
-def tree_hash(root: Path) -> str:
+def tree_hash(root: Path, keep=lambda rel: True) -> str:
+    """The hash of every file under root (or of those whose relative path `keep` keeps)."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+        rel = str(path.relative_to(root))
+        if path.is_file() and keep(rel):
+            digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-# Taken before the benchmark was split into modules, at GENERATOR_VERSION 5 (seed 13): change
-# them only together with GENERATOR_VERSION.
+def added_in_version_6(rel: str) -> bool:
+    """The target-language data: translations and in-language training sets."""
+    task, _, name = rel.partition("/")
+    return task.endswith("_mt") or (task in ("synth_xnli", "synth_pos")
+                                    and name.startswith("train-") and name != "train-en.jsonl")
+
+
+# At GENERATOR_VERSION 6 (seed 13): change them only together with GENERATOR_VERSION.
 TREE_HASHES = {
-    "default": "4a1529ac6445d51fea6a45fe6152661f9260d684f193a00e38eda0ae2841a20b",
-    "small": "4dfd60e114b559f261d9bdc717a09f04336094fb8d11a0aa15f7911ffeb966f5",
+    "default": "5f18ea5b72266cf5e130deb5f649277b75f13f5023cee7c207244749b587812c",
+    "small": "5a2a2a37b8ef7ba74a442c52ddf5e6817915ff364f16793cb14bef1f4a3948b5",
+}
+# Version 6 only added files: every file of version 5 but benchmark.json is as it was. These
+# are version 5's trees without benchmark.json (version 5's whole trees hashed to 4a1529ac...
+# and 4dfd60e1..., taken before the benchmark was split into modules).
+VERSION_5_HASHES = {
+    "default": "e47be06a400cd739a4cc847eedf9f83c01302f5b428fcc912f48f7bc0b3bcafd",
+    "small": "2d807e0b7a5aea7eb25a5d392de9c1bfe3a7e5927db9f714dbc1d7fad8092cd1",
 }
 
 
 def test_output_is_byte_identical_to_its_generator_version(bench, tmp_path):
-    assert benchmark.GENERATOR_VERSION == 5
-    assert tree_hash(bench) == TREE_HASHES["default"]
+    assert benchmark.GENERATOR_VERSION == 6
     small = generate_benchmark(tmp_path, seed=13, train_size=40, eval_size=12,
                                retrieval_size=15, corpus_size=20)
-    assert tree_hash(small) == TREE_HASHES["small"]
+    for name, root in (("default", bench), ("small", small)):
+        assert tree_hash(root) == TREE_HASHES[name], name
+        assert tree_hash(root, lambda rel: rel != "benchmark.json" and not added_in_version_6(
+            rel)) == VERSION_5_HASHES[name], name
 
 
 def test_languages_and_tasks_agree_with_the_registry():
@@ -132,9 +151,11 @@ def test_layout_and_metadata(bench):
         "synth_nli": ("classification", "intermediate", {"train": ["en"], "dev": ["en"]}),
         "synth_para": ("classification", "intermediate", {"train": ["en"], "dev": ["en"]}),
         "synth_xnli": ("classification", "target",
-                       {"train": ["en"], "dev": list(LANGUAGES), "test": list(LANGUAGES)}),
+                       {split: list(LANGUAGES) for split in ("train", "dev", "test")}),
+        "synth_xnli_mt": ("classification", None, {"train": OTHERS, "test": OTHERS}),
         "synth_pos": ("tagging", "target",
-                      {"train": ["en"], "dev": list(LANGUAGES), "test": list(LANGUAGES)}),
+                      {split: list(LANGUAGES) for split in ("train", "dev", "test")}),
+        "synth_pos_mt": ("tagging", None, {"train": OTHERS, "test": OTHERS}),
         "synth_tatoeba": ("retrieval", "retrieval", {"test": OTHERS}),
         "synth_swag": ("multiple_choice", "intermediate", {"train": ["en"], "dev": ["en"]}),
         "synth_xcopa": ("multiple_choice", "target",
@@ -185,8 +206,10 @@ def test_layout_and_metadata(bench):
                 path = bench / task / f"{split}-{lang}.jsonl"
                 assert path.exists(), path
                 assert meta["files"][f"{task}/{split}-{lang}.jsonl"] == len(read_jsonl(path))
-    assert meta["tasks"]["synth_pos"]["label_names"] == list(SYNTHETIC_POS_TAGS)
-    assert meta["tasks"]["synth_xnli"]["label_names"] == list(NLI_LABELS)
+    for task in ("synth_pos", "synth_pos_mt"):
+        assert meta["tasks"][task]["label_names"] == list(SYNTHETIC_POS_TAGS)
+    for task in ("synth_xnli", "synth_xnli_mt"):
+        assert meta["tasks"][task]["label_names"] == list(NLI_LABELS)
     for lang in OTHERS:
         for split in BUCC_SPLITS:
             for suffix in (lang, "en", "gold"):
@@ -200,6 +223,11 @@ def test_layout_and_metadata(bench):
 
     sizes = {"train": 2000, "dev": 300, "test": 300}
     assert len(read_jsonl(bench / "synth_xnli/train-en.jsonl")) == sizes["train"]
+    for task in ("synth_xnli", "synth_pos"):
+        for lang in OTHERS:  # an eighth of English's: in-language data is scarce
+            assert meta["files"][f"{task}/train-{lang}.jsonl"] == 250
+            assert meta["files"][f"{task}_mt/train-{lang}.jsonl"] == sizes["train"]
+            assert meta["files"][f"{task}_mt/test-{lang}.jsonl"] == sizes["test"]
     assert len(read_jsonl(bench / "synth_pos/test-hi.jsonl")) == sizes["test"]
     assert len(read_jsonl(bench / "synth_tatoeba/test-zh.jsonl")) == 200
     for name in ("synth_swag/train-en", "synth_xcopa/train-en", "synth_squad/train-en"):
@@ -356,6 +384,133 @@ def test_tagging_anchors_in_every_language(bench):
     hindi = read_jsonl(bench / "synth_pos/test-hi.jsonl")
     assert all(r["tags"][-1] == "VERB" for r in hindi)
     assert not any(r["tags"][-1] == "VERB" for r in english)
+
+
+# --- target-language data: translations and in-language training sets ----------------------
+
+TRANSLATED = {"synth_xnli": ("premise", "hypothesis"), "synth_pos": ("tokens",)}
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    """The benchmark at its default sizes without translation noise."""
+    root = tmp_path_factory.mktemp("clean")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(translation, "TRANSLATION_NOISE", 0.0)
+        generate_benchmark(root, seed=13)
+    return root
+
+
+def pos_tags_of(lang: str) -> dict[str, str]:
+    """Every word form of `lang` and its part of speech (digits aside)."""
+    lex = build_lexicons(13)[lang]
+    tags = {lex.det: "DET", lex.neg: "PART"}
+    for forms, tag in ((lex.names, "PROPN"), (lex.nouns, "NOUN"), (lex.nouns_counted, "NOUN"),
+                       (lex.verbs, "VERB"), (lex.adjectives, "ADJ"),
+                       (lex.prepositions, "ADP")):  # fmt: skip
+        tags.update((form, tag) for form in forms)
+    return tags
+
+
+def sentences(record: dict, fields: tuple[str, ...]) -> list[list[str]]:
+    """The record's sentences as word lists (a token list is one sentence)."""
+    return [record[f] if isinstance(record[f], list) else words(record[f]) for f in fields]
+
+
+def test_noise_touches_only_the_translations_and_noise_free_they_are_renderings(bench, clean):
+    """Without noise, translate-test is the English test set (the test sets are parallel) and
+    translate-train is the English training set in the language's words: the same labels in
+    the same order, each tag the part of speech of its word."""
+    noisy, plain = all_files(bench), all_files(clean)
+    assert noisy.keys() == plain.keys()
+    assert {name for name in noisy if noisy[name] != plain[name]} == {
+        f"{task}_mt/{split}-{lang}.jsonl"
+        for task in TRANSLATED for split in ("train", "test") for lang in OTHERS}
+    for task, fields in TRANSLATED.items():
+        english = read_jsonl(clean / task / "train-en.jsonl")
+        for lang in OTHERS:
+            assert plain[f"{task}_mt/test-{lang}.jsonl"] == plain[f"{task}/test-en.jsonl"]
+            tags_of = pos_tags_of(lang)
+            translated = read_jsonl(clean / f"{task}_mt/train-{lang}.jsonl")
+            assert len(translated) == len(english)
+            for en, record in zip(english, translated, strict=True):
+                assert record.get("label") == en.get("label")
+                for a, b in zip(sentences(en, fields), sentences(record, fields), strict=True):
+                    assert [t for t in a if t.isdigit()] == [t for t in b if t.isdigit()], lang
+                if task == "synth_pos":
+                    for token, tag in zip(record["tokens"], record["tags"], strict=True):
+                        assert tag == ("NUM" if token.isdigit() else tags_of[token]), lang
+                    drop_det = Counter(t for t in en["tags"] if t != "DET")
+                    assert drop_det == Counter(t for t in record["tags"] if t != "DET"), lang
+
+
+def test_translations_are_parallel_and_noise_changes_some_sentences(bench, clean):
+    """Translate-train and translate-test files keep their sources' labels and order; noise
+    drops or swaps words (tags travel with their words), in some sentences but not most."""
+    english_words = build_lexicons(13)["en"].words()
+    for task, fields in TRANSLATED.items():
+        for split in ("train", "test"):
+            changed = total = 0
+            for lang in OTHERS:
+                # From the English training set into L; from L's test set into English.
+                into, source_lang = (lang, "en") if split == "train" else ("en", lang)
+                source = read_jsonl(bench / task / f"{split}-{source_lang}.jsonl")
+                records = read_jsonl(bench / f"{task}_mt/{split}-{lang}.jsonl")
+                references = read_jsonl(clean / f"{task}_mt/{split}-{lang}.jsonl")
+                assert len(records) == len(source) == len(references)
+                for src, record, reference in zip(source, records, references, strict=True):
+                    assert set(record) == set(src) and record.get("label") == src.get("label")
+                    for f in fields:
+                        if task == "synth_xnli":
+                            assert record[f].endswith(SYNTAX[into].full_stop)
+                    for a, b in zip(sentences(reference, fields), sentences(record, fields),
+                                    strict=True):  # fmt: skip
+                        # Only drops and swaps: no word that was not there, none repeated.
+                        assert b and not Counter(b) - Counter(a), (lang, a, b)
+                        changed += a != b
+                        total += 1
+                    if task == "synth_pos":  # every tag stays with its word
+                        pairs = Counter(zip(record["tokens"], record["tags"], strict=True))
+                        assert not pairs - Counter(zip(reference["tokens"], reference["tags"],
+                                                       strict=True))  # fmt: skip
+                    if split == "test":  # translate-test is English
+                        assert all(t.isdigit() or t in english_words
+                                   for s in sentences(record, fields) for t in s)  # fmt: skip
+            share = changed / total
+            assert 0.15 <= share <= 0.45, (task, split, share)
+        # Each language's translate-test has its own noise.
+        tests = {(bench / f"{task}_mt/test-{lang}.jsonl").read_bytes() for lang in OTHERS}
+        assert len(tests) == len(OTHERS), task
+
+
+def test_in_language_training_sets_are_small_fresh_and_in_their_language(bench, clean):
+    lexicons = build_lexicons(13)
+    for task, fields in TRANSLATED.items():
+        for lang in OTHERS:
+            records = read_jsonl(bench / task / f"train-{lang}.jsonl")
+            assert len(records) == max(1, 2000 // translation.IN_LANGUAGE_DIVISOR) == 250
+            key = (lambda r: tuple(r["tokens"])) if task == "synth_pos" else (
+                lambda r: (r["premise"], r["hypothesis"]))
+            own = {key(r) for r in records}
+            assert len(own) == len(records)
+            # No example of another split: dev, test, nor (the noise-free translation of) the
+            # English training set.
+            for other in (bench / task / f"dev-{lang}.jsonl", bench / task / f"test-{lang}.jsonl",
+                          clean / f"{task}_mt/train-{lang}.jsonl"):  # fmt: skip
+                assert not own & {key(r) for r in read_jsonl(other)}, other
+            tags_of = pos_tags_of(lang)
+            for record in records:  # rendered in the language, without noise
+                for sentence in sentences(record, fields):
+                    assert all(t.isdigit() or t in tags_of or t == lexicons[lang].conj
+                               for t in sentence), (lang, sentence)
+                if task == "synth_pos":
+                    assert record["tags"] == ["NUM" if t.isdigit() else tags_of[t]
+                                              for t in record["tokens"]]  # fmt: skip
+                else:
+                    assert record["label"] in range(len(NLI_LABELS))
+            if task == "synth_xnli":
+                counts = Counter(r["label"] for r in records)
+                assert max(counts.values()) - min(counts.values()) <= 1, counts
 
 
 def test_tatoeba_pairs(bench):
@@ -742,7 +897,7 @@ def test_ensure_benchmark_keeps_the_cache_names_and_caches_of_before(tmp_path, m
     """Caches written before ensure_benchmark published through publish_directory have the
     same name and benchmark.json, but no DONE marker: they are used as they are."""
     first = ensure_benchmark(tmp_path, seed=3, **SMALL)
-    assert first.name == "synthetic-xtreme-7b29f453b096465e"
+    assert first.name == "synthetic-xtreme-aa734c515ed6e061"  # 7b29f453... at version 5
     (first / "DONE").unlink()
 
     def fail(*args, **kwargs):

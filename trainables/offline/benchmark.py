@@ -12,7 +12,9 @@ Where its parts live:
   and each language's word order and punctuation;
 - `trainables.offline.builders`: one module per task family; each builder writes its task's
   files (UTF-8; JSONL has one example per line) and declares their layout, and its docstring
-  says where the task's signal lies; `builders.corpus` writes the pretraining corpus.
+  says where the task's signal lies; `builders.translation` holds what the target-language
+  data (translations with noise, small in-language training sets) of synth_xnli and
+  synth_pos share; `builders.corpus` writes the pretraining corpus.
 
 `generate_benchmark` runs the builders of `BUILDERS`, then writes ``benchmark.json``
 (metadata, ``"synthetic": true``) last, so that its presence marks a complete directory.
@@ -50,7 +52,9 @@ BUILDERS: dict[str, Builder] = {
     "synth_swag": multiple_choice.build_synth_swag,
     "synth_squad": span_qa.build_synth_squad,
     "synth_xnli": classification.build_synth_xnli,
+    "synth_xnli_mt": classification.build_synth_xnli_mt,
     "synth_pos": tagging.build_synth_pos,
+    "synth_pos_mt": tagging.build_synth_pos_mt,
     "synth_ccg": tagging.build_synth_ccg,
     "synth_xcopa": multiple_choice.build_synth_xcopa,
     "synth_xquad": span_qa.build_synth_xquad,
@@ -75,7 +79,7 @@ def _task_entry(name: str, layout: Layout) -> dict:
     task = get_task(name)
     entry = {
         "family": _plain(task.family),
-        "role": task.roles[-1],
+        "role": task.roles[-1] if task.roles else None,  # none: a translation task
         "label_names": list(task.labels),
         "label_field": layout.label_field,
         "text_fields": list(layout.text_fields),
@@ -103,10 +107,11 @@ def generate_benchmark(
 ) -> Path:
     """Write every task, the corpus and benchmark.json under root; returns root.
 
-    Sizes: `train_size` examples per English training split, `eval_size` per dev and per test
-    split per language, `retrieval_size` pairs per Tatoeba language and sentences per side of
-    each BUCC split, `corpus_size` corpus lines per language. The same arguments always give
-    byte-identical files.
+    Sizes: `train_size` examples per English training split and per translation of one
+    (`train_size // 8`, at least one, per in-language training split), `eval_size` per dev and
+    per test split per language (and per translation of a test split), `retrieval_size` pairs
+    per Tatoeba language and sentences per side of each BUCC split, `corpus_size` corpus lines
+    per language. The same arguments always give byte-identical files.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

@@ -193,14 +193,19 @@ def render_question(clause: Clause, qtype: str, lang: str, lex: Lexicon) -> str:
     return " ".join(words) + syn.question_mark
 
 
-def render_text(clauses: Sequence[Clause], lang: str, lex: Lexicon) -> str:
-    """One sentence: the clauses joined by the language's "and", plus its full stop."""
+def render_words(clauses: Sequence[Clause], lang: str, lex: Lexicon) -> list[str]:
+    """The words of one sentence: the clauses joined by the language's "and" (no full stop)."""
     words: list[str] = []
     for i, clause in enumerate(clauses):
         if i:
             words.append(lex.conj)
         words.extend(render_tokens(clause, lang, lex))
-    return " ".join(words) + SYNTAX[lang].full_stop
+    return words
+
+
+def render_text(clauses: Sequence[Clause], lang: str, lex: Lexicon) -> str:
+    """One sentence: the clauses joined by the language's "and", plus its full stop."""
+    return " ".join(render_words(clauses, lang, lex)) + SYNTAX[lang].full_stop
 
 
 def english_variant(

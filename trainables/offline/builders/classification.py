@@ -1,5 +1,5 @@
 """Sentence-pair classification: synth_nli (MNLI-like), synth_para (QQP-like), synth_xnli
-(XNLI-like)."""
+(XNLI-like) and its translations, synth_xnli_mt (XNLI-MT-like)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from trainables.offline.builders.common import (
     ENGLISH_SPLITS,
+    NON_ENGLISH,
     TARGET_SPLITS,
     BenchmarkWriter,
     Inputs,
@@ -17,12 +18,20 @@ from trainables.offline.builders.common import (
     other_number,
     unique_examples,
 )
+from trainables.offline.builders.translation import (
+    IN_LANGUAGE_SPLITS,
+    TRANSLATION_SPLITS,
+    in_language_size,
+    translation_noise,
+)
 from trainables.offline.grammar import (
+    SYNTAX,
     Clause,
     english_variant,
     random_clause,
     render_text,
     render_tokens,
+    render_words,
 )
 from trainables.offline.lexicon import (
     ADJECTIVES,
@@ -104,12 +113,19 @@ def _xnli_example(rng: random.Random, label: int) -> Example:
     return premise, (h,), label
 
 
-def _nli_records(examples: list[Example], lang: str, lex: Lexicon) -> list[dict]:
-    return [
-        {"premise": render_text(p, lang, lex), "hypothesis": render_text(h, lang, lex),
-         "label": label}
-        for p, h, label in examples
-    ]  # fmt: skip
+def _nli_records(
+    examples: list[Example], lang: str, lex: Lexicon, noise: random.Random | None = None
+) -> list[dict]:
+    """The examples rendered in `lang`; with `translation_noise` drawn from `noise` if given."""
+
+    def text(clauses: tuple[Clause, ...]) -> str:
+        if noise is None:
+            return render_text(clauses, lang, lex)
+        words = translation_noise(noise, render_words(clauses, lang, lex))
+        return " ".join(words) + SYNTAX[lang].full_stop
+
+    return [{"premise": text(p), "hypothesis": text(h), "label": label}
+            for p, h, label in examples]  # fmt: skip
 
 
 def _para_records(rng: random.Random, n: int, lex: Lexicon) -> list[dict]:
@@ -166,15 +182,49 @@ def build_synth_para(inputs: Inputs, files: BenchmarkWriter) -> Layout:
     return layout
 
 
-def build_synth_xnli(inputs: Inputs, files: BenchmarkWriter) -> Layout:
-    """``synth_xnli/{train-en,dev-*,test-*}.jsonl``: premise, hypothesis, label (target,
-    XNLI-like; dev/test are parallel across languages)."""
-    layout = Layout(TARGET_SPLITS, ["premise", "hypothesis"])
+def _xnli_examples(inputs: Inputs) -> tuple[dict[str, list[Example]], set]:
+    """synth_xnli's abstract examples of each split of TARGET_SPLITS, drawn in that order from
+    its stream (so synth_xnli_mt can draw them again), and the set of every example drawn."""
     rng, seen = inputs.rng("synth_xnli"), set()
-    for split, languages in layout.splits.items():
+    examples = {}
+    for split in TARGET_SPLITS:
         labels = balanced_labels(rng, inputs.split_size(split), len(NLI_LABELS))
-        examples = unique_examples(_xnli_example, rng, labels, seen)
+        examples[split] = unique_examples(_xnli_example, rng, labels, seen)
+    return examples, seen
+
+
+def build_synth_xnli(inputs: Inputs, files: BenchmarkWriter) -> Layout:
+    """``synth_xnli/{train-*,dev-*,test-*}.jsonl``: premise, hypothesis, label (target,
+    XNLI-like; dev/test are parallel across languages; train-en is the English training set,
+    each other train-<L> a small gold in-language one of fresh examples)."""
+    layout = Layout(IN_LANGUAGE_SPLITS, ["premise", "hypothesis"])
+    examples, seen = _xnli_examples(inputs)
+    for split, languages in TARGET_SPLITS.items():
         for lang in languages:
             files.write_jsonl(f"synth_xnli/{split}-{lang}.jsonl",
-                              _nli_records(examples, lang, inputs.lexicons[lang]))
+                              _nli_records(examples[split], lang, inputs.lexicons[lang]))
+    # Drawn after every other split, each language from its own stream (so the others' bytes
+    # do not move), and kept apart from every split, and from each other, by `seen`.
+    for lang in NON_ENGLISH:
+        rng = inputs.rng("synth_xnli", "in-language", lang)
+        labels = balanced_labels(rng, in_language_size(inputs.train_size), len(NLI_LABELS))
+        files.write_jsonl(f"synth_xnli/train-{lang}.jsonl",
+                          _nli_records(unique_examples(_xnli_example, rng, labels, seen), lang,
+                                       inputs.lexicons[lang]))
+    return layout
+
+
+def build_synth_xnli_mt(inputs: Inputs, files: BenchmarkWriter) -> Layout:
+    """``synth_xnli_mt/{train,test}-<L>.jsonl`` for each non-English L: synth_xnli's English
+    training set "translated" into L and L's test set "translated" into English (premise,
+    hypothesis, label; same examples, labels and order as their sources), each file with
+    `translation_noise` from its own stream (XNLI-MT-like: translate-train, translate-test)."""
+    layout = Layout(TRANSLATION_SPLITS, ["premise", "hypothesis"])
+    examples, _ = _xnli_examples(inputs)
+    for split, languages in layout.splits.items():
+        for lang in languages:
+            into = lang if split == "train" else "en"
+            files.write_jsonl(f"synth_xnli_mt/{split}-{lang}.jsonl",
+                              _nli_records(examples[split], into, inputs.lexicons[into],
+                                           noise=inputs.rng("synth_xnli_mt", split, lang)))
     return layout

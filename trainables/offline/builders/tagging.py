@@ -1,16 +1,23 @@
-"""Tagging: synth_pos (UD-POS-like, every language) and synth_ccg (CCG supertagging in
-CCGbank's AUTO format, English)."""
+"""Tagging: synth_pos (UD-POS-like, every language), its translations synth_pos_mt, and
+synth_ccg (CCG supertagging in CCGbank's AUTO format, English)."""
 
 from __future__ import annotations
 
 import random
 
 from trainables.offline.builders.common import (
+    NON_ENGLISH,
     TARGET_SPLITS,
     BenchmarkWriter,
     Inputs,
     Layout,
     unique_examples,
+)
+from trainables.offline.builders.translation import (
+    IN_LANGUAGE_SPLITS,
+    TRANSLATION_SPLITS,
+    in_language_size,
+    translation_noise,
 )
 from trainables.offline.grammar import Clause, random_clause, render_tagged
 from trainables.offline.lexicon import Lexicon
@@ -47,19 +54,64 @@ def _ccg_auto_lines(clause: Clause, identifier: str, lex: Lexicon) -> list[str]:
     return [f"ID={identifier} PARSER=GOLD NUMPARSE=1", derivation]
 
 
-def build_synth_pos(inputs: Inputs, files: BenchmarkWriter) -> Layout:
-    """``synth_pos/{train-en,dev-*,test-*}.jsonl``: tokens, tags (target, UD-POS-like)."""
-    layout = Layout(TARGET_SPLITS, ["tokens"], label_field="tags")
+def _pos_records(
+    clauses: list[Clause], lang: str, lex: Lexicon, noise: random.Random | None = None
+) -> list[dict]:
+    """The clauses' tokens and tags in `lang`; with `translation_noise` drawn from `noise` if
+    given (on (word, tag) pairs, so that every tag stays with its word)."""
+    records = []
+    for clause in clauses:
+        pairs = render_tagged(clause, lang, lex)
+        if noise is not None:
+            pairs = translation_noise(noise, pairs)
+        records.append({"tokens": [w for w, _ in pairs], "tags": [t for _, t in pairs]})
+    return records
+
+
+def _pos_clauses(inputs: Inputs) -> tuple[dict[str, list[Clause]], set]:
+    """synth_pos's clauses of each split of TARGET_SPLITS, drawn in that order from its stream
+    (so synth_pos_mt can draw them again), and the set of every clause drawn."""
     rng, seen = inputs.rng("synth_pos"), set()
-    for split, languages in layout.splits.items():
-        clauses = unique_examples(lambda r, _: _pos_clause(r), rng,
-                                  range(inputs.split_size(split)), seen)
+    clauses = {}
+    for split in TARGET_SPLITS:
+        clauses[split] = unique_examples(lambda r, _: _pos_clause(r), rng,
+                                         range(inputs.split_size(split)), seen)
+    return clauses, seen
+
+
+def build_synth_pos(inputs: Inputs, files: BenchmarkWriter) -> Layout:
+    """``synth_pos/{train-*,dev-*,test-*}.jsonl``: tokens, tags (target, UD-POS-like; dev/test
+    are parallel across languages; train-en is the English training set, each other
+    train-<L> a small gold in-language one of fresh clauses)."""
+    layout = Layout(IN_LANGUAGE_SPLITS, ["tokens"], label_field="tags")
+    clauses, seen = _pos_clauses(inputs)
+    for split, languages in TARGET_SPLITS.items():
         for lang in languages:
-            records = []
-            for clause in clauses:
-                pairs = render_tagged(clause, lang, inputs.lexicons[lang])
-                records.append({"tokens": [w for w, _ in pairs], "tags": [t for _, t in pairs]})
-            files.write_jsonl(f"synth_pos/{split}-{lang}.jsonl", records)
+            files.write_jsonl(f"synth_pos/{split}-{lang}.jsonl",
+                              _pos_records(clauses[split], lang, inputs.lexicons[lang]))
+    # As synth_xnli's: after every other split, one stream per language, apart by `seen`.
+    for lang in NON_ENGLISH:
+        rng = inputs.rng("synth_pos", "in-language", lang)
+        fresh = unique_examples(lambda r, _: _pos_clause(r), rng,
+                                range(in_language_size(inputs.train_size)), seen)
+        files.write_jsonl(f"synth_pos/train-{lang}.jsonl",
+                          _pos_records(fresh, lang, inputs.lexicons[lang]))
+    return layout
+
+
+def build_synth_pos_mt(inputs: Inputs, files: BenchmarkWriter) -> Layout:
+    """``synth_pos_mt/{train,test}-<L>.jsonl`` for each non-English L: tokens, tags of
+    synth_pos's English training set "translated" into L and of L's test set "translated" into
+    English (same clauses in the same order), each file with `translation_noise` from its own
+    stream; a dropped word takes its tag along, swapped words swap their tags."""
+    layout = Layout(TRANSLATION_SPLITS, ["tokens"], label_field="tags")
+    clauses, _ = _pos_clauses(inputs)
+    for split, languages in layout.splits.items():
+        for lang in languages:
+            into = lang if split == "train" else "en"
+            files.write_jsonl(f"synth_pos_mt/{split}-{lang}.jsonl",
+                              _pos_records(clauses[split], into, inputs.lexicons[into],
+                                           noise=inputs.rng("synth_pos_mt", split, lang)))
     return layout
 
 
