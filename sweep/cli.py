@@ -210,14 +210,24 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from sweep.scoring import format_scores, score_directory
+    from sweep import scoring, xglue_scoring
 
     try:
-        result = score_directory(args.task, Path(args.predictions), Path(args.labels))
+        if args.task in (*xglue_scoring.TASKS, xglue_scoring.ALL):
+            result = xglue_scoring.score(args.task, Path(args.predictions), Path(args.labels),
+                                         args.split or "test")
+            text = xglue_scoring.format_scores(result)
+        else:
+            if args.split not in (None, "test"):
+                raise ValueError(f"--split {args.split}: xtreme's layout holds test files "
+                                 "only; --split is for XGLUE's tasks")
+            result = scoring.score_directory(args.task, Path(args.predictions),
+                                             Path(args.labels))
+            text = scoring.format_scores(result)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(json.dumps(result, indent=2) if args.format == "json" else format_scores(result))
+    print(json.dumps(result, indent=2) if args.format == "json" else text)
     return 0
 
 
@@ -265,22 +275,34 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--output", help="write to this file instead of standard output")
     results.set_defaults(handler=cmd_results)
 
+    from sweep import xglue_scoring
     from sweep.scoring import TASKS
 
     score = commands.add_parser(
-        "score", help="score prediction files laid out as google-research/xtreme lays them out")
-    score.add_argument("--task", required=True, choices=TASKS)
+        "score", help="score prediction files laid out as google-research/xtreme lays them "
+                      "out, or for an XGLUE task (xglue_*) as microsoft/XGLUE's "
+                      "xglue_evaluate.py reads them")
+    score.add_argument("--task", required=True,
+                       choices=[*TASKS, *xglue_scoring.TASKS, xglue_scoring.ALL],
+                       help="the task; xglue: XGLUE's nine tasks and their average")
     score.add_argument("--predictions", required=True,
-                       help="directory of test-<lang>.tsv / .json predictions (or its parent)")
-    score.add_argument("--labels", required=True, help="directory of the gold files, same layout")
+                       help="directory of test-<lang>.tsv / .json predictions (or its parent); "
+                            "XGLUE: the directory of <TASK>/<lang>.prediction")
+    score.add_argument("--labels", required=True,
+                       help="directory of the gold files, same layout; XGLUE: the ground truth "
+                            "as its archive lays it out (xglue_full_dataset/)")
+    # Not `choices`: a wrong split is bad input that exits 2 through main, with the message.
+    score.add_argument("--split", metavar="test|dev",
+                       help="XGLUE only: the split the ground truth is read from (default test)")
     score.add_argument("--format", choices=["table", "json"], default="table")
     score.set_defaults(handler=cmd_score)
 
     export = commands.add_parser(
-        "export", help="a task's kept test predictions in google-research/xtreme's layout, "
-                       "one folder per checkpoint, with the labels `sweep score` reads")
+        "export", help="a task's kept test predictions in google-research/xtreme's layout "
+                       "(XGLUE's for xglue_* tasks), one folder per checkpoint, with the "
+                       "labels `sweep score` reads")
     export.add_argument("path", help="the run's storage path")
-    export.add_argument("--task", required=True, choices=TASKS)
+    export.add_argument("--task", required=True, choices=[*TASKS, *xglue_scoring.TASKS])
     export.add_argument("--out", required=True, help="directory to write the folders in")
     export.set_defaults(handler=cmd_export)
 

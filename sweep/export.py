@@ -1,4 +1,5 @@
-"""`sweep export`: a run's kept predictions of one task in google-research/xtreme's layout.
+"""`sweep export`: a run's kept predictions of one task in google-research/xtreme's layout,
+or for an XGLUE task in microsoft/XGLUE's.
 
 For each evaluated checkpoint (intermediate task and seed), two trees that `sweep score`
 reads back to the numbers of the result rows:
@@ -7,22 +8,32 @@ reads back to the numbers of the result rows:
     OUT/<checkpoint>/labels/<folder>/test-<lang>.<suffix>
 
 `<folder>` is the task's xtreme folder (`Task.xtreme_files`), the file formats those of
-`sweep.scoring`.
+`sweep.scoring`. An XGLUE task's trees are those of `sweep.xglue_scoring`:
+
+    OUT/<checkpoint>/predictions/<TASK>/<lang>.prediction
+    OUT/<checkpoint>/labels/<TASK>/<its ground-truth file of the test split>
+
+The labels in XGLUE's ground-truth format, text fields left empty (the kept predictions have
+no texts): the label last on each line (PAWS-X with its header and an id column; WPR's query
+group first, `q<group>`, so its queries survive), `_ <tag>` lines for NER and POS, SQuAD JSON
+of the ids and answers for MLQA.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 
+from sweep import xglue_scoring
 from sweep.errors import ResultsError
 from sweep.predictions import load_predictions
 from trainables.storage import Location
-from trainables.tasks import PredictionFormat, Task, get_task, scorable_tasks
+from trainables.tasks import Family, PredictionFormat, Task, get_task, scorable_tasks
 
 # Files of one language: (predictions text, labels text) from its examples, in order.
 Writer = Callable[[list[Any], list[Any], list[str]], tuple[str, str]]
@@ -75,15 +86,87 @@ WRITERS: dict[PredictionFormat, Writer] = {
 }
 
 
+# --- XGLUE's layout ----------------------------------------------------------------------------
+
+
+def _xglue_rows(task: Task, labels: list[Any], ids: list[str],
+                first: list[str] | None = None) -> str:
+    """Ground-truth lines: the task's text fields empty (or the first one from `first`), the
+    label last; a headed file (PAWS-X's) with its header, `id` and the columns, and the ids."""
+    header = xglue_scoring.has_header(task)
+    rows = []
+    for index, (example_id, label) in enumerate(zip(ids, labels, strict=True)):
+        fields = [first[index] if first else "", *[""] * (len(task.text_fields) - 1), label]
+        rows.append("\t".join([example_id, *fields] if header else fields))
+    return ("\t".join(("id", *task.local.columns)) + "\n" if header else "") + _lines(rows)
+
+
+def _xglue_labels(task: Task, predictions: list[Any], gold: list[Any],
+                  ids: list[str]) -> tuple[str, str]:
+    return _lines(predictions), _xglue_rows(task, gold, ids)
+
+
+def _xglue_relevance(task: Task, predictions: list[Any], gold: list[Any],
+                     ids: list[str]) -> tuple[str, str]:
+    # The expected grade, what the run's `ndcg` ranks by (repr: the float read back exactly).
+    return (_lines(repr(float(p["relevance"])) for p in predictions),
+            _xglue_rows(task, [g["grade"] for g in gold], ids, [f"q{g['query']}" for g in gold]))
+
+
+def _xglue_tags(task: Task, predictions: list[Any], gold: list[Any],
+                ids: list[str]) -> tuple[str, str]:
+    # An empty sentence would be two blank lines in a row, which XGLUE's scorer cannot read;
+    # leaving it out of both files changes no chunk.
+    kept = [(p, g) for p, g in zip(predictions, gold, strict=True) if g]
+    return ("".join(_lines(sentence) + "\n" for sentence, _ in kept),
+            "".join(_lines(f"_ {tag}" for tag in sentence) + "\n" for _, sentence in kept))
+
+
+def _xglue_answers(task: Task, predictions: list[Any], gold: list[Any],
+                   ids: list[str]) -> tuple[str, str]:
+    return _answers(predictions, gold, ids)  # {id: answer}, and SQuAD JSON: as xtreme's
+
+
+XglueWriter = Callable[[Task, list[Any], list[Any], list[str]], tuple[str, str]]
+XGLUE_WRITERS: dict[Family, XglueWriter] = {
+    Family.CLASSIFICATION: _xglue_labels,
+    Family.RELEVANCE: _xglue_relevance,
+    Family.TAGGING: _xglue_tags,
+    Family.SPAN_QA: _xglue_answers,
+}
+
+# The tasks `sweep export` writes: the xtreme-layout ones, then XGLUE's.
+EXPORTABLE: tuple[str, ...] = (*scorable_tasks(), *xglue_scoring.TASKS)
+
+# A language's two files under predictions/ and labels/.
+Paths = Callable[[str], tuple[PurePosixPath, PurePosixPath]]
+
+
+def _layout(task: Task) -> tuple[Writer, Paths]:
+    """The task's writer and file paths: xtreme's layout, else XGLUE's."""
+    if task.xtreme_files:
+        files = task.xtreme_files
+
+        def xtreme(language: str) -> tuple[PurePosixPath, PurePosixPath]:
+            name = PurePosixPath(files.folder or task.name,
+                                 f"test-{language}.{files.format.suffix}")
+            return name, name
+
+        return WRITERS[files.format], xtreme
+    return (partial(XGLUE_WRITERS[task.family], task),
+            lambda language: (xglue_scoring.prediction_path(task, language),
+                              xglue_scoring.label_path(task, "test", language)))
+
+
 def checkpoint_name(intermediate_task: str, seed: Any) -> str:
     """A checkpoint's folder: its intermediate task (or encoder) and its seed."""
     return intermediate_task if pd.isna(seed) else f"{intermediate_task}-seed{int(seed)}"
 
 
 def _test_predictions(storage: str | Path | Location, task: Task) -> pd.DataFrame:
-    if task.name not in scorable_tasks():
-        raise ResultsError(f"--task {task.name}: it has no xtreme file layout; exportable: "
-                           f"{', '.join(scorable_tasks())}")
+    if task.name not in EXPORTABLE:
+        raise ResultsError(f"--task {task.name}: it has no xtreme file layout (nor XGLUE's); "
+                           f"exportable: {', '.join(EXPORTABLE)}")
     kept = load_predictions(storage)
     examples = kept[kept["task"] == task.name]
     if examples.empty:
@@ -93,8 +176,8 @@ def _test_predictions(storage: str | Path | Location, task: Task) -> pd.DataFram
     test = examples[examples["split"] == "test"]
     if test.empty:
         splits = ", ".join(sorted(set(examples["split"])))
-        raise ResultsError(f"--task {task.name}: only {splits} predictions; xtreme's layout "
-                           "holds test predictions")
+        raise ResultsError(f"--task {task.name}: only {splits} predictions; the exported "
+                           "layout holds test predictions")
     return test
 
 
@@ -103,7 +186,7 @@ def export_task(storage: str | Path | Location, task_name: str, out: Path) -> li
     returns the checkpoint folders written."""
     task = get_task(task_name)
     test = _test_predictions(storage, task)
-    files, writer = task.xtreme_files, WRITERS[task.xtreme_files.format]
+    writer, paths = _layout(task)
     folders = []
     checkpoints = test.groupby(["intermediate_task", "seed", "trial_id"], dropna=False,
                                sort=True)
@@ -116,10 +199,10 @@ def export_task(storage: str | Path | Location, task_name: str, out: Path) -> li
             predictions, labels = writer([json.loads(v) for v in group["prediction"]],
                                          [json.loads(v) for v in group["gold"]],
                                          group["example_id"].astype(str).tolist())
-            for side, text in (("predictions", predictions), ("labels", labels)):
-                directory = out / folder / side / (files.folder or task.name)
-                directory.mkdir(parents=True, exist_ok=True)
-                (directory / f"test-{language}.{files.format.suffix}").write_text(
-                    text, encoding="utf-8")
+            for side, text, path in zip(("predictions", "labels"), (predictions, labels),
+                                        paths(language), strict=True):
+                file = out / folder / side / path
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_text(text, encoding="utf-8")
         folders.append(out / folder)
     return folders
