@@ -36,6 +36,7 @@ class BestCheckpoint:
     train_seconds: float
     devices: int  # GPUs, or Train workers on a CPU-only run
     config: dict[str, Any]  # the trial's sampled point, `intermediate` included in targets
+    target_train_examples: int = 0  # a direct arm's target-language training examples
 
     @property
     def intermediate(self) -> str:
@@ -52,7 +53,9 @@ class BestCheckpoint:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BestCheckpoint:
-        return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls)})
+        # A field with a default may be missing from a manifest written before it existed.
+        return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls)
+                      if field.name in data or field.default is dataclasses.MISSING})
 
 
 class Manifest:

@@ -8,6 +8,10 @@ Stages, in the order they run:
                        the chosen configuration, x languages
   retrieval/<task>     retrieval from every intermediate encoder (each seed) and the base
                        model x languages
+A target arm other than zero-shot (`trainables.arms`) adds `target/<task>@<arm>` and
+`eval/<task>@<arm>`, with `-<language>` for a per-language arm (one model per language,
+tested on it); few-shot starts from the zero-shot stage's models, translate-test only
+evaluates them.
 Each stage carries a hash of everything that determines its output, its upstream stages'
 hashes included, so a finished stage is skipped only while that hash still matches.
 """
@@ -21,8 +25,11 @@ from typing import Any
 
 from sweep.schema import Spec, dimension_values
 from sweep.searchers import SEARCHERS
+from trainables.arms import ARMS, ZERO_SHOT, sources
 from trainables.tasks import get_task
 from trainables.trial import NO_INTERMEDIATE, evaluation_resources, worker_resources
+
+ARM_MARK = "@"  # between a stage's task and its arm: zero-shot stages have none
 
 
 @dataclass(frozen=True)
@@ -56,12 +63,33 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def count_training_trials(spec: Spec, kind: str, task: str) -> int:
-    """Trials Tune will run for the `kind` stage of `task`: its configurations, each once per
-    seed."""
+def stage_name(kind: str, task: str, arm: str = ZERO_SHOT, language: str | None = None) -> str:
+    """`<kind>/<task>`, with `@<arm>` and `-<language>` for a target arm other than
+    zero-shot."""
+    if arm == ZERO_SHOT:
+        return f"{kind}/{task}"
+    return f"{kind}/{task}{ARM_MARK}{arm}" + (f"-{language}" if language else "")
+
+
+def arm_cells(spec: Spec, task: str) -> list[tuple[str, str | None]]:
+    """(arm, language) of every model family the spec asks of target `task`: a per-language
+    arm once per evaluated language it has data for, the others once (language None)."""
+    entry, languages = get_task(task), evaluation_languages(spec, task)
+    cells: list[tuple[str, str | None]] = []
+    for name in spec.search.target.arms:
+        arm = ARMS[name]
+        cells += [(name, language) for language in arm.languages(entry)
+                  if language in languages] if arm.per_language else [(name, None)]
+    return cells
+
+
+def count_training_trials(spec: Spec, kind: str, task: str, arm: str = ZERO_SHOT) -> int:
+    """Trials Tune will run for the `kind` stage of `task` (of `arm`, for a target): its
+    configurations, each once per seed."""
     intermediates = spec.target_intermediates() if kind == "target" else None
     configurations = SEARCHERS[spec.searcher.type].count_trials(
-        spec.stage_dimensions(kind, task, intermediates), spec.stage_search(kind, task).num_samples)
+        spec.stage_dimensions(kind, task, intermediates, arm),
+        spec.stage_search(kind, task).num_samples)
     return configurations * spec.repeats(kind, task)
 
 
@@ -121,20 +149,41 @@ def make_plan(spec: Spec) -> Plan:
     choices = spec.target_intermediates()
     upstream = [f"intermediate/{name}" for name in choices if name != NO_INTERMEDIATE]
     for task in spec.target_tasks:
-        add(f"target/{task}", "target", task, upstream,
-            count_training_trials(spec, "target", task), _training_resources(spec),
-            {**shared, "tasks": [task], "search": spec.stage_search("target", task).model_dump(),
-             "intermediate": choices}, spec.repeats("target", task))
+        search = spec.stage_search("target", task).model_dump()
+        for arm, language in arm_cells(spec, task):
+            if not ARMS[arm].trains:
+                continue
+            config = {**shared, "tasks": [task], "search": search, "intermediate": choices}
+            if arm != ZERO_SHOT:  # a zero-shot stage's hash stays what it was before arms
+                config["arm"] = _arm_config(task, arm, language)
+                if ARMS[arm].from_zero_shot:
+                    config["search"] = {**search, "shots": spec.search.target.shots,
+                                        "shot_seed": spec.search.target.shot_seed}
+            after = [stage_name("target", task)] if ARMS[arm].from_zero_shot else upstream
+            add(stage_name("target", task, arm, language), "target", task, after,
+                count_training_trials(spec, "target", task, arm), _training_resources(spec),
+                config, spec.repeats("target", task))
 
     for task in spec.target_tasks:
         # Every seed's checkpoint of each chosen configuration.
         seeds = spec.repeats("target", task)
         checkpoints = (len(choices) if spec.evaluation.full_table else 1) * seeds
-        languages = evaluation_languages(spec, task)
-        add(f"eval/{task}", "eval", task, [f"target/{task}"],
-            checkpoints * len(languages) * len(spec.evaluation.splits), _eval_resources(spec),
-            {"task": task, "languages": languages, "splits": spec.evaluation.splits,
-             "full_table": spec.evaluation.full_table}, seeds)
+        for arm, language in arm_cells(spec, task):
+            trained = stage_name("target", task, arm if ARMS[arm].trains else ZERO_SHOT,
+                                 language)
+            config = {"task": task, "languages": evaluation_languages(spec, task),
+                      "splits": spec.evaluation.splits, "full_table": spec.evaluation.full_table}
+            if arm != ZERO_SHOT:
+                config["arm"] = _arm_config(task, arm, language)
+                config["target_stage"] = trained
+                config["languages"] = [language] if language else [
+                    other for other in config["languages"]
+                    if other in ARMS[arm].languages(get_task(task))]
+                if not ARMS[arm].trains:  # translations of test sets only
+                    config["splits"] = ["test"]
+            add(stage_name("eval", task, arm, language), "eval", task, [trained],
+                checkpoints * len(config["languages"]) * len(config["splits"]),
+                _eval_resources(spec), config, seeds)
 
     all_intermediates = [f"intermediate/{name}" for name in spec.intermediate_names()]
     # The base model, and every seed's encoder of each intermediate task.
@@ -146,6 +195,13 @@ def make_plan(spec: Spec) -> Plan:
             {"task": task, "languages": languages, "model": spec.model.model_dump(),
              "data": spec.data.model_dump(), "retrieval": spec.evaluation.retrieval.model_dump()})
     return Plan(spec, tuple(stages))
+
+
+def _arm_config(task: str, arm: str, language: str | None) -> dict[str, Any]:
+    """What a stage of a target arm reads (`trainables.arms.sources`), in the plan's JSON."""
+    return {"name": arm, "language": language,
+            **{split: [list(pair) for pair in pairs]
+               for split, pairs in sources(ARMS[arm], get_task(task), language).items()}}
 
 
 def describe(plan: Plan, storage: str) -> str:

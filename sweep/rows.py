@@ -17,6 +17,7 @@ from sweep.manifest import BestCheckpoint
 from sweep.plan import Stage
 from sweep.results import ROWS_DIR
 from sweep.spec import Spec
+from trainables.arms import ARMS, ZERO_SHOT
 from trainables.storage import Location
 from trainables.tasks import get_task
 
@@ -25,7 +26,8 @@ COLUMNS = [
     "language", "split", "metric", "value", "learning_rate", "intermediate_learning_rate",
     "seed", "step", "retrieval_layer", "retrieval_pooling", "checkpoint_uri",
     "train_examples_seen", "wall_seconds", "train_wall_seconds", "device_hours", "num_examples",
-    "node_id", "synthetic",
+    "node_id", "synthetic", "arm", "train_languages", "n_train_target", "translation_source",
+    "selection", "shots", "shot_seed",
 ]  # fmt: skip
 
 # A fact, not a column: `stage_rows` adds the evaluation's own time and reports device_hours.
@@ -69,6 +71,23 @@ def target_facts(checkpoint: BestCheckpoint, upstream: BestCheckpoint | None) ->
         "learning_rate": checkpoint.config["learning_rate"],
         "intermediate_learning_rate": upstream.config["learning_rate"] if upstream else None,
         TRAIN_DEVICE_SECONDS: device_seconds,
+    }
+
+
+def arm_facts(arm: dict[str, Any] | None, checkpoint: BestCheckpoint) -> dict[str, Any]:
+    """Row facts of the target arm (`trainables.arms`) a checkpoint was trained under, or is
+    tested under (translate-test); None: zero-shot. Training languages in the order the arm
+    reads them; the translation source is the registry task holding the translations."""
+    name = arm["name"] if arm else ZERO_SHOT
+    train = arm["train"] if arm else [["", "en"]]
+    translations = [source for source, language in arm.get("train", []) + arm.get("test", [])
+                    if language != "en"] if arm and ARMS[name].data != "in_language" else []
+    return {
+        "arm": name, "train_languages": ",".join(dict.fromkeys(lang for _, lang in train)),
+        "n_train_target": checkpoint.target_train_examples,
+        "translation_source": translations[0] if translations else None,
+        "selection": ARMS[name].selection,
+        "shots": checkpoint.config.get("shots"), "shot_seed": checkpoint.config.get("shot_seed"),
     }
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from trainables.arms import ARMS, ZERO_SHOT
 from trainables.trial import NO_INTERMEDIATE
 
 HYPERPARAMETERS = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "seed")
@@ -121,6 +122,13 @@ class TargetSearch(StageSearch):
     # Intermediate checkpoints to start from; `none` is the no-intermediate baseline.
     # Left out: every intermediate task of the spec and `none`.
     intermediate: list[str] | None = None
+    # Where each target model's training data comes from (`trainables.arms.ARMS`): every
+    # arm but zero_shot is a stage of its own, one per language for a per-language arm.
+    arms: list[str] = Field([ZERO_SHOT], min_length=1)
+    # few_shot: how many examples of the language each model trains on, and the seed that
+    # draws them (searched like the hyperparameters).
+    shots: Dimension = 10
+    shot_seed: Dimension = 0
 
 
 class StageOverrides(Strict):
@@ -282,14 +290,18 @@ class Spec(Strict):
         return f"search.{kind}.{key}"
 
     def stage_dimensions(
-        self, kind: str, task: str, intermediates: list[str] | None
+        self, kind: str, task: str, intermediates: list[str] | None, arm: str = ZERO_SHOT,
     ) -> dict[str, Dimension]:
         """What Tune searches in the `kind` stage of `task`: its hyperparameters and, given
-        `intermediates`, the intermediate checkpoint to start from."""
+        `intermediates`, the intermediate checkpoint to start from; a few-shot stage also
+        searches its shots and their seed."""
         search = self.stage_search(kind, task)
         dims: dict[str, Dimension] = {key: getattr(search, key) for key in HYPERPARAMETERS}
         if intermediates is not None:
             dims["intermediate"] = Choice(choice=intermediates)
+        if ARMS[arm].from_zero_shot:
+            dims["shots"] = self.search.target.shots
+            dims["shot_seed"] = self.search.target.shot_seed
         return dims
 
     def training_tasks(self, kind: str) -> list[str]:

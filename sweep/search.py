@@ -10,15 +10,18 @@ from ray.tune.search import Searcher
 from sweep.schedulers import SCHEDULERS
 from sweep.schema import Spec
 from sweep.searchers import SEARCHERS
+from trainables.arms import ZERO_SHOT
 from trainables.training import EVALUATIONS, SCORE
 
 
 def build_search(
-    spec: Spec, kind: str, task: str, intermediates: list[str] | None = None
+    spec: Spec, kind: str, task: str, intermediates: list[str] | None = None,
+    arm: str = ZERO_SHOT,
 ) -> tuple[dict[str, Any], Searcher | None, int]:
     """(param_space, search algorithm, num_samples) for the intermediate or target stage that
-    trains `task`; `intermediates`, for a target stage, are its checkpoint choices."""
-    dims = spec.stage_dimensions(kind, task, intermediates)
+    trains `task` (for `arm`); `intermediates`, for a target stage, are its checkpoint
+    choices."""
+    dims = spec.stage_dimensions(kind, task, intermediates, arm)
     cover = intermediates if spec.evaluation.full_table else None
     space, algorithm, per_configuration = SEARCHERS[spec.searcher.type].build(
         dims, spec.searcher, SCORE, cover, spec.seeds(kind, task))

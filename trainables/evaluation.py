@@ -50,15 +50,18 @@ def _where() -> dict[str, Any]:
 def evaluate_checkpoint(
     model_cfg: Mapping[str, Any], data_cfg: Mapping[str, Any], checkpoint: str, task_name: str,
     language: str, split: str, max_length: int | None = None, batch_size: int = 64,
+    sources: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Metrics of a fine-tuned checkpoint on `task_name` in `language`."""
+    """Metrics of a fine-tuned checkpoint on `task_name` in `language`; `sources` ((task,
+    language) pairs) are read in place of the task's own split where an arm says so
+    (translate-test: the split translated into English)."""
     started = time.time()
     device = _device()
     tokenizer = load_tokenizer(model_cfg)
     model = load_checkpoint(model_cfg, checkpoint).to(device)
     config = {"data": data_cfg, "max_length": max_length}
     task = model.tasks[task_name]  # with the label order its head was trained on
-    examples, features = featurize_split(config, task, split, language, tokenizer)
+    examples, features = featurize_split(config, task, split, language, tokenizer, sources)
     # Work every language of this checkpoint shares (a retrieval pool) is kept on the node;
     # its meta.json (metrics, step) tells a rewritten checkpoint apart.
     shared = cache_dir() / "evaluations" / hashlib.sha256(json.dumps(

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from trainables.arms import Sources, english_sources
 from trainables.data import load_examples, task_with_labels
 from trainables.families import get_family
 from trainables.families.base import Feature, SplitContext
@@ -42,29 +43,48 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def featurize_split(
-    config: Mapping[str, Any], task: Task, split: str, language: str, tokenizer: Any,
-) -> tuple[list[dict], list[Feature]]:
-    """Examples and features of one task split: English training data from the task's
-    training sources (XNLI <- MNLI; ANLI+ adds MNLI and SNLI), English dev data from its dev
-    source where it has no dev set of its own (XQuAD <- SQuAD), else the task's own split.
-    In a split whose candidate pool spans languages (LAReQA's test), the queries of
-    `language` come with the candidates of every language."""
-    if split == "train":
-        sources = [task.training_task, *task.train_also]
-    elif split == "dev" and language == "en" and task.dev_task:
-        sources = [task.dev_task]
-    else:
-        sources = [task.name]
-    examples = [example for source in sources
-                for example in load_examples(config["data"], source, split, language)]
+def split_examples(
+    config: Mapping[str, Any], task: Task, split: str, language: str,
+    sources: Sources | None = None, shots: int | None = None, shot_seed: int = 0,
+) -> tuple[list[dict], int]:
+    """Examples of one task split: English training data from the task's training sources
+    (XNLI <- MNLI; ANLI+ adds MNLI and SNLI), English dev data from its dev source where it
+    has no dev set of its own (XQuAD <- SQuAD), else the task's own split; `sources` ((task,
+    language) pairs, `trainables.arms.sources`) in place of those where a target arm reads
+    other data (translations, gold target-language data). `shots` keeps that many examples,
+    drawn with `shot_seed` (few-shot). In a split whose candidate pool spans languages
+    (LAReQA's test), the queries of `language` come with the candidates of every language.
+    Also returns how many of the examples are in another language than English."""
+    if sources is None:
+        if split == "train" or (split == "dev" and language == "en"):
+            sources = [(name, language) for name, _ in english_sources(task, split)]
+        else:
+            sources = [(task.name, language)]
+    loaded = [(example, source_language != "en") for source, source_language in sources
+              for example in load_examples(config["data"], source, split, source_language)]
+    if shots is not None:
+        if shots > len(loaded):
+            named = ", ".join(f"{source} ({source_language})"
+                              for source, source_language in sources)
+            raise ValueError(f"task {task.name!r}: {shots} shots asked of {len(loaded)} {split} "
+                             f"examples of {named}")
+        loaded = random.Random(shot_seed).sample(loaded, shots)
+    examples = [example for example, _ in loaded]
     if split in task.pooled_splits:
         examples += [example for other in task.languages if other != language
                      for example in load_examples(config["data"], task.name, split, other)
                      if example["side"] == "candidate"]
-    family = get_family(task.family)
+    return examples, sum(target for _, target in loaded)
+
+
+def featurize_split(
+    config: Mapping[str, Any], task: Task, split: str, language: str, tokenizer: Any,
+    sources: Sources | None = None,
+) -> tuple[list[dict], list[Feature]]:
+    """Examples and features of one task split (`split_examples`)."""
+    examples, _ = split_examples(config, task, split, language, sources)
     max_length = config.get("max_length") or task.max_length
-    return examples, family.featurize(task, examples, tokenizer, max_length)
+    return examples, get_family(task.family).featurize(task, examples, tokenizer, max_length)
 
 
 def epoch_schedule(
@@ -120,18 +140,32 @@ def train_loop_per_worker(config: dict) -> None:
 
     tokenizer = load_tokenizer(config["model"])
     tasks = {name: task_with_labels(config["data"], name) for name in config["tasks"]}
-    train_sets = {
-        name: featurize_split(config, task, "train", "en", tokenizer)[1]
+    # A target arm's data (`trainables.arms`): None reads the English splits.
+    arm = config.get("arm") or {}
+    train_examples = {
+        name: split_examples(config, task, "train", "en", arm.get("train"),
+                             hparams.get("shots"), int(hparams.get("shot_seed", 0)))
         for name, task in tasks.items()
     }
+    train_sets = {
+        name: get_family(task.family).featurize(task, train_examples[name][0], tokenizer,
+                                                config.get("max_length") or task.max_length)
+        for name, task in tasks.items()
+    }
+    # Target-language training examples: what a direct arm trains on beside English.
+    config = {**config, "target_train_examples": sum(count for _, count in
+                                                     train_examples.values())}
     dev_sets = (
-        {name: featurize_split(config, task, "dev", "en", tokenizer)
+        {name: featurize_split(config, task, "dev", "en", tokenizer, arm.get("dev"))
          for name, task in tasks.items()}
         if rank == 0 else {}
     )
 
-    model = MultiTaskModel(load_encoder(config["model"], config.get("init_checkpoint")),
-                           list(tasks.values()))
+    if config.get("init_heads"):  # few-shot: the zero-shot target model, head and all
+        model = load_checkpoint(config["model"], config["init_checkpoint"])
+    else:
+        model = MultiTaskModel(load_encoder(config["model"], config.get("init_checkpoint")),
+                               list(tasks.values()))
     model = ray.train.torch.prepare_model(
         model, parallel_strategy_kwargs={"find_unused_parameters": len(tasks) > 1}
     )
@@ -237,6 +271,7 @@ def _evaluate_and_report(
         "epoch": state["epoch"],
         "step": state["global_step"], "examples_seen": state["examples_seen"],
         "train_seconds": state["train_seconds"], "worker_nodes": worker_nodes,
+        "target_train_examples": config.get("target_train_examples", 0),
     })
     with tempfile.TemporaryDirectory() as directory:
         meta = {"group": config["group"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+import pandas as pd
 from ray.tune import Result
 
 from sweep.manifest import BestCheckpoint
@@ -47,6 +48,8 @@ def best_of_trial(result: Result, spec: Spec, root: Location,
         # A trial's devices: one GPU per worker, or on a CPU-only run each worker's CPUs.
         devices=spec.resources.workers_per_trial,
         config=with_seed(result.config, seeds),
+        target_train_examples=int(row.get("target_train_examples", 0)) if pd.notna(
+            row.get("target_train_examples", 0)) else 0,
     )
 
 

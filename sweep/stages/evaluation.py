@@ -2,7 +2,9 @@
 
   eval/<task>       every seed's checkpoint of the target stage's chosen configuration (of
                     each intermediate choice's with `full_table`) x languages x splits,
-                    zero-shot;
+                    zero-shot; `eval/<task>@<arm>` likewise for a target arm's stage (the
+                    zero-shot stage's checkpoints on translated test sets, for
+                    translate-test);
   retrieval/<task>  the base model and every seed's encoder of each intermediate task x
                     languages.
 
@@ -22,7 +24,7 @@ from sweep.errors import StageFailed
 from sweep.manifest import BestCheckpoint, Manifest
 from sweep.predictions import prediction_rows, write_predictions
 from sweep.progress import StageProgress
-from sweep.rows import encoder_facts, stage_rows, target_facts, write_rows
+from sweep.rows import arm_facts, encoder_facts, stage_rows, target_facts, write_rows
 from sweep.spec import Spec
 from sweep.stages.base import StageContext
 from trainables.evaluation import evaluate_checkpoint, evaluate_retrieval
@@ -35,7 +37,11 @@ Job = tuple[dict[str, Any], ray.ObjectRef]
 def run_eval(ctx: StageContext) -> dict[str, Any]:
     """Evaluate a target task's chosen checkpoints in every language and split."""
     spec, stage, manifest = ctx.spec, ctx.stage, ctx.manifest
-    target = f"target/{stage.task}"
+    target = stage.config.get("target_stage", f"target/{stage.task}")
+    arm = stage.config.get("arm")
+    # translate-test: each language's test set translated into English, in its place.
+    tested_on = {language: [tuple(pair)] for pair in (arm or {}).get("test", [])
+                 for language in [pair[1]]}
     # Every seed's checkpoint of each chosen configuration.
     checkpoints = [checkpoint for group in manifest.chosen_by_intermediate(target).values()
                    for checkpoint in group] \
@@ -45,12 +51,12 @@ def run_eval(ctx: StageContext) -> dict[str, Any]:
     jobs: list[Job] = []
     for checkpoint in checkpoints:
         facts = {**target_facts(checkpoint, _upstream(manifest, checkpoint)),
-                 "target_task": stage.task}
+                 **arm_facts(arm, checkpoint), "target_task": stage.task}
         for language in stage.config["languages"]:
             for split in stage.config["splits"]:
                 jobs.append(({**facts, "language": language, "split": split}, remote.remote(
                     model_cfg, data_cfg, checkpoint.checkpoint, stage.task, language, split,
-                    spec.model.max_length)))
+                    spec.model.max_length, sources=tested_on.get(language))))
     # The progress line's best is the English score: transfer is read against it.
     return _collect(ctx, jobs, shows_best=lambda facts: facts["language"] == "en")
 

@@ -31,6 +31,7 @@ from sweep.stages.checkpoints import (
     chosen_per_intermediate,
 )
 from sweep.tracking import tracking_callbacks
+from trainables.arms import ARMS, ZERO_SHOT
 from trainables.storage import Location
 from trainables.tasks import get_task
 from trainables.training import EVALUATIONS, SCORE
@@ -53,7 +54,9 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     # 2. The tuner. Experiments are named by config hash: a changed config starts a new one
     #    beside the old, and --resume restores only the experiment its own config started.
     metric = get_task(stage.task).metric if stage.kind == "target" else "score"
-    progress = StageProgress(stage.name, stage.trials, metric=f"en dev {metric}")
+    arm = stage.config.get("arm", {})
+    selected_on = f"{arm['dev'][0][1]} dev" if arm else "en dev"
+    progress = StageProgress(stage.name, stage.trials, metric=f"{selected_on} {metric}")
     callbacks = [] if ctx.quiet else [TuneProgress(progress, expected)]
     callbacks += tracking_callbacks(spec, stage.name)  # MLflow, TensorBoard, W&B
     tune_root = root.join("tune")
@@ -67,7 +70,8 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
         ctx.manifest.record(stage.name, {"status": "running", "config_hash": stage.config_hash,
                                          "kind": stage.kind, "experiment": experiment.uri})
         param_space, search_alg, num_samples = build_search(
-            spec, stage.kind, stage.task, stage.config.get("intermediate"))
+            spec, stage.kind, stage.task, stage.config.get("intermediate"),
+            arm.get("name", ZERO_SHOT))
         tuner = tune.Tuner(
             trainable,
             param_space=param_space,
@@ -129,19 +133,27 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
 
 
 def _trial_settings(ctx: StageContext) -> dict[str, Any]:
-    """`train_trial`'s `run`: what every trial of the stage shares."""
+    """`train_trial`'s `run`: what every trial of the stage shares. A few-shot stage starts
+    each intermediate choice from the zero-shot stage's model of that choice (its best
+    seed), head included."""
     spec, stage = ctx.spec, ctx.stage
+    arm = stage.config.get("arm")
+    from_zero_shot = bool(arm) and ARMS[arm["name"]].from_zero_shot
+    if from_zero_shot:
+        chosen = ctx.manifest.chosen_by_intermediate(stage.depends_on[0])
+        starts = {name: best_seed(group).checkpoint for name, group in chosen.items()}
+    else:
+        starts = {name: ctx.manifest.best(f"intermediate/{name}").checkpoint
+                  for name in stage.config.get("intermediate") or [] if name != NO_INTERMEDIATE}
     return {
         "loop": {
             "model": spec.model.model_dump(), "data": spec.data.model_dump(),
             "tasks": stage.config["tasks"], "group": stage.task,
             "mixture_cap": stage.config.get("cap"), "max_length": spec.model.max_length,
             "evals_per_epoch": spec.evals_per_epoch(stage.kind, stage.task),
+            "arm": arm, "init_heads": from_zero_shot,
         },
-        "intermediate_checkpoints": {
-            name: ctx.manifest.best(f"intermediate/{name}").checkpoint
-            for name in stage.config.get("intermediate") or [] if name != NO_INTERMEDIATE
-        },
+        "intermediate_checkpoints": starts,
         "resources": spec.resources.model_dump(),
         "train_storage": ctx.root.join("train").uri,
         "max_failures": spec.resources.max_failures,

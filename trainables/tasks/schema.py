@@ -240,6 +240,14 @@ class Task:
     # (XTREME's 40 PAN-X languages of WikiANN's 48 in XTREME-R).
     benchmark_languages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     xtreme_files: XtremeFiles | None = None  # set for the tasks `sweep score` reads
+    # Target-language data the direct arms read (`trainables.arms`), each a registered task
+    # of the same family and labels: whose train split in language L is the English training
+    # data machine-translated into L (XNLI-MT), whose test split in L is L's test set
+    # translated into English, and whose train split in L is gold training data of L (the
+    # task itself where it has its own, as WikiANN; its dev split selects the model).
+    translations: str | None = None
+    test_translations: str | None = None
+    in_language: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", Family(self.family))
@@ -323,6 +331,14 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
         for other in (task.train_task, task.dev_task, *task.train_also):
             if other is not None and other not in registry:
                 bad(f"names task {other!r}, which is not registered")
+        for other in (task.translations, task.test_translations, task.in_language):
+            if other is None:
+                continue
+            source = registry.get(other)
+            if source is None:
+                bad(f"names task {other!r}, which is not registered")
+            elif (source.family, source.labels) != (task.family, task.labels):
+                bad(f"its target-language data {other!r} has another family or label set")
         if len(set(task.languages)) != len(task.languages) or not task.languages:
             bad("languages must be a non-empty list without repeats")
         for benchmark, languages in task.benchmark_languages.items():

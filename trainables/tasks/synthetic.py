@@ -40,11 +40,22 @@ SYNTHETIC_TASKS: tuple[Task, ...] = (
         metric="accuracy", scorer=Scorer.ACCURACY, roles=("intermediate",),
     ),
     _synthetic(
+        # Its own small training sets in every language (in-language), and its
+        # translations in synth_xnli_mt.
         name="synth_xnli",
         xtreme_files=XtremeFiles(PredictionFormat.LABELS),
         family=Family.CLASSIFICATION, text_fields=("premise", "hypothesis"),
         languages=SYNTHETIC_LANGUAGES, labels=NLI_LABELS, metric="accuracy",
         scorer=Scorer.ACCURACY, roles=("intermediate", "target"),
+        translations="synth_xnli_mt", test_translations="synth_xnli_mt",
+        in_language="synth_xnli",
+    ),
+    _synthetic(
+        # XNLI-MT-like: train-<L> is synth_xnli's English training data "translated" into L
+        # (rendered in L, with noise), test-<L> is L's test set "translated" into English.
+        name="synth_xnli_mt", family=Family.CLASSIFICATION, text_fields=("premise", "hypothesis"),
+        languages=_NON_ENGLISH, labels=NLI_LABELS, metric="accuracy", scorer=Scorer.ACCURACY,
+        roles=(),
     ),
     _synthetic(
         name="synth_pos",
@@ -52,6 +63,13 @@ SYNTHETIC_TASKS: tuple[Task, ...] = (
         family=Family.TAGGING, text_fields=("tokens",), label_field="tags",
         languages=SYNTHETIC_LANGUAGES, labels=SYNTHETIC_POS_TAGS, metric="accuracy",
         scorer=Scorer.ACCURACY, roles=("intermediate", "target"),
+        translations="synth_pos_mt", test_translations="synth_pos_mt", in_language="synth_pos",
+    ),
+    _synthetic(
+        # synth_pos's translations, as synth_xnli_mt (tags travel with their words).
+        name="synth_pos_mt", family=Family.TAGGING, text_fields=("tokens",), label_field="tags",
+        languages=_NON_ENGLISH, labels=SYNTHETIC_POS_TAGS, metric="accuracy",
+        scorer=Scorer.ACCURACY, roles=(),
     ),
     _synthetic(
         name="synth_tatoeba",
