@@ -99,6 +99,25 @@ QQP_HUB_LABELS = ["not_duplicate", "duplicate"]
 QQP_FEATURES = datasets.Features({
     "question1": datasets.Value("string"), "question2": datasets.Value("string"),
     "label": datasets.ClassLabel(names=QQP_HUB_LABELS), "idx": datasets.Value("int32")})
+# eriktks/conll2002's card (dataset_info, config nl) and the datasets script
+# (huggingface/datasets datasets/conll2002/conll2002.py): id, tokens, pos_tags ClassLabel
+# (Dutch: 12 tags; Spanish: 60) and ner_tags ClassLabel in this order.
+CONLL2002_NER = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+CONLL2002_NL_POS = ["Adj", "Adv", "Art", "Conj", "Int", "Misc", "N", "Num", "Prep", "Pron",
+                    "Punc", "V"]
+CONLL2002_NL_FEATURES = datasets.Features({
+    "id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")),
+    "pos_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL2002_NL_POS)),
+    "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL2002_NER))})
+# hgissbkh/xglue's wpr config, in the newer datasets script's spellings (as tests/test_xglue.py
+# reads them): a query's documents in a run, relavance_label a ClassLabel Bad..Perfect.
+WPR_HUB_GRADES = ["Bad", "Fair", "Good", "Excellent", "Perfect"]
+WPR_FEATURES = datasets.Features({
+    "query": datasets.Value("string"), "web_page_title": datasets.Value("string"),
+    "web_page_snippet": datasets.Value("string"),
+    "relavance_label": datasets.ClassLabel(names=WPR_HUB_GRADES)})
+# Forty German queries of two documents each: enough for the dev slice to hold some out.
+WPR_DEV_QUERIES = [f"anfrage {number}" for number in range(40)]
 
 
 def _squad_row(id_, context, question, answers, title="t"):
@@ -184,11 +203,32 @@ HUB_ROWS = {
     **{("facebook/xnli", "de", split): (
         {"premise": [f"Der Hund schläft. ({split})"], "hypothesis": ["Ein Tier ruht."],
          "label": [XNLI_HUB_LABELS.index(label)]}, XNLI_FEATURES)
-       for split, label in (("validation", "contradiction"), ("test", "neutral"))},
+       for split, label in (("train", "entailment"), ("validation", "contradiction"),
+                            ("test", "neutral"))},
     **{("google-research-datasets/paws-x", "de", split): (
         {"id": [id_], "sentence1": [f"Sie zog 1990 nach Berlin. ({split})"],
          "sentence2": ["1990 zog sie nach Berlin."], "label": [label]}, PAWSX_FEATURES)
        for split, id_, label in (("train", 1, 1), ("validation", 2, 0), ("test", 3, 1))},
+    # PAWS-X's own machine-translated French training data.
+    ("google-research-datasets/paws-x", "fr", "train"): (
+        {"id": [4, 5], "sentence1": ["Il est né à Paris.", "Elle vit à Lyon."],
+         "sentence2": ["À Paris, il est né.", "Lyon vit chez elle."], "label": [1, 0]},
+        PAWSX_FEATURES),
+    **{("eriktks/conll2002", "nl", split): (
+        {"id": ["0"], "tokens": [tokens], "ner_tags": [[CONLL2002_NER.index(t) for t in tags]],
+         "pos_tags": [[CONLL2002_NL_POS.index(t) for t in pos]]}, CONLL2002_NL_FEATURES)
+       for split, tokens, tags, pos in (
+           ("train", ["Jan", "Peeters", "werkt", "bij", "Philips", "in", "Eindhoven", "."],
+            ["B-PER", "I-PER", "O", "O", "B-ORG", "O", "B-LOC", "O"],
+            ["N", "N", "V", "Prep", "N", "Prep", "N", "Punc"]),
+           ("validation", ["De", "Ronde", "van", "Vlaanderen"],
+            ["O", "B-MISC", "I-MISC", "I-MISC"], ["Art", "N", "Prep", "N"]))},
+    ("hgissbkh/xglue", "wpr", "validation.de"): (
+        {"query": [query for query in WPR_DEV_QUERIES for _ in range(2)],
+         "web_page_title": [f"{query} {rank}" for query in WPR_DEV_QUERIES for rank in (1, 2)],
+         "web_page_snippet": ["Ein Ausschnitt."] * 2 * len(WPR_DEV_QUERIES),
+         "relavance_label": [grade for _ in WPR_DEV_QUERIES for grade in (4, 0)]},
+        WPR_FEATURES),
     **{("nyu-mll/glue", "qqp", split): (
         {"question1": [f"How do I learn Python? ({split})"],
          "question2": ["What is the best way to learn Python?"],
@@ -368,6 +408,56 @@ def test_hub_qqp_from_glue(hub, split, hub_split, label):
     assert get_task("qqp").labels[example["label"]] == label
     _reads("qqp", example)
     assert hub == [("nyu-mll/glue", "qqp", hub_split, PARQUET)]
+
+
+def test_hub_xnli_mt_is_facebook_xnli_train_per_language(hub):
+    [example] = load_examples(hub_data(), "xnli_mt", "train", "de")
+    assert example == {"premise": "Der Hund schläft. (train)", "hypothesis": "Ein Tier ruht.",
+                       "label": get_task("xnli_mt").labels.index("entailment")}
+    _reads("xnli", example)
+    assert hub == [("facebook/xnli", "de", "train", PARQUET)]
+    assert get_task("xnli").translations == get_task("xglue_xnli").translations == "xnli_mt"
+
+
+def test_hub_pawsx_translations_under_each_label_set(hub):
+    """pawsx_mt and xglue_pawsx_mt read the same hub rows; the hub's ClassLabel 1 (a
+    paraphrase) is pawsx's "duplicate" and XGLUE's "1"."""
+    for name, task_name, labels in (("pawsx_mt", "pawsx", ["not_duplicate", "duplicate"]),
+                                    ("xglue_pawsx_mt", "xglue_pawsx", ["0", "1"])):
+        examples = load_examples(hub_data(), name, "train", "fr")
+        assert [e["sentence1"] for e in examples] == ["Il est né à Paris.", "Elle vit à Lyon."]
+        source = get_task(name)
+        assert [source.labels[e["label"]] for e in examples] == [labels[1], labels[0]]
+        assert source.labels == get_task(task_name).labels
+        _reads(task_name, examples[0])
+    assert hub == [("google-research-datasets/paws-x", "fr", "train", PARQUET)] * 2
+
+
+def test_hub_conll2002_for_xglue_ner_in_dutch(hub):
+    source = get_task("xglue_ner_conll2002")
+    assert source.labels == get_task("xglue_ner").labels == tuple(CONLL2002_NER)
+    [train] = load_examples(hub_data(xglue_ner_conll2002="c"), source.name, "train", "nl")
+    assert train["tokens"][:2] == ["Jan", "Peeters"]
+    assert [source.labels[i] for i in train["tags"]] == [
+        "B-PER", "I-PER", "O", "O", "B-ORG", "O", "B-LOC", "O"]
+    [dev] = load_examples(hub_data(), source.name, "dev", "nl")
+    assert [source.labels[i] for i in dev["tags"]] == ["O", "B-MISC", "I-MISC", "I-MISC"]
+    _reads("xglue_ner", dev)
+    assert hub == [("eriktks/conll2002", "nl", "train", "c"),
+                   ("eriktks/conll2002", "nl", "validation", PARQUET)]
+    with pytest.raises(ValueError, match="no 'test' split"):  # XGLUE's test stays its own
+        load_examples(hub_data(), source.name, "test", "nl")
+
+
+def test_hub_dev_as_train_slices_the_language_dev_split(hub):
+    train = load_examples(hub_data(), "xglue_wpr_dev", "train", "de")
+    dev = load_examples(hub_data(), "xglue_wpr_dev", "dev", "de")
+    assert hub == [("hgissbkh/xglue", "wpr", "validation.de", PARQUET)] * 2
+    assert train and dev and len(train) + len(dev) == 2 * len(WPR_DEV_QUERIES)
+    assert {e["query"] for e in train}.isdisjoint(e["query"] for e in dev)
+    labels = get_task("xglue_wpr_dev").labels
+    assert [labels[e["label"]] for e in dev[:2]] == ["4", "0"]  # Perfect, Bad
+    _reads("xglue_wpr", train[0])
 
 
 def test_hub_squad_keeps_every_gold_answer(hub):

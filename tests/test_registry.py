@@ -214,3 +214,29 @@ def test_tydiqa_selects_on_training_rows_held_out_of_training(monkeypatch):
     assert 3 <= len(dev) <= 25  # about a tenth, fixed by the ids' hashes
     assert all(identifier.startswith("english-validation-") for identifier in test)
     assert dev == {e for e in train | dev if task.dev_slice.holds({"id": e})}
+
+
+def test_the_direct_arms_read_each_real_tasks_target_language_data():
+    from trainables.arms import ARMS
+
+    def non_english(names):
+        return tuple(language for language in names if language != "en")
+
+    assert ARMS["translate_train"].languages(get_task("xnli")) == non_english(languages.XNLI)
+    assert ARMS["translate_train"].languages(get_task("xglue_xnli")) == non_english(
+        languages.XNLI)
+    assert ARMS["translate_train"].languages(get_task("xglue_pawsx")) == ("de", "es", "fr")
+    assert ARMS["in_language"].languages(get_task("panx")) == non_english(languages.PANX_R)
+    assert ARMS["in_language"].languages(get_task("xglue_wpr")) == non_english(
+        languages.XGLUE_WPR)
+    assert ARMS["in_language"].languages(get_task("xglue_ner")) == ("es", "nl")
+    # UD-POS: the languages with a train and a dev treebank, not Tagalog, Thai, Yoruba (test
+    # only) or Kazakh (no dev).
+    udpos = ARMS["in_language"].languages(get_task("udpos"))
+    assert "de" in udpos and not {"kk", "th", "tl", "yo"} & set(udpos)
+    assert len(udpos) == len(languages.UDPOS) - 1 - 4
+    assert ARMS["in_language"].languages(get_task("xglue_pos")) == ()  # see its entry
+    for name in ("xnli_mt", "pawsx_mt", "xglue_pawsx_mt", "udpos_gold",
+                 "xglue_ner_conll2002", "xglue_nc_dev"):
+        source = get_task(name)
+        assert source.roles == () and source.benchmarks == ()  # never a target by itself

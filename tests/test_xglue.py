@@ -206,3 +206,35 @@ def test_the_xglue_score_averages_every_language_and_the_unique_tasks():
                                "xglue")
     assert "unique" not in partial.columns  # a sub-score over part of its tasks is not given
     assert partial.loc["none", "missing"] == "xglue_wpr"
+
+
+# -- dev-as-train: the in-language data of NC, QADSM, WPR and QAM ----------------------------
+
+
+def test_dev_as_train_splits_the_dev_file_by_query_and_leaves_test_alone(tmp_path):
+    base = write_xglue(tmp_path, languages=("en", "fr"))
+    data = {"source": "local", "path": str(tmp_path)}
+    # Sixty queries of two documents each, and the first query coming back at the end.
+    lines = [f"query {number}\tTitle {number}.{rank}\tSnippet\t{rank}"
+             for number in range(60) for rank in (1, 3)] + ["query 0\tTitle 0.9\tSnippet\t2"]
+    (base / "WPR/xglue.wpr.fr.dev").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    whole = load_examples(data, "xglue_wpr", "dev", "fr")
+    train = load_examples(data, "xglue_wpr_dev", "train", "fr")
+    dev = load_examples(data, "xglue_wpr_dev", "dev", "fr")
+    assert train and dev
+    def rows(examples: list[dict]) -> list:
+        return sorted(tuple(sorted(example.items())) for example in examples)
+
+    assert rows(train + dev) == rows(whole)  # together, the whole dev file
+    assert {e["query"] for e in train}.isdisjoint(e["query"] for e in dev)  # no query split
+    assert train == [e for e in whole if e in train]  # the file's order kept
+    assert get_task("xglue_wpr").in_language == "xglue_wpr_dev"
+    with pytest.raises(FileNotFoundError, match="no test split in its local files"):
+        load_examples(data, "xglue_wpr_dev", "test", "fr")  # test is the task's own
+    for name, key_field in (("xglue_nc", "news_title"), ("xglue_qadsm", "query"),
+                            ("xglue_qam", "question")):
+        source = get_task(get_task(name).in_language)
+        assert source.dev_slice.key == key_field and key_field in get_task(name).text_fields
+        rows = load_examples(data, source.name, "train", "fr") + load_examples(
+            data, source.name, "dev", "fr")
+        assert len(rows) == len(load_examples(data, name, "dev", "fr"))

@@ -22,6 +22,10 @@ UDPOS_NAMES = {
 UDPOS_R_NAMES = {**UDPOS_NAMES, "lt": "Lithuanian", "pl": "Polish", "uk": "Ukrainian",
                  "wo": "Wolof", "ro": "Romanian"}
 UDPOS = tuple(UDPOS_NAMES)
+# UD-POS languages whose UD 2.5 treebanks lack a train or a dev file, as google/xtreme's
+# `udpos.<Name>` configs have them (huggingface/datasets, datasets/xtreme/xtreme.py): Kazakh
+# has train and test, Tagalog, Thai and Yoruba test only. No in-language arm for them.
+UDPOS_NO_TRAIN_DEV = ("kk", "th", "tl", "yo")
 UDPOS_R = tuple(UDPOS_R_NAMES)
 PANX = (
     "ar", "he", "vi", "id", "jv", "ms", "tl", "eu", "ml", "ta", "te", "af", "nl", "en", "de",
@@ -59,6 +63,7 @@ MEWSLI_X = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
 LAREQA = XQUAD
 # XGLUE's tasks, each in the order its xglue_evaluate.py averages it (`task2lg`).
 XGLUE_NER = ("de", "en", "es", "nl")
+CONLL2002 = ("es", "nl")  # CoNLL-2002's NER languages
 XGLUE_POS = ("pl", "ar", "ru", "bg", "de", "el", "en", "es", "fr", "hi", "it", "nl", "pt", "th",
              "tr", "ur", "vi", "zh")
 XGLUE_NC = ("de", "en", "es", "fr", "ru")

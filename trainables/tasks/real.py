@@ -3,6 +3,8 @@ retrieval tasks. One entry per task; its family (`trainables.families`) does the
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from trainables.tasks import languages as lang
 from trainables.tasks.schema import (
     XTREME_BENCHMARKS,
@@ -32,6 +34,9 @@ _COPA_COLUMNS = {"context": "premise", "question": "question", "label": "label"}
 # Every treebank of the language, as XTREME concatenates them.
 _UD_FILES = {split: f"UD_{{code}}-*/*-ud-{split}.conllu" for split in ("train", "dev", "test")}
 _QA_FILES = XtremeFiles(PredictionFormat.ANSWERS)
+# The original PAWS-X (google/xtreme's PAWS-X configs lose rows); its train split in a
+# language other than English is the English one machine-translated by PAWS-X's makers.
+PAWSX_HUB = HubSource("google-research-datasets/paws-x", "{code}", splits=_TRAIN_DEV_TEST)
 
 
 def _classification(**kwargs) -> Task:
@@ -55,7 +60,32 @@ def _span_qa(scorer: Scorer = Scorer.SQUAD_V1, **kwargs) -> Task:
                 max_length=384, **kwargs)
 
 
-REAL_TASKS: tuple[Task, ...] = (
+def data_entry(task: Task, name: str, languages: tuple[str, ...], *,
+               hub: HubSource | None = None, local: LocalSource | None = None,
+               dev_slice: DevSlice | None = None) -> Task:
+    """An entry holding target-language data of `task` for the direct arms
+    (`trainables.arms`): `task`'s family, fields, labels and lengths, so that the registry
+    accepts it as the task's `translations` or `in_language`; its own languages and
+    sources; no role or benchmark, so it is never a target or scored by itself."""
+    return Task(name=name, family=task.family, languages=languages, metric=task.metric,
+                scorer=task.scorer, text_fields=task.text_fields, labels=task.labels,
+                labels_from_data=task.labels_from_data, label_field=task.label_field,
+                roles=(), dev_slice=dev_slice, max_length=task.max_length,
+                query_length=task.query_length, hub=hub, local=local,
+                language_codes=task.language_codes)
+
+
+def translations_entry(task: Task, hub: HubSource | None = None) -> Task:
+    """`task.translations`: the `train` split of a hub dataset (`hub`, else the task's own)
+    in each of the task's languages but English, where the dataset's makers ship the English
+    training data machine-translated into that language."""
+    source = hub or task.hub
+    return data_entry(task, task.translations, tuple(
+        language for language in task.languages if language != "en"),
+        hub=replace(source, splits={"train": "train"}))
+
+
+_TASKS: tuple[Task, ...] = (
     # --- sentence and sentence-pair classification ---
     _classification(
         name="mnli", text_fields=("premise", "hypothesis"), languages=("en",), labels=NLI_LABELS,
@@ -86,14 +116,14 @@ REAL_TASKS: tuple[Task, ...] = (
     _classification(
         name="xnli", text_fields=("premise", "hypothesis"), languages=lang.XNLI,
         labels=NLI_LABELS, train_task="mnli", benchmarks=XTREME_BENCHMARKS,
+        translations="xnli_mt",
         hub=HubSource("facebook/xnli", "{code}", splits={"dev": "validation", "test": "test"}),
         xtreme_files=XtremeFiles(PredictionFormat.LABELS),
     ),
     _classification(
-        # The original dataset: google/xtreme's PAWS-X configs lose rows.
         name="pawsx", text_fields=("sentence1", "sentence2"), languages=lang.PAWSX,
         labels=PARAPHRASE_LABELS, benchmarks=("xtreme",),  # XTREME-R dropped PAWS-X
-        hub=HubSource("google-research-datasets/paws-x", "{code}", splits=_TRAIN_DEV_TEST),
+        translations="pawsx_mt", hub=PAWSX_HUB,
         xtreme_files=XtremeFiles(PredictionFormat.LABELS),
     ),
     # --- multiple choice ---
@@ -140,7 +170,7 @@ REAL_TASKS: tuple[Task, ...] = (
     _tagging(
         # XTREME's: UD 2.5. `sweep score` sums in XTREME-R's order, which extends XTREME's.
         name="udpos", languages=lang.UDPOS, language_codes=lang.UDPOS_NAMES,
-        labels=UD_POS_TAGS, benchmarks=("xtreme",),
+        labels=UD_POS_TAGS, benchmarks=("xtreme",), in_language="udpos_gold",
         hub=HubSource("google/xtreme", "udpos.{code}", splits=_TRAIN_DEV_TEST,
                       columns={"tokens": "tokens", "tags": "pos_tags"}),
         local=LocalSource(FileFormat.CONLLU, "ud", _UD_FILES),
@@ -154,7 +184,8 @@ REAL_TASKS: tuple[Task, ...] = (
     ),
     _tagging(
         # WikiANN with Rahimi et al.'s splits (PAN-X): XTREME counts 40 of its languages.
-        name="panx", languages=lang.PANX_R, labels=NER_TAGS,
+        # Rahimi et al.'s splits have train and dev in every language: its own in-language data.
+        name="panx", languages=lang.PANX_R, labels=NER_TAGS, in_language="panx",
         benchmarks=XTREME_BENCHMARKS, benchmark_languages={"xtreme": lang.PANX},
         hub=HubSource("unimelb-nlp/wikiann", "{code}", splits=_TRAIN_DEV_TEST,
                       columns={"tokens": "tokens", "tags": "ner_tags"}),
@@ -256,4 +287,21 @@ REAL_TASKS: tuple[Task, ...] = (
                                                         "test": "{code}-en.training"}),
         xtreme_files=XtremeFiles(PredictionFormat.PAIRS),
     ),
+)
+_BY_NAME = {task.name: task for task in _TASKS}
+_UDPOS = _BY_NAME["udpos"]
+
+REAL_TASKS: tuple[Task, ...] = (
+    *_TASKS,
+    # Target-language data of the direct arms (`trainables.arms`), each named by the task
+    # field that reads it. XNLI-MT: facebook/xnli's train split of each language, MNLI
+    # machine-translated by XNLI's makers (392,702 rows a language).
+    translations_entry(_BY_NAME["xnli"]),
+    translations_entry(_BY_NAME["pawsx"]),  # PAWS-X's own machine-translated train
+    # UD-POS's gold training data: its train and dev treebanks, in the languages that have
+    # both (the test sets stay the task's own).
+    data_entry(_UDPOS, _UDPOS.in_language, tuple(
+        language for language in _UDPOS.languages if language not in lang.UDPOS_NO_TRAIN_DEV),
+        hub=replace(_UDPOS.hub, splits=_TRAIN_DEV),
+        local=replace(_UDPOS.local, files={split: _UD_FILES[split] for split in _TRAIN_DEV})),
 )

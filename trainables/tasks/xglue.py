@@ -11,12 +11,28 @@ XGLUE scores every task by its own metric, averaged over all its languages, Engl
 included: seqeval F1 for NER, seqeval *precision* for POS (what its scorer computes, though
 its README says accuracy; token accuracy is reported beside it), MLQA's F1 alone, nDCG over
 runs of the same query for WPR, accuracy for the rest.
+
+Target-language data for the direct arms (`trainables.arms`): XNLI reads XNLI-MT
+(`xnli_mt`), PAWS-X PAWS-X's own translations under XGLUE's labels, NER in Spanish and
+Dutch CoNLL-2002's training data, and NC, QADSM, WPR and QAM, which have no training data
+outside English, their labelled dev sets (dev-as-train). POS has none (see its entry).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from trainables.tasks import languages as lang
-from trainables.tasks.schema import Family, FileFormat, HubSource, LocalSource, Scorer, Task
+from trainables.tasks.real import PAWSX_HUB, data_entry, translations_entry
+from trainables.tasks.schema import (
+    DevSlice,
+    Family,
+    FileFormat,
+    HubSource,
+    LocalSource,
+    Scorer,
+    Task,
+)
 from trainables.tasks.synthetic import NLI_LABELS
 
 ROOT = "xglue_full_dataset"
@@ -77,8 +93,35 @@ def _tagging(name: str, folder: str, **kwargs) -> Task:
                   scorer=Scorer.SEQEVAL, text_fields=("tokens",), label_field="tags", **kwargs)
 
 
-XGLUE_TASKS: tuple[Task, ...] = (
-    _tagging("ner", "NER", languages=lang.XGLUE_NER, labels=NER_TAGS, metric="f1"),
+def _dev_as_train(task: Task, key: str) -> Task:
+    """`task.in_language` for a task with no training data outside English but a labelled
+    dev set in every language: its dev files (hub: `validation.<code>`) as the train split,
+    a tenth of them held out for model selection by the sha256 of `key` (`DevSlice`), so
+    that a query's (a title's, a question's) rows all fall on one side. The task's test set
+    is untouched: scoring on test stays clean."""
+    return data_entry(task, task.in_language, task.languages,
+                      hub=replace(task.hub, splits={"train": task.hub.splits["dev"]}),
+                      local=replace(task.local, files={"train": task.local.files["dev"]}),
+                      dev_slice=DevSlice(every=10, key=key))
+
+
+def _conll2002(task: Task) -> Task:
+    """`task.in_language` for XGLUE's NER: CoNLL-2002's Spanish and Dutch train and dev
+    (testa) sets, the gold data XGLUE's es and nl NER sets come from (its dev and test are
+    CoNLL-2002's testa and testb [unverified here: XGLUE's paper was not read]; the test
+    sets stay the task's own). The hub's `ner_tags` are ClassLabel indices: its names, in
+    huggingface/datasets' datasets/conll2002/conll2002.py and eriktks/conll2002's card,
+    are O B-PER I-PER B-ORG I-ORG B-LOC I-LOC B-MISC I-MISC, XGLUE's NER_TAGS in order."""
+    return data_entry(task, task.in_language, lang.CONLL2002, hub=HubSource(
+        "eriktks/conll2002", "{code}", splits={"train": "train", "dev": "validation"},
+        columns={"tokens": "tokens", "tags": "ner_tags"}))
+
+
+_TASKS: tuple[Task, ...] = (
+    _tagging("ner", "NER", languages=lang.XGLUE_NER, labels=NER_TAGS, metric="f1",
+             in_language="xglue_ner_conll2002"),
+    # No in-language source: the UD treebanks XGLUE drew its POS sets from are not
+    # documented, so UD training data may hold its test sentences (arms.md 2b).
     _tagging("pos", "POS", languages=lang.XGLUE_POS,
              labels=("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART",
                      "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"),
@@ -93,23 +136,41 @@ XGLUE_TASKS: tuple[Task, ...] = (
         metric="f1", scorer=Scorer.MLQA, label_field=None, max_length=384,
         headline_from=("f1",)),
     _classification("nc", "NC", ("news_title", "news_body"), "news_category",
-                    languages=lang.XGLUE_NC, labels=NEWS_CATEGORIES),
+                    languages=lang.XGLUE_NC, labels=NEWS_CATEGORIES, in_language="xglue_nc_dev"),
     _classification("xnli", "XNLI", ("premise", "hypothesis"), "label",
                     files={"train": "multinli.train.{code}.tsv", "dev": "{code}.dev",
                            "test": "{code}.test"},
-                    languages=lang.XGLUE_XNLI, labels=NLI_LABELS,
+                    languages=lang.XGLUE_XNLI, labels=NLI_LABELS, translations="xnli_mt",
                     label_aliases={"contradictory": "contradiction"}),  # the MNLI train file's
     _classification("pawsx", "PAWSX", ("sentence1", "sentence2"), "label",
                     files={"train": "{code}/train.tsv", "dev": "{code}/dev_2k.tsv",
                            "test": "{code}/test_2k.tsv"},
-                    languages=lang.XGLUE_PAWSX, labels=BINARY),
+                    languages=lang.XGLUE_PAWSX, labels=BINARY, translations="xglue_pawsx_mt"),
     _classification("qadsm", "QADSM", ("query", "ad_title", "ad_description"),
-                    "relevance_label", languages=lang.XGLUE_QADSM, labels=("Bad", "Good")),
+                    "relevance_label", languages=lang.XGLUE_QADSM, labels=("Bad", "Good"),
+                    in_language="xglue_qadsm_dev"),
     _classification("wpr", "WPR", ("query", "web_page_title", "web_page_snippet"),
                     "relavance_label",  # sic, the datasets script's spelling
                     hub_web_page_title=("web_page_title", "wed_page_title"),
                     family=Family.RELEVANCE, metric="ndcg", scorer=Scorer.XGLUE_NDCG,
-                    languages=lang.XGLUE_WPR, labels=RELEVANCE_GRADES),
+                    languages=lang.XGLUE_WPR, labels=RELEVANCE_GRADES,
+                    in_language="xglue_wpr_dev"),
     _classification("qam", "QAM", ("question", "answer"), "label",
-                    hub_answer=("answer", "annswer"), languages=lang.XGLUE_QAM, labels=BINARY),
+                    hub_answer=("answer", "annswer"), languages=lang.XGLUE_QAM, labels=BINARY,
+                    in_language="xglue_qam_dev"),
+)
+_BY_NAME = {task.name: task for task in _TASKS}
+
+XGLUE_TASKS: tuple[Task, ...] = (
+    *_TASKS,
+    # XGLUE's PAWS-X labels ("0", "1") are not `pawsx`'s, so its translations are an entry
+    # of their own over the same hub data (ClassLabel 0 and 1, which index them).
+    translations_entry(_BY_NAME["xglue_pawsx"], hub=PAWSX_HUB),
+    _conll2002(_BY_NAME["xglue_ner"]),
+    # Dev-as-train, each sliced by the field that keeps a query's rows together (NC: the
+    # title; WPR and QADSM: the query; QAM: the question).
+    _dev_as_train(_BY_NAME["xglue_nc"], key="news_title"),
+    _dev_as_train(_BY_NAME["xglue_qadsm"], key="query"),
+    _dev_as_train(_BY_NAME["xglue_wpr"], key="query"),
+    _dev_as_train(_BY_NAME["xglue_qam"], key="question"),
 )
