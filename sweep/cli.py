@@ -93,6 +93,21 @@ def cmd_results(args: argparse.Namespace) -> int:
     elif args.cost:
         named = {"cost per stage (busy and device time count every trial of each search)":
                  frame.set_index("stage")}
+    elif args.arms:
+        from sweep.direct import arm_table, direct_gaps, has_arms  # lazy: loads scipy
+        from sweep.predictions import load_predictions
+
+        if not has_arms(frame):
+            print(f"error: {args.path}: no evaluation of a target arm besides zero_shot "
+                  "(search.target.arms)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        named = {"intermediate task x arm x target task (mean over the languages each arm was "
+                 "tested in)": arm_table(frame),
+                 "best zero-shot with an intermediate task against the best direct arm "
+                 f"(mean over seeds, 95% interval; paired {args.test} p-values, "
+                 "Holm-adjusted over the table)": direct_gaps(
+                     frame, load_predictions(args.path), args.test, args.resamples)}
+        named = {title: table for title, table in named.items() if not table.empty}
     elif args.compare:
         from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
         from sweep.predictions import load_predictions
@@ -265,13 +280,19 @@ def build_parser() -> argparse.ArgumentParser:
                          help="each intermediate task against BASELINE (e.g. none): mean over "
                               "seeds with its 95%% interval and the difference, and the "
                               "transfer gap of every checkpoint")
+    results.add_argument("--arms", action="store_true",
+                         help="English intermediate training against direct target-language "
+                              "fine-tuning: every intermediate task x arm x target task, and "
+                              "per target task and language the best zero-shot system with an "
+                              "intermediate task against the best direct arm")
     # Not `choices`: the tests are sweep.comparisons.TESTS, which loads scipy.
     results.add_argument("--test", default="bootstrap",
-                         help="with --compare: the paired test of each difference on the kept "
+                         help="with --compare or --arms: the paired test of each difference "
+                              "on the kept "
                               "predictions over test examples and seeds: bootstrap (default) "
                               "or permutation")
     results.add_argument("--resamples", type=int, default=10_000,
-                         help="with --compare: the test's resamples (default 10000)")
+                         help="with --compare or --arms: the test's resamples (default 10000)")
     results.add_argument("--output", help="write to this file instead of standard output")
     results.set_defaults(handler=cmd_results)
 

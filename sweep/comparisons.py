@@ -18,7 +18,7 @@ import pandas as pd
 
 from sweep.errors import ResultsError
 from sweep.predictions import seed_matrices, shared_ids
-from sweep.results import headline_scores, reported
+from sweep.results import headline_scores, reported, zero_shot_evaluations
 from sweep.statistics import (
     Stratum,
     holm,
@@ -49,7 +49,7 @@ TESTS: dict[str, Callable[[list[Stratum], list[Stratum], int], float]] = {
 def checkpoint_scores(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (target task, intermediate task, seed, trial, language) of the eval
     stages, with `value`; each checkpoint also gets its average over languages (`avg`)."""
-    rows = reported(rows[rows["stage"].str.startswith("eval/")])
+    rows = reported(zero_shot_evaluations(rows))
     if rows.empty:
         return pd.DataFrame(columns=[*CHECKPOINT, "language", "value"])
     per_language = headline_scores(rows, [*CHECKPOINT, "language"], task_key="target_task")
@@ -86,7 +86,7 @@ def comparisons(
         table.index.droplevel("intermediate_task")).to_numpy()
     systems = _systems(rows, predictions)
     table["p_value"] = [
-        _p_value(TESTS[test], systems.get((target, intermediate), {}),
+        paired_p_value(TESTS[test], systems.get((target, intermediate), {}),
                  systems.get((target, baseline), {}), language, resamples)
         if intermediate != baseline else np.nan
         for target, language, intermediate in table.index]
@@ -100,14 +100,14 @@ def _systems(rows: pd.DataFrame, predictions: pd.DataFrame | None,
     of the eval stages' reported split (`reported`), as the scores."""
     if predictions is None or predictions.empty:
         return {}
-    split = reported(rows[rows["stage"].str.startswith("eval/")]).groupby("task")["split"].first()
-    kept = predictions[predictions["stage"].str.startswith("eval/")
-                       & (predictions["split"] == predictions["task"].map(split))]
+    split = reported(zero_shot_evaluations(rows)).groupby("task")["split"].first()
+    kept = zero_shot_evaluations(predictions)
+    kept = kept[kept["split"] == kept["task"].map(split)]
     return {system: dict(tuple(examples.groupby("language")))
             for system, examples in kept.groupby(["target_task", "intermediate_task"])}
 
 
-def _p_value(test: Callable[[list[Stratum], list[Stratum], int], float],
+def paired_p_value(test: Callable[[list[Stratum], list[Stratum], int], float],
              candidate: dict[str, pd.DataFrame], baseline: dict[str, pd.DataFrame],
              language: str, resamples: int) -> float:
     """The test's p-value in one language, or over the languages both systems have with

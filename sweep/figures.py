@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from sweep.comparisons import AVERAGE, comparisons
-from sweep.results import language_table
+from sweep.results import ZERO_SHOT_EVAL, language_table
 from trainables.tasks import REGISTRY
 from trainables.trial import NO_INTERMEDIATE
 
@@ -199,7 +199,7 @@ def make_figures(
     untested, where not given). One whose input is absent (no eval rows, no curves, no
     costs) is left out. A baseline the eval rows lack is a `ResultsError`."""
     figures: dict[str, Figure | None] = {}
-    if rows["stage"].str.startswith("eval/").any():
+    if rows["stage"].str.match(ZERO_SHOT_EVAL).any():
         if comparison is None:
             comparison = comparisons(rows, baseline)
         figures["transfer_gain"] = transfer_gain(comparison, baseline)

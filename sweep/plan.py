@@ -149,7 +149,10 @@ def make_plan(spec: Spec) -> Plan:
     choices = spec.target_intermediates()
     upstream = [f"intermediate/{name}" for name in choices if name != NO_INTERMEDIATE]
     for task in spec.target_tasks:
-        search = spec.stage_search("target", task).model_dump()
+        # The arms' own settings live in each arm stage's config: the zero-shot stage hashes
+        # as it did before arms existed, so that earlier runs still --resume.
+        search = spec.stage_search("target", task).model_dump(
+            exclude={"arms", "shots", "shot_seed"})
         for arm, language in arm_cells(spec, task):
             if not ARMS[arm].trains:
                 continue
@@ -176,10 +179,11 @@ def make_plan(spec: Spec) -> Plan:
             if arm != ZERO_SHOT:
                 config["arm"] = _arm_config(task, arm, language)
                 config["target_stage"] = trained
-                config["languages"] = [language] if language else [
-                    other for other in config["languages"]
-                    if other in ARMS[arm].languages(get_task(task))]
-                if not ARMS[arm].trains:  # translations of test sets only
+                if language:
+                    config["languages"] = [language]
+                if not ARMS[arm].trains:  # the languages with a translated test set
+                    config["languages"] = [other for other in config["languages"]
+                                           if other in ARMS[arm].languages(get_task(task))]
                     config["splits"] = ["test"]
             add(stage_name("eval", task, arm, language), "eval", task, [trained],
                 checkpoints * len(config["languages"]) * len(config["splits"]),
@@ -227,4 +231,27 @@ def describe(plan: Plan, storage: str) -> str:
                      f"{resources:<{resources_width}}  {after}")
     lines.append("")
     lines.append("eval and retrieval 'trials' are Ray tasks: checkpoints x languages x splits.")
+    lines += _arm_summary(plan)
     return "\n".join(lines)
+
+
+def _arm_summary(plan: Plan) -> list[str]:
+    """How each target arm multiplies the training: its stages and trials per task, a
+    per-language arm once per language."""
+    if plan.spec.search.target.arms == [ZERO_SHOT]:
+        return []
+    lines = ["", "target arms (trials per task; a per-language arm trains one model per "
+             "language):"]
+    for task in plan.spec.target_tasks:
+        for arm in plan.spec.search.target.arms:
+            stages = [stage for stage in plan.stages if stage.task == task
+                      and stage.kind == ("target" if ARMS[arm].trains else "eval")
+                      and (stage.config.get("arm") or {}).get("name", ZERO_SHOT) == arm]
+            languages = [stage.config["arm"]["language"] for stage in stages
+                         if stage.config.get("arm", {}).get("language")]
+            trials = sum(stage.trials for stage in stages) if ARMS[arm].trains else 0
+            where = f"{len(languages)} languages ({', '.join(languages)}) x " \
+                f"{trials // max(len(languages), 1)} = " if languages else ""
+            lines.append(f"  {task} {arm}: {where}{trials} training trials"
+                         + ("" if ARMS[arm].trains else " (evaluates the zero-shot models)"))
+    return lines

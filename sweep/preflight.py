@@ -22,7 +22,7 @@ from huggingface_hub.utils import HfHubHTTPError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from sweep.errors import PreflightError
-from sweep.plan import evaluation_languages
+from sweep.plan import evaluation_languages, make_plan
 from sweep.spec import Spec
 from trainables.data import local_files
 from trainables.storage import Location, probe_storage
@@ -174,6 +174,10 @@ def _data_needs(spec: Spec) -> set[tuple[str, str, str]]:
     for name in spec.retrieval_tasks:
         needs |= {(name, split, language) for language in evaluation_languages(spec, name)
                   for split in get_task(name).retrieval_splits}
+    for stage in make_plan(spec).stages:  # a target arm's data: translations, gold sets
+        arm = stage.config.get("arm") or {}
+        needs |= {(source, split, language) for split in ("train", "dev", "test")
+                  for source, language in arm.get(split, [])}
     return needs
 
 

@@ -23,11 +23,13 @@ import yaml
 from matplotlib.figure import Figure
 
 from sweep.comparisons import AVERAGE, comparisons
+from sweep.direct import arm_table, direct_gaps, has_arms
 from sweep.errors import ResultsError
 from sweep.figures import bars_name, make_figures, significance_marks
 from sweep.manifest import Manifest
 from sweep.predictions import load_predictions
 from sweep.results import (
+    ZERO_SHOT_EVAL,
     _cells,
     benchmark_scores,
     language_table,
@@ -146,7 +148,7 @@ def cost_table(run: Run) -> pd.DataFrame:
 def run_comparison(run: Run, baseline: str = NO_INTERMEDIATE) -> pd.DataFrame | None:
     """The run's comparisons against `baseline`, tested on its kept predictions; None
     without eval rows."""
-    if not run.rows["stage"].str.startswith("eval/").any():
+    if not run.rows["stage"].str.match(ZERO_SHOT_EVAL).any():
         return None
     return comparisons(run.rows, baseline, run.predictions)
 
@@ -265,6 +267,14 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
                                       "[95% CI], difference in points", marked(averages)),
             "targets": _per_target(comparison, language_table(rows)),
         }
+    direct = None
+    if has_arms(rows):
+        gaps = direct_gaps(rows, run.predictions)
+        direct = {"scores": html_table("intermediate task x arm x target task (mean over the "
+                                       "languages each arm was tested in)", arm_table(rows)),
+                  "gaps": html_table("best zero-shot with an intermediate task against the best "
+                                     "direct arm, mean over seeds [95% CI]", gaps)
+                  if not gaps.empty else None}
     trials = None
     if run.trials is not None:
         shown = run.trials[[c for c in TRIAL_COLUMNS if c in run.trials]]
@@ -272,7 +282,7 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
             columns=lambda name: name.removeprefix("config/")), digits=4)
     return {
         "run": _run_facts(run, costs), "baseline": baseline, "figures": figures,
-        "benchmarks": benchmarks, "transfer": transfer,
+        "benchmarks": benchmarks, "transfer": transfer, "direct": direct,
         "retrieval": html_table("retrieval: encoder x language", retrieval_table(rows))
         if rows["stage"].str.startswith("retrieval/").any() else None,
         "costs": html_table("cost per stage", costs, digits=4) if not costs.empty else None,

@@ -11,9 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from sweep.errors import CorruptStateError, ResultsError
+from sweep.plan import ARM_MARK
 from trainables.storage import CorruptFile, Location
 from trainables.tasks import BENCHMARK_SUBSCORES, BENCHMARKS, REGISTRY, Task
 
+# Zero-shot evaluation stages: a target arm's stages carry the arm after the task
+# (`sweep.plan.stage_name`); rows written before arms are zero-shot too.
+ZERO_SHOT_EVAL = rf"eval/[^{ARM_MARK}]+$"
 ROWS_DIR = "rows"
 TRIALS_DIR = "trials"
 CURVES_DIR = "curves"
@@ -65,6 +69,11 @@ def task_entries(rows: pd.DataFrame) -> dict[str, Task]:
     return {name: REGISTRY[name] for name in set(rows["task"])}
 
 
+def zero_shot_evaluations(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of zero-shot evaluation stages (English training, every language)."""
+    return rows[rows["stage"].str.match(ZERO_SHOT_EVAL)]
+
+
 def reported(rows: pd.DataFrame) -> pd.DataFrame:
     """Each task's test rows, or its dev rows where the run evaluated dev only."""
     has_test = rows.groupby("task")["split"].transform(lambda splits: (splits == "test").any())
@@ -85,7 +94,8 @@ def headline_scores(rows: pd.DataFrame, keys: list[str], task_key: str = "task")
 def _pivot(rows: pd.DataFrame, kind: str, index: list[str], columns: str) -> pd.DataFrame:
     """Mean of each task's own metric on its reported split (`reported`) of `kind` stages,
     as index x columns, with the mean over columns as `avg`."""
-    rows = reported(rows[rows["stage"].str.startswith(f"{kind}/")])
+    rows = reported(zero_shot_evaluations(rows) if kind == "eval"
+                    else rows[rows["stage"].str.startswith(f"{kind}/")])
     entries = task_entries(rows)
     rows = rows[rows["metric"] == rows["task"].map(lambda name: entries[name].metric)]
     table = rows.pivot_table(index=index, columns=columns, values="value", aggfunc="mean")
@@ -118,7 +128,8 @@ def benchmark_scores(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
     members = sorted(name for name, task in REGISTRY.items() if benchmark in task.benchmarks)
     counted = {(name, language) for name in members
                for language in REGISTRY[name].languages_in(benchmark)}
-    rows = rows[rows["stage"].str.match(r"(eval|retrieval)/")
+    rows = rows[(rows["stage"].str.match(ZERO_SHOT_EVAL)
+                 | rows["stage"].str.startswith("retrieval/"))
                 & pd.Series(list(zip(rows["task"], rows["language"], strict=True)),
                             index=rows.index).isin(counted)]
     if rows.empty:
@@ -141,7 +152,7 @@ def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The named tables `sweep results` prints; empty ones are left out."""
     made = {}
     stages = rows["stage"]
-    if stages.str.startswith("eval/").any():
+    if stages.str.match(ZERO_SHOT_EVAL).any():
         made["intermediate task x target task (mean over languages)"] = transfer_table(rows)
         made["target task x language"] = language_table(rows)
     if stages.str.startswith("retrieval/").any():

@@ -14,6 +14,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sweep.arm_rules import target_arms
 from sweep.schedulers import SCHEDULERS
 from sweep.schema import HYPERPARAMETERS, Dimension, LogUniform, Spec, dimension_values, problem
 from sweep.searchers import SEARCHERS
@@ -371,6 +372,7 @@ RULES: tuple[Rule, ...] = (
     hub_model_revision,
     max_t_covers_grace_period,
     tracking_settings,
+    target_arms,
 )
 
 

@@ -476,3 +476,15 @@ def test_deprecated_scheduler_evals_per_epoch_warns_once(tmp_path, capsys):
     capsys.readouterr()
     assert main(["validate", str(default_spec_path())]) == 0
     assert capsys.readouterr().err == ""  # the shipped files use the new place
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"search.target.arms": ["zero_shot", "translate_train"]}, []),
+    ({"search.target.arms": ["translate_test"]},
+     ["search.target.arms: got ['translate_test']; allowed: zero_shot among them "
+      "(translate_test start from or test the zero-shot models)"]),
+])
+def test_target_arms(changes, expected):
+    """More cases, and the loop on an arm's data, in tests/test_arms.py."""
+    assert _problems(rules.target_arms, {**ONLY_TARGETS, "target_tasks": ["synth_xnli"],
+                                         **changes}) == expected

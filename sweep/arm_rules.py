@@ -1,0 +1,68 @@
+"""The spec rule for target arms (`search.target.arms`, `trainables.arms`): known arms, each
+once; the zero-shot stage where another arm builds on it; and, for every target task, the
+target-language data each arm reads, named per language where it is missing."""
+
+from __future__ import annotations
+
+from sweep.schema import Spec, dimension_values, problem
+from trainables.arms import ARMS, ZERO_SHOT
+from trainables.tasks import REGISTRY
+
+_FIELD = "search.target.arms"
+
+
+def _whole_numbers(spec: Spec, key: str, least: int) -> list[str]:
+    values = dimension_values(getattr(spec.search.target, key))
+    if values is not None and all(isinstance(v, int) and v >= least for v in values):
+        return []
+    return [problem(f"search.target.{key}", getattr(spec.search.target, key),
+                    f"a whole number >= {least}, or a choice of them")]
+
+
+def target_arms(spec: Spec) -> list[str]:
+    """Arms are known and named once; few_shot and translate_test build on zero_shot's
+    models (and few_shot on one per intermediate choice: the full table); a task x arm
+    without target-language data, or without it in an evaluated language, is refused with
+    the missing source named."""
+    arms = spec.search.target.arms
+    problems = [problem(f"{_FIELD}[{index}]", name, ", ".join(ARMS))
+                for index, name in enumerate(arms) if name not in ARMS]
+    problems += [problem(f"{_FIELD}[{index}]", name, "each arm once")
+                 for index, name in enumerate(arms) if name in arms[:index]]
+    known = [name for name in arms if name in ARMS]
+    builds_on = [name for name in known if ARMS[name].from_zero_shot or not ARMS[name].trains]
+    if builds_on and ZERO_SHOT not in known:
+        problems.append(problem(_FIELD, arms, f"{ZERO_SHOT} among them ({', '.join(builds_on)} "
+                                "start from or test the zero-shot models)"))
+    if "few_shot" in known:
+        if not spec.evaluation.full_table:
+            problems.append(problem("evaluation.full_table", False, "true for few_shot, which "
+                                    "starts from the zero-shot model of every intermediate "
+                                    "choice"))
+        problems += _whole_numbers(spec, "shots", 1) + _whole_numbers(spec, "shot_seed", 0)
+    chosen = spec.evaluation.languages
+    for name in spec.target_tasks:
+        task = REGISTRY.get(name)
+        if task is None:
+            continue  # target_and_retrieval_tasks reports it
+        for index, arm_name in enumerate(arms):
+            arm = ARMS.get(arm_name)
+            if arm is None or arm.data is None:
+                continue
+            path = f"{_FIELD}[{index}]"
+            having = ", ".join(a for a, entry in ARMS.items()
+                               if entry.data is None or getattr(task, entry.data))
+            if getattr(task, arm.data) is None:
+                problems.append(problem(path, arm_name, f"an arm with data for target task "
+                                        f"{name!r} ({having}); it has no "
+                                        f"{arm.data.replace('_', '-')} source (Task.{arm.data})"))
+                continue
+            if chosen == "all":
+                continue
+            source = arm.data_task(task)
+            problems += [problem(path, arm_name, f"data for every evaluated language: "
+                                 f"{source.name!r}, the {arm.data.replace('_', '-')} source of "
+                                 f"{name!r}, has no {language!r} (evaluation.languages)")
+                         for language in chosen if language in task.languages
+                         and language != "en" and language not in source.languages]
+    return problems
