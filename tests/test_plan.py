@@ -8,8 +8,10 @@ import pytest
 import yaml
 
 from sweep.cli import main
-from sweep.plan import count_training_trials, make_plan, max_iterations
+from sweep.plan import count_training_trials, make_plan, max_iterations, stage_name
 from sweep.spec import SpecError, default_spec_path, parse_spec
+from trainables.arms import ARMS
+from trainables.tasks import get_task
 
 
 def spec_from(**changes):
@@ -187,3 +189,79 @@ def test_the_paper_grid_plans_every_pair(capsys):
     assert (spec.evaluation.retrieval.layer, spec.evaluation.retrieval.pooling) == (14, "mean")
     # XTREME-R's 41 Tatoeba languages (XTREME counts 36 of them).
     assert plan.stage("retrieval/tatoeba").trials == (len(intermediates) + 1) * 41
+
+
+def test_the_xglue_grid_plans_every_pair(capsys):
+    path = default_spec_path().with_name("xglue.yaml")
+    assert main(["validate", str(path)]) == 0
+    assert main(["plan", str(path)]) == 0
+    assert "29 stages, 335 training trials" in capsys.readouterr().out
+    spec = parse_spec(yaml.safe_load(path.read_text()))
+    plan = make_plan(spec)
+    intermediates = spec.intermediate_names()
+    assert len(intermediates) == 11  # xstilts.yaml's list, the mixture included
+    targets = ["xglue_ner", "xglue_pos", "xglue_mlqa", "xglue_nc", "xglue_xnli", "xglue_pawsx",
+               "xglue_qadsm", "xglue_wpr", "xglue_qam"]
+    assert spec.target_tasks == targets
+    # The arms every XGLUE task has data for: zero-shot alone (POS and MLQA have no other).
+    shared = [name for name, arm in ARMS.items()
+              if all(arm.languages(get_task(task)) for task in targets)]
+    assert spec.search.target.arms == shared == ["zero_shot"]
+    assert [s.name for s in plan.stages] == [
+        *(f"intermediate/{name}" for name in intermediates),
+        *(f"target/{task}" for task in targets), *(f"eval/{task}" for task in targets)]
+    for task in targets:  # every intermediate choice (+ none), each with seeds 0, 1, 2
+        assert plan.stage(f"target/{task}").trials == (len(intermediates) + 1) * 3
+        assert plan.stage(f"eval/{task}").trials == \
+            (len(intermediates) + 1) * 3 * len(get_task(task).languages)
+    assert plan.stage("eval/xglue_pos").trials == 12 * 3 * 18  # Portuguese included
+    # Unicoder's recipe: 5e-6, 10 epochs, batch 32, no warm-up; NER and POS 20 epochs (POS
+    # at 2e-5), MLQA 2 epochs at 3e-5 with batch 12; one dev evaluation per epoch.
+    xnli = spec.stage_search("target", "xglue_xnli")
+    assert (xnli.learning_rate, xnli.epochs, xnli.batch_size, xnli.warmup_ratio) == \
+        (5e-6, 10, 32, 0.0)
+    assert max_iterations(spec, "target", "xglue_ner") == 20 * 1
+    assert spec.stage_search("target", "xglue_pos").learning_rate == 2e-5
+    mlqa = spec.stage_search("target", "xglue_mlqa")
+    assert (mlqa.learning_rate, mlqa.epochs, mlqa.batch_size) == (3e-5, 2, 12)
+    assert spec.stage_search("intermediate", "mnli").learning_rate == 1e-5  # X-STILTs'
+    assert (spec.evaluation.languages, spec.evaluation.splits, spec.evaluation.full_table) == \
+        ("all", ["test"], True)
+
+
+def test_the_offline_arms_sweep_plans_every_arm_and_language(capsys):
+    path = default_spec_path().with_name("direct.yaml")
+    assert main(["plan", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "47 stages, 89 training trials" in out
+    assert "synth_xnli translate_train: 3 languages (de, sw, zh) x 4 = 12 training trials" in out
+    plan = make_plan(parse_spec(yaml.safe_load(path.read_text())))
+    per_language = ["translate_train", "in_language", "few_shot"]
+    for task in ("synth_xnli", "synth_pos"):
+        zero_shot = stage_name("target", task)
+        # In the spec's arm order: a per-language arm once per language with data.
+        trained = [zero_shot, *(stage_name("target", task, arm, language)
+                                for arm in ("translate_train", "translate_train_all",
+                                            "in_language", "few_shot")
+                                for language in ((None,) if arm == "translate_train_all"
+                                                 else ("de", "sw", "zh")))]
+        assert [s.name for s in plan.stages if s.kind == "target" and s.task == task] == trained
+        for name in trained:  # 2 configurations (none, synth_nli) x seeds 0 and 1
+            assert (plan.stage(name).trials, plan.stage(name).repeats) == (4, 2)
+        for language in ("de", "sw", "zh"):
+            assert plan.stage(stage_name("target", task, "few_shot", language)).depends_on == \
+                (zero_shot,)  # few-shot starts from the zero-shot models
+            for arm in per_language:  # one model per language, tested on it alone
+                assert plan.stage(stage_name("eval", task, arm, language)).trials == 2 * 2
+        # Translate-test trains nothing: it tests the zero-shot models on translated sets.
+        assert not any(s.name == stage_name("target", task, "translate_test")
+                       for s in plan.stages)
+        translate_test = plan.stage(stage_name("eval", task, "translate_test"))
+        assert translate_test.depends_on == (zero_shot,)
+        assert translate_test.config["languages"] == ["de", "sw", "zh"]  # translated test sets
+        assert translate_test.trials == 2 * 2 * 3
+        # The all-language arms are tested in every evaluated language (en de sw zh).
+        assert plan.stage(stage_name("eval", task)).trials == 2 * 2 * 4
+        assert plan.stage(stage_name("eval", task, "translate_train_all")).trials == 2 * 2 * 4
+    assert sum(s.trials for s in plan.stages if s.kind in ("intermediate", "target")) == \
+        1 + 2 * (2 + 3 * 3) * 4
