@@ -157,7 +157,7 @@ def make_plan(spec: Spec) -> Plan:
             if not ARMS[arm].trains:
                 continue
             config = {**shared, "tasks": [task], "search": search, "intermediate": choices}
-            if arm != ZERO_SHOT:  # a zero-shot stage's hash stays what it was before arms
+            if arm != ZERO_SHOT:
                 config["arm"] = _arm_config(task, arm, language)
                 if ARMS[arm].from_zero_shot:
                     config["search"] = {**search, "shots": spec.search.target.shots,

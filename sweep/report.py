@@ -184,6 +184,22 @@ def marked(comparison: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def marked_gaps(gaps: pd.DataFrame) -> pd.DataFrame:
+    """`direct_gaps` as the report shows it: each side's system with its mean [95% CI], the
+    difference, and Holm's p with the significance mark."""
+    def system(side: str, row: pd.Series) -> str:
+        spread = "" if pd.isna(row[f"{side}_low"]) else \
+            f" [{row[f'{side}_low']:.{DIGITS}f}, {row[f'{side}_high']:.{DIGITS}f}]"
+        return f"{row[side]}: {row[f'{side}_mean']:.{DIGITS}f}{spread}"
+
+    shown = pd.DataFrame({side.replace("_", "-"): gaps.apply(
+        lambda row, side=side: system(side, row), axis=1) for side in ("zero_shot", "direct")})
+    shown["difference"] = gaps["difference"]
+    shown["p (Holm)"] = gaps["p_holm"].map(lambda p: f"{p:.3g}" if pd.notna(p) else "–")
+    shown["sig."] = significance_marks(gaps)
+    return shown
+
+
 def figure_uri(figure: Figure) -> str:
     """The figure as an SVG data URI: vector, and an <img> keeps each figure's ids apart."""
     buffer = io.BytesIO()
@@ -273,7 +289,7 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
         direct = {"scores": html_table("intermediate task x arm x target task (mean over the "
                                        "languages each arm was tested in)", arm_table(rows)),
                   "gaps": html_table("best zero-shot with an intermediate task against the best "
-                                     "direct arm, mean over seeds [95% CI]", gaps)
+                                     "direct arm, mean over seeds [95% CI]", marked_gaps(gaps))
                   if not gaps.empty else None}
     trials = None
     if run.trials is not None:

@@ -104,3 +104,16 @@ def test_sweep_results_arms_prints_both_tables_and_refuses_a_run_without_arms(
     only_zero_shot.to_parquet(tmp_path / "plain" / "rows" / "eval.parquet")
     assert main(["results", str(tmp_path / "plain"), "--arms"]) == 2
     assert "no evaluation of a target arm" in capsys.readouterr().err
+
+
+def test_the_report_shows_each_side_with_its_interval_and_the_mark():
+    from sweep.report import marked_gaps
+
+    rows, kept = _run()
+    gaps = direct_gaps(rows, kept, resamples=2000)
+    shown = marked_gaps(gaps)
+    de = shown.loc[("synth_xnli", "de")]
+    assert de["direct"].startswith("translate_train / synth_nli: ")
+    low, high = gaps.loc[("synth_xnli", "de"), ["direct_low", "direct_high"]]
+    assert de["direct"].endswith(f"[{low:.2f}, {high:.2f}]")
+    assert de["sig."] == ("*" if gaps.loc[("synth_xnli", "de"), "p_holm"] < 0.05 else "")

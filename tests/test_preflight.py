@@ -205,3 +205,32 @@ def test_a_split_the_hub_copy_lacks_is_refused_before_the_run(tmp_path, monkeypa
     with pytest.raises(PreflightError, match="'xquad' has no dev split on the hub "
                                              r"\(it has test\): evaluation.splits"):
         check_sources(spec("xquad", ["dev", "test"]))
+
+
+def test_each_arms_missing_source_is_named_per_language(tmp_path):
+    """A target arm's translations, gold sets and translated test sets are read before any
+    trial starts: the pre-flight names each missing file, per language."""
+    import shutil
+
+    from trainables.data import data_root
+
+    offline = data_root(spec_with().data.model_dump())
+    shutil.copytree(offline / "synth_xnli", tmp_path / "synth_xnli")
+    shutil.copytree(offline / "synth_nli", tmp_path / "synth_nli")
+    (tmp_path / "synth_xnli_mt").mkdir()
+    shutil.copy(offline / "synth_xnli_mt" / "train-de.jsonl", tmp_path / "synth_xnli_mt")
+    (tmp_path / "synth_xnli" / "train-sw.jsonl").unlink()
+    spec = parse_spec({
+        "name": "p", "model": SMALL_MODEL, "intermediate_tasks": ["synth_nli"],
+        "target_tasks": ["synth_xnli"], "data": {"source": "local", "path": str(tmp_path)},
+        "search": {"target": {"arms": ["zero_shot", "translate_train", "in_language",
+                                       "translate_test"], "num_samples": 2}},
+        "evaluation": {"languages": ["en", "de", "sw"], "full_table": True}})
+    with pytest.raises(PreflightError) as refused:
+        check_sources(spec)
+    message = str(refused.value)
+    for missing in ("synth_xnli_mt/train-sw.jsonl", "synth_xnli_mt/test-de.jsonl",
+                    "synth_xnli_mt/test-sw.jsonl", "synth_xnli/train-sw.jsonl"):
+        assert missing in message, missing
+    assert "synth_xnli_mt/train-de.jsonl" not in message
+    assert "synth_xnli/train-de.jsonl" not in message
