@@ -76,7 +76,7 @@ def arm_cells(spec: Spec, task: str) -> list[tuple[str, str | None]]:
     arm once per evaluated language it has data for, the others once (language None)."""
     entry, languages = get_task(task), evaluation_languages(spec, task)
     cells: list[tuple[str, str | None]] = []
-    for name in spec.search.target.arms:
+    for name in spec.arms(task):
         arm = ARMS[name]
         cells += [(name, language) for language in arm.languages(entry)
                   if language in languages] if arm.per_language else [(name, None)]
@@ -238,12 +238,12 @@ def describe(plan: Plan, storage: str) -> str:
 def _arm_summary(plan: Plan) -> list[str]:
     """How each target arm multiplies the training: its stages and trials per task, a
     per-language arm once per language."""
-    if plan.spec.search.target.arms == [ZERO_SHOT]:
+    if all(plan.spec.arms(task) == [ZERO_SHOT] for task in plan.spec.target_tasks):
         return []
     lines = ["", "target arms (trials per task; a per-language arm trains one model per "
              "language):"]
     for task in plan.spec.target_tasks:
-        for arm in plan.spec.search.target.arms:
+        for arm in plan.spec.arms(task):
             stages = [stage for stage in plan.stages if stage.task == task
                       and stage.kind == ("target" if ARMS[arm].trains else "eval")
                       and (stage.config.get("arm") or {}).get("name", ZERO_SHOT) == arm]

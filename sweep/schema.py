@@ -143,6 +143,7 @@ class StageOverrides(Strict):
     num_samples: int | None = Field(None, ge=1)
     evals_per_epoch: int | None = Field(None, ge=1)
     seeds: list[int] | None = Field(None, min_length=1)
+    arms: list[str] | None = Field(None, min_length=1)  # a target task's own arms
 
 
 class Search(Strict):
@@ -264,10 +265,17 @@ class Spec(Strict):
         search = getattr(self.search, kind)
         overrides = self.search.per_task.get(task)
         merged = {**search.model_dump(),
-                  **(overrides.model_dump(exclude_none=True) if overrides else {})}
+                  **(overrides.model_dump(exclude_none=True, exclude={"arms"})
+                     if overrides else {})}
         if merged["evals_per_epoch"] is None:
             merged["evals_per_epoch"] = self.scheduler.evals_per_epoch or DEFAULT_EVALS_PER_EPOCH
         return type(search).model_validate(merged)
+
+    def arms(self, task: str) -> list[str]:
+        """The target arms of target task `task`: its own (search.per_task), else the
+        target search's."""
+        override = self.search.per_task.get(task)
+        return list(override.arms if override and override.arms else self.search.target.arms)
 
     def seeds(self, kind: str, task: str) -> list[int] | None:
         """The seeds each configuration of the `kind` stage of `task` is trained with (None:

@@ -176,3 +176,20 @@ def test_rows_record_the_arm():
     assert arm_facts(_arm("in_language", "sw"), checkpoint)["selection"] == "target_dev"
     assert arm_facts(_arm("translate_test", None), checkpoint)["translation_source"] == \
         "synth_xnli_mt"
+
+
+def test_a_target_task_may_have_arms_of_its_own():
+    document = _spec(arms=["zero_shot"])
+    document["target_tasks"] = ["synth_xnli", "synth_xcopa"]
+    document["search"]["per_task"] = {"synth_xnli": {"arms": ["zero_shot", "translate_train"]}}
+    plan = make_plan(parse_spec(document))
+    names = [stage.name for stage in plan.stages]
+    assert "target/synth_xnli@translate_train-de" in names
+    assert not any(name.startswith("target/synth_xcopa@") for name in names)
+    document["search"]["per_task"] = {"synth_xcopa": {"arms": ["zero_shot", "in_language"]},
+                                      "synth_nli": {"arms": ["zero_shot"]}}
+    problems = str(pytest.raises(SpecError, parse_spec, document).value)
+    assert ("search.per_task.synth_xcopa.arms[1]: got 'in_language'; allowed: an arm with data "
+            "for target task 'synth_xcopa' (zero_shot)") in problems
+    assert ("search.per_task.synth_nli.arms: got ['zero_shot']; allowed: arms for a target "
+            "task of this spec") in problems

@@ -195,7 +195,7 @@ def test_the_xglue_grid_plans_every_pair(capsys):
     path = default_spec_path().with_name("xglue.yaml")
     assert main(["validate", str(path)]) == 0
     assert main(["plan", str(path)]) == 0
-    assert "29 stages, 335 training trials" in capsys.readouterr().out
+    assert "131 stages, 5051 training trials" in capsys.readouterr().out
     spec = parse_spec(yaml.safe_load(path.read_text()))
     plan = make_plan(spec)
     intermediates = spec.intermediate_names()
@@ -203,13 +203,20 @@ def test_the_xglue_grid_plans_every_pair(capsys):
     targets = ["xglue_ner", "xglue_pos", "xglue_mlqa", "xglue_nc", "xglue_xnli", "xglue_pawsx",
                "xglue_qadsm", "xglue_wpr", "xglue_qam"]
     assert spec.target_tasks == targets
-    # The arms every XGLUE task has data for: zero-shot alone (POS and MLQA have no other).
-    shared = [name for name, arm in ARMS.items()
-              if all(arm.languages(get_task(task)) for task in targets)]
-    assert spec.search.target.arms == shared == ["zero_shot"]
-    assert [s.name for s in plan.stages] == [
+    # Each task takes every arm it has data for: POS and MLQA have none but zero-shot.
+    for task in targets:
+        having = [name for name, arm in ARMS.items() if arm.trains and
+                  arm.languages(get_task(task))]
+        assert spec.arms(task) == having, task
+    zero_shot = [s.name for s in plan.stages if "@" not in s.name]
+    assert zero_shot == [
         *(f"intermediate/{name}" for name in intermediates),
         *(f"target/{task}" for task in targets), *(f"eval/{task}" for task in targets)]
+    assert "target/xglue_xnli@translate_train-sw" in [s.name for s in plan.stages]
+    assert plan.stage("target/xglue_ner@in_language-nl").config["arm"]["train"] == [
+        ["xglue_ner_conll2002", "nl"]]
+    # Few-shot: shots (10, 100) x shot seeds (0-2) x 12 starting points x 3 seeds.
+    assert plan.stage("target/xglue_wpr@few_shot-de").trials == 2 * 3 * 12 * 3
     for task in targets:  # every intermediate choice (+ none), each with seeds 0, 1, 2
         assert plan.stage(f"target/{task}").trials == (len(intermediates) + 1) * 3
         assert plan.stage(f"eval/{task}").trials == \
