@@ -77,9 +77,14 @@ def target_arms(spec: Spec) -> list[str]:
                                         f"{name!r} ({having}); it has no "
                                         f"{arm.data.replace('_', '-')} source (Task.{arm.data})"))
                 continue
+            source = arm.data_task(task)
+            if spec.data.source == "hub" and source.hub is None and not spec.data.path:
+                problems.append(problem("data.path", None, f"a directory holding "
+                                        f"{source.local.folder}/ for {source.name!r}, the "
+                                        f"{arm.data.replace('_', '-')} source of {name!r} "
+                                        f"({arm_name}), which has no hub copy"))
             if chosen == "all":
                 continue
-            source = arm.data_task(task)
             problems += [problem(path, arm_name, f"data for every evaluated language: "
                                  f"{source.name!r}, the {arm.data.replace('_', '-')} source of "
                                  f"{name!r}, has no {language!r} (evaluation.languages)")

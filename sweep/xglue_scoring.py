@@ -77,7 +77,7 @@ def label_path(task: Task, split: str, language: str) -> PurePosixPath:
 
 
 def _headed(path: PurePosixPath | Path) -> bool:
-    return path.suffix == ".tsv"  # as `read_xglue_tsv` reads a header
+    return path.suffix == ".tsv"  # as `read_tsv` reads a header
 
 
 def has_header(task: Task, split: str = "test") -> bool:

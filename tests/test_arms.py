@@ -193,3 +193,40 @@ def test_a_target_task_may_have_arms_of_its_own():
             "for target task 'synth_xcopa' (zero_shot)") in problems
     assert ("search.per_task.synth_nli.arms: got ['zero_shot']; allowed: arms for a target "
             "task of this spec") in problems
+
+
+def test_xtremes_translate_test_files_are_read_from_their_bucket_layout(tmp_path):
+    """XTREME's translate-test files: no header, the originals first (the bucket's five
+    columns) or not (three), XNLI's `contradictory` and PAWS-X's 0/1 in the tasks' labels."""
+    from trainables.data import load_examples
+
+    folder = tmp_path / "xtreme_translations" / "XNLI" / "translate-test"
+    folder.mkdir(parents=True)
+    (folder / "test-de-en-translated.tsv").write_text(
+        "Ein Mann\tEine Person\tA man\tA person\tentailment\n"
+        "Ein Hund\tEine Katze\tA dog\tA cat\tcontradictory\n", encoding="utf-8")
+    folder = tmp_path / "xtreme_translations" / "PAWSX" / "translate-test"
+    folder.mkdir(parents=True)
+    (folder / "test-fr-en-translated.tsv").write_text("A b\tB a\t1\nC\tD\t0\n", encoding="utf-8")
+    data = {"source": "hub", "revisions": {}, "path": str(tmp_path)}
+    assert load_examples(data, "xnli_translate_test", "test", "de") == [
+        {"premise": "A man", "hypothesis": "A person", "label": "entailment"},
+        {"premise": "A dog", "hypothesis": "A cat", "label": "contradiction"}]
+    assert [e["label"] for e in load_examples(data, "pawsx_translate_test", "test", "fr")] == [
+        "duplicate", "not_duplicate"]
+    assert [e["label"] for e in load_examples(data, "xglue_pawsx_translate_test", "test",
+                                               "fr")] == ["1", "0"]
+    assert sources(ARMS["translate_test"], get_task("xnli"), None)["test"][0] == (
+        "xnli_translate_test", "ar")
+
+
+def test_a_hub_run_needs_data_path_for_an_arms_local_files():
+    document = {"name": "x", "model": {"source": "hub", "name": "FacebookAI/xlm-roberta-base",
+                                       "revision": "e73636d"},
+                "data": {"source": "hub"}, "intermediate_tasks": ["mnli"],
+                "target_tasks": ["xnli"],
+                "search": {"target": {"arms": ["zero_shot", "translate_test"]}}}
+    problems = str(pytest.raises(SpecError, parse_spec, document).value)
+    assert ("data.path: got None; allowed: a directory holding xtreme_translations/XNLI/ for "
+            "'xnli_translate_test', the test-translations source of 'xnli' (translate_test), "
+            "which has no hub copy") in problems

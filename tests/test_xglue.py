@@ -14,7 +14,7 @@ from sweep.results import benchmark_scores
 from trainables.data import load_examples
 from trainables.families import get_family
 from trainables.metrics import xglue_ndcg
-from trainables.readers import read_xglue_tsv
+from trainables.readers import read_tsv
 from trainables.tasks import REGISTRY, get_task
 from trainables.tasks.xglue import SUBSCORES
 
@@ -76,10 +76,10 @@ def test_a_test_file_without_labels_names_the_file_line_and_why(tmp_path):
     path.write_text("Who?\tAnna did.\t1\nWho?\tIt rains.\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"xglue.qam.de.test:2: got 2 tab-separated fields; "
                                          r"expected 3 \(question, answer, label\)"):
-        read_xglue_tsv(path, ("question", "answer", "label"))
+        read_tsv(path, ("question", "answer", "label"))
     path.write_text("a\tb\t1\n\na\tc\t0\n", encoding="utf-8")
     with pytest.raises(ValueError, match="test:2: got a blank line"):
-        read_xglue_tsv(path, ("question", "answer", "label"))
+        read_tsv(path, ("question", "answer", "label"))
 
 
 # -- the hub copy: split names carry the language; both column spellings ----------------------

@@ -18,7 +18,7 @@ from sweep import xglue_scoring
 from sweep.cli import main
 from sweep.export import export_task
 from trainables import metrics
-from trainables.readers import read_xglue_conll, read_xglue_tsv
+from trainables.readers import read_tsv, read_xglue_conll
 from trainables.storage import Location
 from trainables.tasks import Family, get_task
 
@@ -422,7 +422,7 @@ def test_exported_predictions_score_back_to_the_same_numbers(name, tmp_path, cap
     if task.family is Family.TAGGING:
         assert all(sentence["tags"] for sentence in read_xglue_conll(labels))
     elif task.family is not Family.SPAN_QA:
-        examples = read_xglue_tsv(labels, task.local.columns)
+        examples = read_tsv(labels, task.local.columns)
         assert {example["label"] for example in examples} <= set(task.labels)
     assert main(["export", str(tmp_path / "run"), "--task", name, "--out",
                  str(tmp_path / "cli")]) == 0

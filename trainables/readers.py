@@ -124,16 +124,17 @@ def read_bucc(stem: Path) -> list[dict]:
     return records
 
 
-def read_xglue_tsv(path: Path, columns: tuple[str, ...],
-                   label_aliases: dict[str, str] | None = None) -> list[dict]:
-    """An XGLUE tab-separated file -> one example per line, its last `len(columns)` fields
-    named by `columns` (label last), as XGLUE's scorer reads the label from the last field:
-    NC's files come with and without a leading query column, PAWS-X's with a leading id. A
-    `.tsv` file's first line is its header (PAWS-X's, MNLI's), skipped as the datasets
-    script skips it. A blank line inside the file is an error: the scorer pairs line i of a
-    prediction file with line i of the labels."""
+def read_tsv(path: Path, columns: tuple[str, ...], label_aliases: dict[str, str] | None = None,
+             header: bool | None = None) -> list[dict]:
+    """A tab-separated file -> one example per line, its last `len(columns)` fields named by
+    `columns` (label last), as XGLUE's scorer reads the label from the last field: XGLUE's
+    NC files come with and without a leading query column, PAWS-X's with a leading id, and
+    XTREME's translations with the English originals first. `header`: whether the first
+    line is a header; None: a `.tsv` file's is (XGLUE's PAWS-X and MNLI files, as the
+    datasets script reads them). A blank line inside the file is an error: XGLUE's scorer
+    pairs line i of a prediction file with line i of the labels."""
     lines = _lines(path)
-    first = 2 if path.suffix == ".tsv" else 1
+    first = 2 if (path.suffix == ".tsv" if header is None else header) else 1
     while lines and not lines[-1].strip():
         lines.pop()
     examples = []
@@ -333,5 +334,5 @@ def read_mewsli_x(path: Path) -> list[dict]:
 READERS = {"jsonl": read_jsonl, "squad_json": read_squad_json, "conllu": read_conllu,
            "laser_tatoeba": read_laser_tatoeba, "bucc": read_bucc,
            "ccgbank_auto": read_ccgbank_auto, "lareqa_json": read_lareqa_json,
-           "mewsli_x": read_mewsli_x, "xglue_tsv": read_xglue_tsv,
+           "mewsli_x": read_mewsli_x, "tsv": read_tsv,
            "xglue_conll": read_xglue_conll}

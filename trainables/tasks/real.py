@@ -85,6 +85,25 @@ def translations_entry(task: Task, hub: HubSource | None = None) -> Task:
         hub=replace(source, splits={"train": "train"}))
 
 
+# XTREME's translations (its bucket gs://xtreme_translations), copied under data.path.
+XTREME_TRANSLATIONS = "xtreme_translations"
+
+
+def translate_test_entry(task: Task, folder: str, name: str | None = None,
+                         label_aliases: dict[str, str] | None = None) -> Task:
+    """`task.test_translations`: XTREME's translate-test files, each language's test set
+    machine-translated into English, as its bucket lays them out under
+    `<data.path>/xtreme_translations/<folder>/translate-test/test-<lang>-en-translated.tsv`:
+    no header, the English pair and the label last (the bucket's five columns put the
+    originals first, the files xtreme's processors read have three: both read the same)."""
+    return data_entry(task, name or task.test_translations, tuple(
+        language for language in task.languages if language != "en"),
+        local=LocalSource(FileFormat.TSV, f"{XTREME_TRANSLATIONS}/{folder}",
+                          {"test": "translate-test/test-{code}-en-translated.tsv"},
+                          columns=(*task.text_fields, task.label_field),
+                          label_aliases=label_aliases or {}, header=False))
+
+
 _TASKS: tuple[Task, ...] = (
     # --- sentence and sentence-pair classification ---
     _classification(
@@ -116,14 +135,14 @@ _TASKS: tuple[Task, ...] = (
     _classification(
         name="xnli", text_fields=("premise", "hypothesis"), languages=lang.XNLI,
         labels=NLI_LABELS, train_task="mnli", benchmarks=XTREME_BENCHMARKS,
-        translations="xnli_mt",
+        translations="xnli_mt", test_translations="xnli_translate_test",
         hub=HubSource("facebook/xnli", "{code}", splits={"dev": "validation", "test": "test"}),
         xtreme_files=XtremeFiles(PredictionFormat.LABELS),
     ),
     _classification(
         name="pawsx", text_fields=("sentence1", "sentence2"), languages=lang.PAWSX,
         labels=PARAPHRASE_LABELS, benchmarks=("xtreme",),  # XTREME-R dropped PAWS-X
-        translations="pawsx_mt", hub=PAWSX_HUB,
+        translations="pawsx_mt", test_translations="pawsx_translate_test", hub=PAWSX_HUB,
         xtreme_files=XtremeFiles(PredictionFormat.LABELS),
     ),
     # --- multiple choice ---
@@ -298,6 +317,11 @@ REAL_TASKS: tuple[Task, ...] = (
     # machine-translated by XNLI's makers (392,702 rows a language).
     translations_entry(_BY_NAME["xnli"]),
     translations_entry(_BY_NAME["pawsx"]),  # PAWS-X's own machine-translated train
+    # XNLI's and PAWS-X's labels as XTREME's files spell them.
+    translate_test_entry(_BY_NAME["xnli"], "XNLI", label_aliases={
+        "contradictory": "contradiction"}),
+    translate_test_entry(_BY_NAME["pawsx"], "PAWSX", label_aliases=dict(
+        zip(("0", "1"), PARAPHRASE_LABELS, strict=True))),
     # UD-POS's gold training data: its train and dev treebanks, in the languages that have
     # both (the test sets stay the task's own).
     data_entry(_UDPOS, _UDPOS.in_language, tuple(

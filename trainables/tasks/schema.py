@@ -65,7 +65,7 @@ class FileFormat(Name):
     CCGBANK_AUTO = "ccgbank_auto"
     LAREQA_JSON = "lareqa_json"
     MEWSLI_X = "mewsli_x"
-    XGLUE_TSV = "xglue_tsv"  # XGLUE's tab-separated files, label last
+    TSV = "tsv"  # tab-separated, label last: XGLUE's files, XTREME's translations
     XGLUE_CONLL = "xglue_conll"  # XGLUE's NER and POS: `word label` lines, blank between
 
     @property
@@ -154,7 +154,8 @@ class LocalSource:
     or a tuple of globs read in order; every match is read with the `format`'s reader
     (`trainables.readers`) and concatenated. Tasks without one use the offline benchmark's
     layout, `<task>/<split>-<language>.jsonl`. A tabular format's `columns` name its last
-    columns (the label last), and `label_aliases` map a file's label spellings to the task's.
+    columns (the label last), `label_aliases` map a file's label spellings to the task's, and
+    `header` says whether its first line is a header.
     """
 
     format: FileFormat
@@ -165,6 +166,7 @@ class LocalSource:
     language_field: str | None = None
     columns: tuple[str, ...] = ()
     label_aliases: Mapping[str, str] = field(default_factory=dict)
+    header: bool | None = None  # a tabular file's first line; None: `.tsv` files have one
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", FileFormat(self.format))
@@ -172,8 +174,8 @@ class LocalSource:
     @property
     def reader_options(self) -> dict:
         """What this source's reader takes besides the path (a tabular file's columns)."""
-        return ({"columns": self.columns, "label_aliases": dict(self.label_aliases)}
-                if self.columns else {})
+        return ({"columns": self.columns, "label_aliases": dict(self.label_aliases),
+                 "header": self.header} if self.columns else {})
 
 
 @dataclass(frozen=True)

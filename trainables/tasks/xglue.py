@@ -23,7 +23,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from trainables.tasks import languages as lang
-from trainables.tasks.real import PAWSX_HUB, data_entry, translations_entry
+from trainables.tasks.real import (
+    PAWSX_HUB,
+    data_entry,
+    translate_test_entry,
+    translations_entry,
+)
 from trainables.tasks.schema import (
     DevSlice,
     Family,
@@ -80,7 +85,7 @@ def _xglue(name: str, folder: str, files: dict[str, str], format: FileFormat,
 def _classification(name: str, folder: str, fields: tuple[str, ...], hub_label: str,
                     **kwargs) -> Task:
     hub_columns = {field: kwargs.pop(f"hub_{field}", field) for field in fields}
-    return _xglue(name, folder, kwargs.pop("files", _files(name)), FileFormat.XGLUE_TSV,
+    return _xglue(name, folder, kwargs.pop("files", _files(name)), FileFormat.TSV,
                   columns=(*fields, "label"), hub_columns={**hub_columns, "label": hub_label},
                   family=kwargs.pop("family", Family.CLASSIFICATION),
                   metric=kwargs.pop("metric", "accuracy"),
@@ -141,11 +146,13 @@ _TASKS: tuple[Task, ...] = (
                     files={"train": "multinli.train.{code}.tsv", "dev": "{code}.dev",
                            "test": "{code}.test"},
                     languages=lang.XGLUE_XNLI, labels=NLI_LABELS, translations="xnli_mt",
+                    test_translations="xnli_translate_test",  # XNLI's test sets, XGLUE's too
                     label_aliases={"contradictory": "contradiction"}),  # the MNLI train file's
     _classification("pawsx", "PAWSX", ("sentence1", "sentence2"), "label",
                     files={"train": "{code}/train.tsv", "dev": "{code}/dev_2k.tsv",
                            "test": "{code}/test_2k.tsv"},
-                    languages=lang.XGLUE_PAWSX, labels=BINARY, translations="xglue_pawsx_mt"),
+                    languages=lang.XGLUE_PAWSX, labels=BINARY, translations="xglue_pawsx_mt",
+                    test_translations="xglue_pawsx_translate_test"),
     _classification("qadsm", "QADSM", ("query", "ad_title", "ad_description"),
                     "relevance_label", languages=lang.XGLUE_QADSM, labels=("Bad", "Good"),
                     in_language="xglue_qadsm_dev"),
@@ -166,6 +173,7 @@ XGLUE_TASKS: tuple[Task, ...] = (
     # XGLUE's PAWS-X labels ("0", "1") are not `pawsx`'s, so its translations are an entry
     # of their own over the same hub data (ClassLabel 0 and 1, which index them).
     translations_entry(_BY_NAME["xglue_pawsx"], hub=PAWSX_HUB),
+    translate_test_entry(_BY_NAME["xglue_pawsx"], "PAWSX"),
     _conll2002(_BY_NAME["xglue_ner"]),
     # Dev-as-train, each sliced by the field that keeps a query's rows together (NC: the
     # title; WPR and QADSM: the query; QAM: the question).
