@@ -13,6 +13,7 @@ import math
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -395,39 +396,16 @@ def test_xglue_ndcg_by_hand():
     assert metrics.xglue_ndcg([0, 0, 1, 0, 0], predictions, labels) != pytest.approx(expected)
 
 
-def _xg_eval_wpr(label_lines: list[str], prediction_lines: list[str]) -> float:
-    """XG-EVAL's ``load_data`` and ``simple_ndcg`` for WPR, copied but reading lists of lines
-    instead of files; returns the fraction, as the reference does."""
-    from sklearn.metrics import ndcg_score
+def _xg_eval_wpr(label_lines: list[str], prediction_lines: list[str], where: Path) -> float:
+    """XG-EVAL's ``load_data`` and ``simple_ndcg`` for WPR (the copy in
+    tests/xglue_reference.py) on these lines, written as its files; the fraction, as the
+    reference returns it."""
+    from xglue_reference import load_data, simple_ndcg
 
-    preds, labels, guids = [], [], []
-    last_query = ""
-    for item in prediction_lines:
-        preds.append(item.strip())
-    guid = 0
-    for item in label_lines:
-        if item.split("\t")[0] != last_query and len(last_query) > 0:
-            guid += 1
-        last_query = item.split("\t")[0]
-        labels.append(item.split("\t")[-1].strip())
-        guids.append(guid)
-    preds, labels, guids = np.array(preds), np.array(labels), np.array(guids)
-
-    ndcgs = []
-    query2content = {}
-    for guid, pred, label in zip(guids, preds, labels, strict=False):
-        query = guid
-        if query not in query2content:
-            query2content[query] = [[float(pred)], [float(label)]]
-        else:
-            query2content[query][0].append(float(pred))
-            query2content[query][1].append(float(label))
-    for key in query2content:
-        if len(query2content[key][1]) < 2 or len(query2content[key][0]) < 2:
-            continue
-        ndcgs.append(ndcg_score(np.asarray([query2content[key][1]]),
-                                np.asarray([query2content[key][0]])))
-    return np.array(ndcgs).mean()
+    (where / "WPR").mkdir(parents=True, exist_ok=True)
+    (where / "WPR" / "xglue.wpr.de.test").write_text("".join(label_lines), encoding="utf-8")
+    (where / "WPR" / "de.prediction").write_text("".join(prediction_lines), encoding="utf-8")
+    return simple_ndcg(*load_data(where, where, "test", "WPR", "de"))
 
 
 def _wpr_lines(rng: random.Random) -> tuple[list[str], list[str]]:
@@ -448,7 +426,7 @@ def _wpr_lines(rng: random.Random) -> tuple[list[str], list[str]]:
     return label_lines, prediction_lines
 
 
-def test_xglue_ndcg_matches_xg_eval_on_random_wpr_files():
+def test_xglue_ndcg_matches_xg_eval_on_random_wpr_files(tmp_path):
     pytest.importorskip("sklearn.metrics")
     rng = random.Random(0)
     recurring, singletons = 0, 0
@@ -463,7 +441,7 @@ def test_xglue_ndcg_matches_xg_eval_on_random_wpr_files():
             with pytest.raises(ValueError, match="none has"):
                 metrics.xglue_ndcg(groups, predictions, labels)
             continue
-        expected = _xg_eval_wpr(label_lines, prediction_lines) * 100
+        expected = _xg_eval_wpr(label_lines, prediction_lines, tmp_path) * 100
         assert metrics.xglue_ndcg(groups, predictions, labels) == expected
         recurring += groups[0] != groups[-1]  # the first query back: two groups
         singletons += min(sizes.values()) == 1

@@ -23,6 +23,7 @@ from trainables.offline.builders.translation import (
     TRANSLATION_SPLITS,
     in_language_size,
     translation_noise,
+    write_translations,
 )
 from trainables.offline.grammar import (
     SYNTAX,
@@ -219,12 +220,5 @@ def build_synth_xnli_mt(inputs: Inputs, files: BenchmarkWriter) -> Layout:
     training set "translated" into L and L's test set "translated" into English (premise,
     hypothesis, label; same examples, labels and order as their sources), each file with
     `translation_noise` from its own stream (XNLI-MT-like: translate-train, translate-test)."""
-    layout = Layout(TRANSLATION_SPLITS, ["premise", "hypothesis"])
-    examples, _ = _xnli_examples(inputs)
-    for split, languages in layout.splits.items():
-        for lang in languages:
-            into = lang if split == "train" else "en"
-            files.write_jsonl(f"synth_xnli_mt/{split}-{lang}.jsonl",
-                              _nli_records(examples[split], into, inputs.lexicons[into],
-                                           noise=inputs.rng("synth_xnli_mt", split, lang)))
-    return layout
+    write_translations(inputs, files, "synth_xnli_mt", _xnli_examples(inputs)[0], _nli_records)
+    return Layout(TRANSLATION_SPLITS, ["premise", "hypothesis"])

@@ -18,6 +18,7 @@ from trainables.offline.builders.translation import (
     TRANSLATION_SPLITS,
     in_language_size,
     translation_noise,
+    write_translations,
 )
 from trainables.offline.grammar import Clause, random_clause, render_tagged
 from trainables.offline.lexicon import Lexicon
@@ -104,15 +105,8 @@ def build_synth_pos_mt(inputs: Inputs, files: BenchmarkWriter) -> Layout:
     synth_pos's English training set "translated" into L and of L's test set "translated" into
     English (same clauses in the same order), each file with `translation_noise` from its own
     stream; a dropped word takes its tag along, swapped words swap their tags."""
-    layout = Layout(TRANSLATION_SPLITS, ["tokens"], label_field="tags")
-    clauses, _ = _pos_clauses(inputs)
-    for split, languages in layout.splits.items():
-        for lang in languages:
-            into = lang if split == "train" else "en"
-            files.write_jsonl(f"synth_pos_mt/{split}-{lang}.jsonl",
-                              _pos_records(clauses[split], into, inputs.lexicons[into],
-                                           noise=inputs.rng("synth_pos_mt", split, lang)))
-    return layout
+    write_translations(inputs, files, "synth_pos_mt", _pos_clauses(inputs)[0], _pos_records)
+    return Layout(TRANSLATION_SPLITS, ["tokens"], label_field="tags")
 
 
 def build_synth_ccg(inputs: Inputs, files: BenchmarkWriter) -> Layout:

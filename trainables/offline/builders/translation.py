@@ -13,10 +13,11 @@ per L. The source task itself gains ``train-<L>``: fresh examples rendered in L 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from trainables.offline.builders.common import EVERY_LANGUAGE, NON_ENGLISH
+from trainables.offline.builders.common import EVERY_LANGUAGE, NON_ENGLISH, BenchmarkWriter, Inputs
+from trainables.offline.lexicon import Lexicon
 
 Item = TypeVar("Item")
 
@@ -64,3 +65,20 @@ def translation_noise(
             i += 1  # the swapped-in neighbour is not edited again
         i += 1
     return out
+
+
+# (a split's examples, the language to render them in, its lexicon, the noise) -> records.
+Render = Callable[[Any, str, Lexicon, random.Random], list[dict]]
+
+
+def write_translations(inputs: Inputs, files: BenchmarkWriter, task: str,
+                       examples: Mapping[str, Any], render: Render) -> None:
+    """`task`'s files (TRANSLATION_SPLITS): the source's English training `examples`
+    rendered into each L (`train-<L>`), and its test `examples` rendered into English
+    (`test-<L>`), each file with `translation_noise` from its own stream."""
+    for split, languages in TRANSLATION_SPLITS.items():
+        for lang in languages:
+            into = lang if split == "train" else "en"
+            files.write_jsonl(f"{task}/{split}-{lang}.jsonl",
+                              render(examples[split], into, inputs.lexicons[into],
+                                     inputs.rng(task, split, lang)))
