@@ -252,6 +252,6 @@ def _arm_summary(plan: Plan) -> list[str]:
             trials = sum(stage.trials for stage in stages) if ARMS[arm].trains else 0
             where = f"{len(languages)} languages ({', '.join(languages)}) x " \
                 f"{trials // max(len(languages), 1)} = " if languages else ""
-            lines.append(f"  {task} {arm}: {where}{trials} training trials"
-                         + ("" if ARMS[arm].trains else " (evaluates the zero-shot models)"))
+            lines.append(f"  {task} {arm} ({ARMS[arm].summary}): {where}{trials} training "
+                         "trials")
     return lines

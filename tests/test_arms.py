@@ -62,7 +62,8 @@ def test_the_plan_has_a_stage_per_arm_and_language_and_shows_the_multiplier():
     assert plan.stage("eval/synth_xnli@translate_train_all").config["languages"] == [
         "en", "de", "sw"]
     shown = describe(plan, "results/arms")
-    assert "synth_xnli translate_train: 2 languages (de, sw) x 2 = 4 training trials" in shown
+    assert ("synth_xnli translate_train (training data machine-translated into L; tested on L): "
+            "2 languages (de, sw) x 2 = 4 training trials") in shown
     # The zero-shot stages hash as they did before arms existed.
     plain = make_plan(parse_spec(_spec()))
     assert plain.stage("target/synth_xnli").config_hash == \

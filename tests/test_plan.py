@@ -240,7 +240,8 @@ def test_the_offline_arms_sweep_plans_every_arm_and_language(capsys):
     assert main(["plan", str(path)]) == 0
     out = capsys.readouterr().out
     assert "47 stages, 89 training trials" in out
-    assert "synth_xnli translate_train: 3 languages (de, sw, zh) x 4 = 12 training trials" in out
+    assert ("synth_xnli translate_train (training data machine-translated into L; tested on L): "
+            "3 languages (de, sw, zh) x 4 = 12 training trials") in out
     plan = make_plan(parse_spec(yaml.safe_load(path.read_text())))
     per_language = ["translate_train", "in_language", "few_shot"]
     for task in ("synth_xnli", "synth_pos"):

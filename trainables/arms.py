@@ -87,16 +87,16 @@ def sources(arm: Arm, task: Task, language: str | None) -> dict[str, Sources]:
     language of a per-language arm (None for the others)."""
     data = arm.data_task(task)
     english = {split: english_sources(task, split) for split in ("train", "dev")}
-    if arm.name == ZERO_SHOT or not arm.trains:
+    if data is None or not arm.trains:  # zero-shot's data (translate-test: its models)
         chosen = english
     elif arm.per_language:
         chosen = {"train": [(data.name, language)],
                   "dev": [(data.name, language)] if arm.selection == "target_dev"
                   else english["dev"]}
-    else:  # translate-train-all
-        chosen = {"train": english["train"] + [(data.name, other) for other in arm.languages(task)
-                                               if other != "en"],
+    else:  # every language's data in one model (translate-train-all)
+        chosen = {"train": (english["train"] if arm.with_english else [])
+                  + [(data.name, other) for other in arm.languages(task) if other != "en"],
                   "dev": english["dev"]}
-    if arm.name == "translate_test":
+    if data is not None and not arm.trains:
         chosen["test"] = [(data.name, other) for other in arm.languages(task)]
     return chosen
