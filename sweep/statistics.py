@@ -1,6 +1,7 @@
 """The statistics a comparison needs: a mean over seeds with its interval, paired tests of
 two systems on the same test examples (over examples and seeds), Holm's correction over a
-table of tests, and XTREME's cross-lingual transfer gap.
+table of tests, an equivalence test (TOST) of repeated measurements, and XTREME's
+cross-lingual transfer gap.
 
 Scores are percentages, as everywhere in the engine. A system's per-example scores are a
 (seeds, examples) array: one row per trained seed, one column per test example (1/0 for
@@ -224,3 +225,64 @@ def transfer_gap(scores: dict[str, float], source: str = "en") -> float:
     if source not in scores or not others:
         return float("nan")
     return scores[source] - sum(others) / len(others)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """An equivalence test of candidate against baseline, relative to the baseline's mean:
+    the relative difference of means, its (1 - 2 alpha) interval, the larger one-sided
+    p-value, the verdict (p_value < alpha: equivalent within +-margin) and the margin."""
+
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    equivalent: bool
+    margin: float
+
+
+def tost(
+    candidate: Sequence[float], baseline: Sequence[float], margin: float = 0.02,
+    alpha: float = 0.05,
+) -> Equivalence:
+    """Schuirmann's two one-sided tests that candidate and baseline (e.g. throughput of two
+    checkpoints over repeated measurements) have equal means up to a relative margin.
+
+    The margin is relative to the baseline's mean, as "within 2%" is read: with d the
+    difference of means and b the baseline's mean, H0 is d <= -margin b or d >= margin b,
+    each side tested by Welch's t (unequal variances, Welch-Satterthwaite degrees of
+    freedom), b taken as known. `difference`, `low` and `high` are divided by b (so
+    `difference` is candidate mean / baseline mean - 1); the decision is the interval's:
+    equivalent exactly when -margin < low and high < margin. Needs at least 2 values per
+    side and a positive baseline mean (a timing, a throughput, a score). With no variance
+    on either side the means are taken as exact: the interval is the difference alone and
+    each one-sided p-value is 0 if it lies strictly inside that bound, else 1 (the limit of
+    Welch's t as both variances go to 0)."""
+    ours, theirs = (np.asarray(values, dtype=float) for values in (candidate, baseline))
+    for values, name in ((ours, "candidate"), (theirs, "baseline")):
+        if values.ndim != 1 or len(values) < 2:
+            raise ValueError(f"{name}: an equivalence test needs at least 2 values, got "
+                             f"shape {values.shape}")
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name}: non-finite values")
+    if not margin > 0 or not 0 < alpha < 0.5:
+        raise ValueError(f"margin must be > 0 and alpha in (0, 0.5): got {margin}, {alpha}")
+    scale = float(theirs.mean())
+    if not scale > 0:
+        raise ValueError(f"baseline: a relative margin needs a positive mean, got {scale}")
+    difference, bound = float(ours.mean()) - scale, margin * scale
+    variances = (ours.var(ddof=1) / len(ours), theirs.var(ddof=1) / len(theirs))
+    spread = float(np.sqrt(sum(variances)))
+    if spread == 0:
+        p_value = 0.0 if abs(difference) < bound else 1.0
+        low = high = difference
+    else:
+        freedom = sum(variances) ** 2 / sum(v**2 / (len(x) - 1) for v, x in
+                                            zip(variances, (ours, theirs), strict=True))
+        above = stats.t.sf((difference + bound) / spread, freedom)  # H0: d <= -bound
+        below = stats.t.cdf((difference - bound) / spread, freedom)  # H0: d >= bound
+        p_value = float(max(above, below))
+        half = float(stats.t.ppf(1 - alpha, freedom)) * spread
+        low, high = difference - half, difference + half
+    return Equivalence(difference / scale, low / scale, high / scale, p_value,
+                       bool(p_value < alpha), margin)

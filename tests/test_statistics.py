@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from sweep.statistics import (
+    Equivalence,
     Interval,
     holm,
     mean_interval,
@@ -17,6 +18,7 @@ from sweep.statistics import (
     paired_permutation,
     paired_permutation_strata,
     stratum,
+    tost,
     transfer_gap,
 )
 
@@ -154,3 +156,86 @@ def test_strata_average_their_differences_and_share_seed_draws():
     assert same == 1.0
     with pytest.raises(ValueError, match="baseline: every stratum needs the same seeds"):
         paired_bootstrap_strata(one * 2, [two[0], stratum(baseline)])
+
+
+def _throughputs(shift: float, seed: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Sentences/s of a baseline checkpoint (8 repeats) and a candidate `shift` x faster and
+    noisier (5 repeats): unequal sizes and variances, as Welch's test allows."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(1000 * (1 + shift), 12, 5), rng.normal(1000, 5, 8)
+
+
+def test_tost_one_sided_p_values_are_welchs_t_on_shifted_samples():
+    for shift, margin in ((0.0, 0.02), (0.015, 0.02), (-0.03, 0.05), (0.04, 0.02)):
+        candidate, baseline = _throughputs(shift)
+        bound = margin * baseline.mean()
+        # Lower test, H0: difference <= -bound, is "candidate + bound > baseline"; upper
+        # test, H0: difference >= bound, is "candidate - bound < baseline".
+        above = stats.ttest_ind(candidate + bound, baseline, equal_var=False,
+                                alternative="greater")
+        below = stats.ttest_ind(candidate - bound, baseline, equal_var=False,
+                                alternative="less")
+        result = tost(candidate, baseline, margin=margin)
+        assert result.p_value == pytest.approx(max(above.pvalue, below.pvalue), rel=1e-12,
+                                               abs=1e-15)
+        assert result.difference == pytest.approx(candidate.mean() / baseline.mean() - 1,
+                                                  rel=1e-12)
+        # The (1 - 2 alpha) Welch interval of the difference, relative to the baseline.
+        welch = stats.ttest_ind(candidate, baseline, equal_var=False).confidence_interval(0.9)
+        assert result.low == pytest.approx(welch.low / baseline.mean(), rel=1e-12)
+        assert result.high == pytest.approx(welch.high / baseline.mean(), rel=1e-12)
+        assert result.margin == margin
+
+
+def test_tost_decision_is_the_intervals_inside_the_margin():
+    rng = np.random.default_rng(7)
+    verdicts = set()
+    for _ in range(300):
+        candidate = rng.normal(100 * (1 + rng.normal(0, 0.02)), rng.uniform(0.1, 3), 4)
+        baseline = rng.normal(100, rng.uniform(0.1, 3), int(rng.integers(2, 7)))
+        for alpha in (0.05, 0.1):
+            result = tost(candidate, baseline, alpha=alpha)
+            assert result.equivalent == (result.p_value < alpha)
+            assert result.equivalent == (result.low > -0.02 and result.high < 0.02)
+            verdicts.add(result.equivalent)
+    assert verdicts == {True, False}  # both verdicts were exercised
+
+
+def test_tost_finds_equivalence_and_difference():
+    rng = np.random.default_rng(8)
+    same = tost(rng.normal(1000, 5, 10), rng.normal(1000, 5, 10))  # 0.5% noise, 10 repeats
+    assert same.equivalent and same.p_value < 0.001 and -0.02 < same.low < same.high < 0.02
+    faster = tost(*_throughputs(0.10))
+    assert not faster.equivalent and faster.p_value > 0.99
+    assert faster.low > 0.02 and faster.difference == pytest.approx(0.10, abs=0.02)
+    # Too few repeats to tell: the interval is wider than the margin, not equivalent.
+    assert not tost([990.0, 1010.0], [1000.0, 1005.0]).equivalent
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")  # scipy, constant sample
+def test_tost_without_variance_takes_the_means_as_exact():
+    assert tost([101.0, 101.0], [100.0, 100.0, 100.0]) == Equivalence(
+        pytest.approx(0.01), pytest.approx(0.01), pytest.approx(0.01), 0.0, True, 0.02)
+    outside = tost([103.0, 103.0], [100.0, 100.0])
+    assert outside.p_value == 1.0 and not outside.equivalent
+    assert tost([5.0, 5.0], [5.0, 5.0]).difference == 0.0
+    # One side constant: Welch's degrees of freedom are the other side's n - 1.
+    one = tost([100.0, 100.0, 100.0], [99.0, 100.0, 101.0])
+    reference = stats.ttest_ind([102.0] * 3, [99.0, 100.0, 101.0], equal_var=False,
+                                alternative="greater")
+    assert one.p_value == pytest.approx(reference.pvalue, rel=1e-12)
+
+
+def test_tost_refuses_what_it_cannot_test():
+    with pytest.raises(ValueError, match="candidate: .* at least 2 values"):
+        tost([1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="baseline: .* at least 2 values"):
+        tost([1.0, 2.0], [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="baseline: non-finite"):
+        tost([1.0, 2.0], [1.0, float("nan")])
+    with pytest.raises(ValueError, match="positive mean, got 0.0"):
+        tost([1.0, 2.0], [-1.0, 1.0])
+    with pytest.raises(ValueError, match="margin must be > 0"):
+        tost([1.0, 2.0], [1.0, 2.0], margin=0)
+    with pytest.raises(ValueError, match="alpha in"):
+        tost([1.0, 2.0], [1.0, 2.0], alpha=0.5)
