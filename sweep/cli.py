@@ -79,6 +79,10 @@ def cmd_results(args: argparse.Namespace) -> int:
             from sweep.report import cost_table, load_run
 
             frame = cost_table(load_run(args.path)).reset_index()
+        elif args.efficiency:
+            from sweep.efficiency import load_efficiency
+
+            frame = load_efficiency(args.path)
         else:
             frame = load_trials(args.path) if args.trials else load(args.path)
     except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
@@ -93,21 +97,19 @@ def cmd_results(args: argparse.Namespace) -> int:
     elif args.cost:
         named = {"cost per stage (busy and device time count every trial of each search)":
                  frame.set_index("stage")}
+    elif args.efficiency:
+        from sweep.efficiency import named_tables  # lazy: loads scipy
+
+        named = named_tables(frame)  # several fingerprints: ResultsError, exit 2
     elif args.arms:
-        from sweep.direct import arm_table, direct_gaps, has_arms  # lazy: loads scipy
+        from sweep.direct import has_arms, named_tables  # lazy: loads scipy
         from sweep.predictions import load_predictions
 
         if not has_arms(frame):
             print(f"error: {args.path}: no evaluation of a target arm besides zero_shot "
                   "(search.target.arms)", file=sys.stderr)
             return EXIT_BAD_INPUT
-        named = {"intermediate task x arm x target task (mean over the languages each arm was "
-                 "tested in)": arm_table(frame),
-                 "best zero-shot with an intermediate task against the best direct arm "
-                 f"(mean over seeds, 95% interval; paired {args.test} p-values, "
-                 "Holm-adjusted over the table)": direct_gaps(
-                     frame, load_predictions(args.path), args.test, args.resamples)}
-        named = {title: table for title, table in named.items() if not table.empty}
+        named = named_tables(frame, load_predictions(args.path), args.test, args.resamples)
     elif args.compare:
         from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
         from sweep.predictions import load_predictions
@@ -280,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="each intermediate task against BASELINE (e.g. none): mean over "
                               "seeds with its 95%% interval and the difference, and the "
                               "transfer gap of every checkpoint")
+    results.add_argument("--efficiency", action="store_true",
+                         help="the efficiency stage's records instead: each encoder's speed "
+                              "with its noise floor and equivalence test against the base "
+                              "model, and its pools' search cost, compression and geometry")
     results.add_argument("--arms", action="store_true",
                          help="English intermediate training against direct target-language "
                               "fine-tuning: every intermediate task x arm x target task, and "

@@ -170,3 +170,14 @@ def _pair(zero_shot: pd.DataFrame, direct: pd.DataFrame, language: str) -> tuple
     best_zero, best_direct = _best(zero_seeds.map(np.mean)), _best(direct_seeds.map(np.mean))
     return ((best_zero, zero_seeds[best_zero]), (best_direct, direct_seeds[best_direct]),
             languages)
+
+
+def named_tables(rows: pd.DataFrame, predictions: pd.DataFrame | None = None,
+                 test: str = "bootstrap", resamples: int = RESAMPLES) -> dict[str, pd.DataFrame]:
+    """`sweep results --arms`: both tables by title, the empty ones left out."""
+    named = {"intermediate task x arm x target task (mean over the languages each arm was "
+             "tested in)": arm_table(rows),
+             "best zero-shot with an intermediate task against the best direct arm (mean over "
+             f"seeds, 95% interval; paired {test} p-values, Holm-adjusted over the table)":
+             direct_gaps(rows, predictions, test, resamples)}
+    return {title: table for title, table in named.items() if not table.empty}

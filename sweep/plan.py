@@ -8,6 +8,8 @@ Stages, in the order they run:
                        the chosen configuration, x languages
   retrieval/<task>     retrieval from every intermediate encoder (each seed) and the base
                        model x languages
+  efficiency/<task>    (with evaluation.efficiency) the same encoders' speed, search cost,
+                       compression and geometry, each measured in several processes
 A target arm other than zero-shot (`trainables.arms`) adds `target/<task>@<arm>` and
 `eval/<task>@<arm>`, with `-<language>` for a per-language arm (one model per language,
 tested on it); few-shot starts from the zero-shot stage's models, translate-test only
@@ -26,7 +28,7 @@ from typing import Any
 from sweep.schema import Spec, dimension_values
 from sweep.searchers import SEARCHERS
 from trainables.arms import ARMS, ZERO_SHOT, sources
-from trainables.tasks import get_task
+from trainables.tasks import Scorer, get_task
 from trainables.trial import NO_INTERMEDIATE, evaluation_resources, worker_resources
 
 ARM_MARK = "@"  # between a stage's task and its arm: zero-shot stages have none
@@ -198,6 +200,19 @@ def make_plan(spec: Spec) -> Plan:
             encoders * len(languages), _eval_resources(spec),
             {"task": task, "languages": languages, "model": spec.model.model_dump(),
              "data": spec.data.model_dump(), "retrieval": spec.evaluation.retrieval.model_dump()})
+    if spec.evaluation.efficiency is not None:
+        # Every encoder, each measured in `noise_repeats` processes of its own.
+        repeats = spec.evaluation.efficiency.noise_repeats
+        for task in spec.retrieval_tasks:
+            if get_task(task).scorer is not Scorer.TATOEBA:
+                continue  # mining (BUCC) has no per-query pool to search
+            languages = evaluation_languages(spec, task)
+            add(f"efficiency/{task}", "efficiency", task, all_intermediates, encoders * repeats,
+                _eval_resources(spec),
+                {"task": task, "languages": languages, "model": spec.model.model_dump(),
+                 "data": spec.data.model_dump(),
+                 "retrieval": spec.evaluation.retrieval.model_dump(),
+                 "efficiency": spec.evaluation.efficiency.model_dump()}, repeats)
     return Plan(spec, tuple(stages))
 
 

@@ -24,6 +24,8 @@ from matplotlib.figure import Figure
 
 from sweep.comparisons import AVERAGE, comparisons
 from sweep.direct import arm_table, direct_gaps, has_arms
+from sweep.efficiency import load_efficiency
+from sweep.efficiency import named_tables as efficiency_tables
 from sweep.errors import ResultsError
 from sweep.figures import bars_name, make_figures, significance_marks
 from sweep.manifest import Manifest
@@ -67,6 +69,7 @@ class Run:
     trials: pd.DataFrame | None
     curves: pd.DataFrame | None
     predictions: pd.DataFrame  # empty for a run made before predictions were kept
+    efficiency: pd.DataFrame | None = None  # the efficiency stage's records, where it ran
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +93,8 @@ def load_run(storage: str | Path | Location) -> Run:
     except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
         raise ResultsError(f"{storage}: {error}") from None
     return Run(location, manifest, rows, _optional(load_trials, location),
-               _optional(load_curves, location), load_predictions(location))
+               _optional(load_curves, location), load_predictions(location),
+               _optional(load_efficiency, location))
 
 
 def _optional(reader: Callable[[Location], pd.DataFrame],
@@ -291,6 +295,10 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
                   "gaps": html_table("best zero-shot with an intermediate task against the best "
                                      "direct arm, mean over seeds [95% CI]", marked_gaps(gaps))
                   if not gaps.empty else None}
+    efficiency = None
+    if run.efficiency is not None:
+        efficiency = [html_table(title, table, digits=4)
+                      for title, table in efficiency_tables(run.efficiency).items()]
     trials = None
     if run.trials is not None:
         shown = run.trials[[c for c in TRIAL_COLUMNS if c in run.trials]]
@@ -299,6 +307,7 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
     return {
         "run": _run_facts(run, costs), "baseline": baseline, "figures": figures,
         "benchmarks": benchmarks, "transfer": transfer, "direct": direct,
+        "efficiency": efficiency,
         "retrieval": html_table("retrieval: encoder x language", retrieval_table(rows))
         if rows["stage"].str.startswith("retrieval/").any() else None,
         "costs": html_table("cost per stage", costs, digits=4) if not costs.empty else None,

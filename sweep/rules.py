@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sweep.arm_rules import target_arms
+from sweep.efficiency_rules import efficiency_settings
 from sweep.schedulers import SCHEDULERS
 from sweep.schema import HYPERPARAMETERS, Dimension, LogUniform, Spec, dimension_values, problem
 from sweep.searchers import SEARCHERS
@@ -373,6 +374,7 @@ RULES: tuple[Rule, ...] = (
     max_t_covers_grace_period,
     tracking_settings,
     target_arms,
+    efficiency_settings,
 )
 
 

@@ -189,11 +189,35 @@ class Retrieval(Strict):
     max_length: int = Field(128, ge=8)
 
 
+class Efficiency(Strict):
+    """The efficiency stage (`trainables.efficiency`): encoding speed over real sentences,
+    search cost, compression and geometry of every encoder's retrieval pools."""
+
+    dtypes: list[Literal["fp32", "bf16", "fp16"]] = Field(["fp32"], min_length=1)
+    batch_sizes: list[Annotated[int, Field(ge=1)]] = Field([1, 32], min_length=1)
+    # Token-count upper bounds of the length buckets; every sentence is a bucket too.
+    length_buckets: list[Annotated[int, Field(ge=2)]] = [16, 32, 64, 128]
+    max_sentences: int = Field(256, ge=1)  # per bucket, and queries timed one at a time
+    warmup_batches: int = Field(3, ge=0)
+    repeats: int = Field(5, ge=1)  # timed passes over each bucket
+    # Measurements of each encoder in processes of their own: the noise floor.
+    noise_repeats: int = Field(3, ge=3)
+    # Approximate indexes beside exact search, and compressions beside fp32
+    # (`trainables.efficiency.search`).
+    index: dict[str, dict[str, list[int]]] = {"hnsw": {"M": [16, 32], "efSearch": [16, 64]},
+                                              "ivf": {"nlist": [16], "nprobe": [1, 4]}}
+    compression: list[str | dict[str, list[int]]] = ["int8", "binary", {"pca": [32]},
+                                                      {"pq": [8]}]
+    # "No difference": each encoder's throughput within this share of the base model's.
+    equivalence_margin: float = Field(0.02, gt=0, lt=1)
+
+
 class Evaluation(Strict):
     languages: Literal["all"] | list[str] = "all"
     splits: list[Literal["dev", "test"]] = Field(["test"], min_length=1)
     full_table: bool = False  # also evaluate the best checkpoint of every target x intermediate
     retrieval: Retrieval = Retrieval()
+    efficiency: Efficiency | None = None  # left out: no efficiency stage
 
 
 class MLflowTracking(Strict):

@@ -46,7 +46,12 @@ REDUCED = {
     "scheduler": {"type": "asha", "grace_period": 1, "reduction_factor": 2},
     "searcher": {"type": "grid"},
     "resources": {"workers_per_trial": 1, "max_concurrent_trials": 1},
-    "evaluation": {"full_table": True, "splits": ["test"]},
+    # Efficiency too: every retrieval encoder measured in three processes of its own.
+    "evaluation": {"full_table": True, "splits": ["test"],
+                   "efficiency": {"batch_sizes": [1, 8], "length_buckets": [8, 16],
+                                  "max_sentences": 16, "warmup_batches": 1, "repeats": 2,
+                                  "index": {"hnsw": {"M": [8], "efSearch": [8]}},
+                                  "compression": ["int8", {"pq": [4]}]}},
 }
 
 
@@ -240,3 +245,23 @@ def test_qa_multiple_choice_retrieval_and_mining_run_end_to_end(ray_session, tmp
     assert set(mining["metric"]) == {"f1", "precision", "recall", "threshold"}
     assert set(mining["language"]) == {"de", "zh"}  # English is the other side of every pair
     assert set(mining["intermediate_task"]) == {"none", "synth_squad"}
+
+
+def test_efficiency_measures_every_encoder_in_separate_processes(finished_run, capsys,
+                                                                 tmp_path):
+    spec, storage, _ = finished_run
+    from sweep.efficiency import load_efficiency
+
+    records = load_efficiency(storage)
+    timing = records[records["kind"] == "timing"]
+    encoders = timing.groupby(["intermediate_task", "seed"], dropna=False)["repeat"].nunique()
+    assert (encoders == 3).all() and len(encoders) == 3  # the base model, synth_nli, mixture
+    # A process of its own per repeat: Ray started a worker for each (max_calls=1).
+    assert records.groupby(["intermediate_task", "repeat"])["worker_pid"].nunique().max() == 1
+    assert records.drop_duplicates(["intermediate_task", "repeat"])["worker_pid"].is_unique
+    assert records.loc[records["intermediate_task"] == "mixture", "mixture_tasks"].iloc[0] == 3
+    assert main(["results", str(storage), "--efficiency"]) == 0
+    shown = capsys.readouterr().out
+    assert "speed per encoder" in shown and "search cost per index" in shown
+    assert main(["report", str(storage), "--out", str(tmp_path / "report.html")]) == 0
+    assert 'id="efficiency"' in (tmp_path / "report.html").read_text()

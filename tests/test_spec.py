@@ -488,3 +488,11 @@ def test_target_arms(changes, expected):
     """More cases, and the loop on an arm's data, in tests/test_arms.py."""
     assert _problems(rules.target_arms, {**ONLY_TARGETS, "target_tasks": ["synth_xnli"],
                                          **changes}) == expected
+
+
+def test_efficiency_settings():
+    """More cases in tests/test_efficiency.py."""
+    assert _problems(rules.efficiency_settings, {"evaluation.efficiency": {}}) == []
+    assert _problems(rules.efficiency_settings, {
+        "evaluation.efficiency": {"compression": ["int9"]}}) == [
+        "evaluation.efficiency.compression: got 'int9'; allowed: fp32, int8, binary, pca, pq"]

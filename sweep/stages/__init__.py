@@ -5,6 +5,7 @@ manifest entry. A new kind is one module here plus one entry in STAGES (and its 
 from __future__ import annotations
 
 from sweep.stages.base import StageContext, StageFunction
+from sweep.stages.efficiency import run_efficiency
 from sweep.stages.evaluation import run_eval, run_retrieval
 from sweep.stages.training import run_training
 
@@ -13,6 +14,7 @@ STAGES: dict[str, StageFunction] = {
     "target": run_training,
     "eval": run_eval,
     "retrieval": run_retrieval,
+    "efficiency": run_efficiency,
 }
 
 __all__ = ["STAGES", "StageContext", "StageFunction"]

@@ -1,0 +1,119 @@
+"""The efficiency stage's answer (issue 15), from its records (`sweep.stages.efficiency`):
+per encoder, its speed with the noise floor of its repeats, the equivalence test against
+the base model, and what its pools cost to search and compress and look like.
+
+Records measured on different hardware (fingerprints) are never compared: each table is of
+one fingerprint. Speed is the natural-length bucket's (every sentence as it comes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sweep.errors import ResultsError
+from sweep.results import read_folder
+from sweep.statistics import tost
+from trainables.efficiency.timing import NATURAL
+from trainables.storage import Location
+from trainables.trial import NO_INTERMEDIATE
+
+EFFICIENCY_DIR = "efficiency"
+ENCODER = ["task", "intermediate_task", "seed"]
+DIVERSITY = ["mixture_tasks", "mixture_families"]
+
+
+def load_efficiency(storage: str | Path | Location) -> pd.DataFrame:
+    """Every efficiency record of a run; FileNotFoundError without an efficiency stage."""
+    return read_folder(storage, EFFICIENCY_DIR, "efficiency records")
+
+
+def _encoders(records: pd.DataFrame) -> pd.DataFrame:
+    keys = records[[*ENCODER, *DIVERSITY]].drop_duplicates(ENCODER)
+    return keys.set_index(ENCODER)
+
+
+def _speed(timing: pd.DataFrame, margin: float) -> pd.DataFrame:
+    """Per encoder, dtype and batch size: sentences/s over repeats (mean, coefficient of
+    variation), p95 latency, and TOST against the base model's repeats."""
+    natural = timing[timing["length_bucket"] == NATURAL]
+    rows = []
+    for (dtype, batch), cell in natural.groupby(["dtype", "batch_size"]):
+        per_encoder = cell.groupby(ENCODER, dropna=False)
+        base = cell[cell["intermediate_task"] == NO_INTERMEDIATE]["sentences_per_second"]
+        for encoder, measured in per_encoder:
+            speed = measured["sentences_per_second"]
+            row = dict(zip(ENCODER, encoder, strict=True))
+            row.update(dtype=dtype, batch_size=int(batch), repeats=len(speed),
+                       sentences_per_second=float(speed.mean()),
+                       cv=float(speed.std(ddof=1) / speed.mean()) if len(speed) > 1 else np.nan,
+                       p95_ms=float(measured["p95_ms"].mean()))
+            if encoder[1] != NO_INTERMEDIATE and len(base) >= 2 and len(speed) >= 2:
+                test = tost(speed.tolist(), base.tolist(), margin)
+                row.update(vs_base=test.difference, vs_base_low=test.low, vs_base_high=test.high,
+                           tost_p=test.p_value, equivalent=test.equivalent)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def efficiency_table(records: pd.DataFrame, margin: float = 0.02) -> dict[str, pd.DataFrame]:
+    """The named tables of one fingerprint's records: speed (per dtype and batch), and per
+    encoder its pools' search cost, compression and geometry (means over languages and
+    repeats). Records of several fingerprints are an error naming them."""
+    hardware = sorted(set(records["hardware"]))
+    if len(hardware) > 1:
+        raise ResultsError(f"efficiency records of {len(hardware)} fingerprints "
+                           f"({', '.join(hardware)}): numbers from different hardware are "
+                           "not compared; select one (the `hardware` column)")
+    by_kind = {kind: group.dropna(axis=1, how="all")
+               for kind, group in records.groupby("kind")}
+    tables = {"speed": _speed(by_kind["timing"], margin).set_index(
+        [*ENCODER, "dtype", "batch_size"])}
+    encoders = _encoders(records)
+    per_encoder = []
+    if "query" in by_kind:
+        per_encoder.append(by_kind["query"].groupby(ENCODER, dropna=False)[
+            ["query_p50_ms", "query_p95_ms", "queries_per_second"]].mean())
+    if "geometry" in by_kind:
+        per_encoder.append(by_kind["geometry"].groupby(ENCODER, dropna=False)[
+            ["anisotropy", "hubness", "lid", "effective_rank"]].mean())
+    tables["encoders"] = encoders.join(per_encoder) if per_encoder else encoders
+    for kind in ("search", "compression"):
+        if kind in by_kind:
+            frame = by_kind[kind]
+            setting = [column for column in ("index", "method", "params") if column in frame]
+            numbers = frame.select_dtypes("number").columns.difference(
+                ["seed", "repeat", "mixture_tasks", "mixture_families", "seconds", "threads"])
+            tables[kind] = frame.groupby([*ENCODER, *setting], dropna=False)[
+                list(numbers)].mean()
+    return tables
+
+
+def verdict(speed: pd.DataFrame, margin: float) -> str:
+    """One sentence for the top of the report: whether every encoder's throughput is within
+    the margin of the base model's (equivalence shown), or which are not."""
+    if "equivalent" not in speed or speed["equivalent"].isna().all():
+        return "No equivalence test: too few repeats of the base model or the encoders."
+    tested = speed.dropna(subset=["equivalent"])
+    if tested["equivalent"].astype(bool).all():
+        return (f"No difference in throughput: every encoder is within ±{margin:.0%} of the "
+                f"base model's in every dtype and batch size (TOST, p < 0.05).")
+    shown = tested[~tested["equivalent"].astype(bool)].reset_index()
+    cells = ", ".join(f"{row.intermediate_task} ({row.dtype}, batch {row.batch_size})"
+                      for row in shown.itertuples())
+    return (f"Not shown within ±{margin:.0%} of the base model's throughput: {cells}; "
+            "the others are.")
+
+
+def named_tables(records: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """`sweep results --efficiency`: the tables by title, the verdict in the speed one's."""
+    margin = float(records["equivalence_margin"].iloc[0])
+    tables = efficiency_table(records, margin)
+    titles = {"speed": f"speed per encoder (natural lengths; {verdict(tables['speed'], margin)})",
+              "encoders": "per encoder: whole queries and pool geometry (means over languages "
+                          "and repeats)",
+              "search": "search cost per index (means over languages and repeats)",
+              "compression": "compression: accuracy kept and bytes per vector"}
+    return {titles[name]: table for name, table in tables.items()}

@@ -1,0 +1,132 @@
+"""The efficiency stage without Ray: one encoder measured in this process on the synthetic
+Tatoeba, and the answer built from records (speed with its noise floor, the equivalence test
+against the base model, fingerprints kept apart, the spec's rule)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from small import TINY_MODEL
+
+from sweep.efficiency import efficiency_table, named_tables, verdict
+from sweep.errors import ResultsError
+from sweep.spec import SpecError, default_spec_path, parse_spec
+from sweep.stages.efficiency import KINDS, diversity
+from trainables.efficiency.measure import measure_efficiency
+from trainables.efficiency.timing import NATURAL, length_buckets
+from trainables.offline.benchmark import generate_benchmark
+from trainables.trial import NO_INTERMEDIATE
+
+SETTINGS = {"dtypes": ["fp32", "bf16"], "batch_sizes": [1, 8], "length_buckets": [8, 16],
+            "max_sentences": 24, "warmup_batches": 1, "repeats": 2,
+            "index": {"hnsw": {"M": [8], "efSearch": [4, 64]}, "ivf": {"nlist": [2]}},
+            "compression": ["int8", "binary", {"pca": [16]}, {"pq": [4]}]}
+RETRIEVAL = {"layer": -1, "pooling": "mean", "direction": "en_to_xx", "max_length": 32}
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = generate_benchmark(tmp_path_factory.mktemp("data"), train_size=20, eval_size=10,
+                              retrieval_size=40, corpus_size=10)
+    data = {"source": "local", "path": str(root)}
+    return measure_efficiency(TINY_MODEL, data, None, "synth_tatoeba", ["de", "zh"], RETRIEVAL,
+                              SETTINGS)
+
+
+def test_one_encoder_is_measured_on_every_kind(measured):
+    assert set(KINDS) <= set(measured)
+    assert {"device", "torch", "faiss", "threads", "hardware"} <= set(measured["fingerprint"])
+    timing = pd.DataFrame(measured["timing"])
+    assert set(zip(timing["dtype"], timing["batch_size"], strict=True)) == {
+        (dtype, batch) for dtype in SETTINGS["dtypes"] for batch in SETTINGS["batch_sizes"]}
+    assert NATURAL in set(timing["length_bucket"])
+    assert (timing["p50_ms"] <= timing["p95_ms"]).all()
+    assert (timing["p95_ms"] <= timing["p99_ms"]).all()
+    assert (timing["sentences_per_second"] > 0).all() and (timing["tokens_per_second"] > 0).all()
+    search = pd.DataFrame(measured["search"])
+    assert set(search["language"]) == {"de", "zh"}
+    flat = search[search["index"] == "flat"]
+    assert (flat["recall_at_1"] == 1.0).all()
+    compression = pd.DataFrame(measured["compression"])
+    assert (compression[compression["method"] == "fp32"]["accuracy_kept"].dropna() == 1.0).all()
+    geometry = pd.DataFrame(measured["geometry"])
+    assert np.isfinite(geometry[["anisotropy", "hubness", "lid", "effective_rank"]]).all().all()
+    assert measured["query"][0]["queries_per_second"] > 0
+
+
+def test_length_buckets_hold_real_sentences_by_token_count():
+    from trainables.model import load_tokenizer
+
+    tokenizer = load_tokenizer(TINY_MODEL)
+    sentences = ["a", "a b c d e f g h i j k l", "a b", "a b c d e f g h i j k l m n o p q"]
+    buckets = length_buckets(tokenizer, sentences, [4, 16], per_bucket=10, max_length=32)
+    assert buckets[NATURAL] == sentences
+    counts = {s: len(tokenizer(s)["input_ids"]) for s in sentences}
+    assert all(counts[s] <= 4 for s in buckets[4])
+    assert all(4 < counts[s] <= 16 for s in buckets.get(16, []))
+
+
+def _records(speeds: dict[str, list[float]], hardware: str = "h1") -> pd.DataFrame:
+    rows = []
+    for encoder, values in speeds.items():
+        for repeat, speed in enumerate(values):
+            facts = {"task": "synth_tatoeba", "intermediate_task": encoder, "seed": 0,
+                     "repeat": repeat, "hardware": hardware, "mixture_tasks": 1,
+                     "mixture_families": 1, "equivalence_margin": 0.02}
+            rows.append({**facts, "kind": "timing", "dtype": "fp32", "batch_size": 8,
+                         "length_bucket": NATURAL, "sentences_per_second": speed,
+                         "p95_ms": 1000 / speed})
+            rows.append({**facts, "kind": "geometry", "language": "de", "anisotropy": 0.5,
+                         "hubness": 1.0, "lid": 7.0, "effective_rank": 20.0})
+    return pd.DataFrame(rows)
+
+
+def test_no_difference_is_a_measured_result():
+    rng = np.random.default_rng(0)
+    same = {name: list(1000 * (1 + 0.002 * rng.standard_normal(6)))
+            for name in (NO_INTERMEDIATE, "synth_nli")}
+    tables = efficiency_table(_records(same))
+    speed = tables["speed"]
+    row = speed.xs("synth_nli", level="intermediate_task").iloc[0]
+    assert bool(row["equivalent"]) and row["tost_p"] < 0.05
+    assert abs(row["vs_base"]) < 0.02 and row["cv"] < 0.01
+    assert verdict(speed, 0.02).startswith("No difference in throughput")
+    slower = {NO_INTERMEDIATE: same[NO_INTERMEDIATE],
+              "synth_nli": [value * 0.9 for value in same["synth_nli"]]}
+    speed = efficiency_table(_records(slower))["speed"]
+    assert not bool(speed.xs("synth_nli", level="intermediate_task").iloc[0]["equivalent"])
+    assert verdict(speed, 0.02).startswith("Not shown within ±2%")
+    named = named_tables(_records(same))
+    assert any(title.startswith("speed per encoder") for title in named)
+
+
+def test_records_of_different_hardware_are_never_compared():
+    records = pd.concat([_records({NO_INTERMEDIATE: [1.0, 1.1]}, "h1"),
+                         _records({"synth_nli": [1.0, 1.1]}, "h2")])
+    with pytest.raises(ResultsError, match="2 fingerprints .h1, h2."):
+        efficiency_table(records)
+
+
+def test_diversity_counts_a_mixtures_tasks_and_families():
+    spec = parse_spec(yaml.safe_load(default_spec_path().read_text()))
+    assert diversity(spec, NO_INTERMEDIATE) == {"mixture_tasks": 0, "mixture_families": 0}
+    assert diversity(spec, "synth_nli") == {"mixture_tasks": 1, "mixture_families": 1}
+
+
+def test_the_spec_rule_names_the_bad_entry():
+    document = yaml.safe_load(default_spec_path().read_text())
+    document["evaluation"]["efficiency"] = {"index": {"hnsw": {"nprobe": [1]}}}
+    with pytest.raises(SpecError, match=r"evaluation.efficiency.index.hnsw.nprobe: got "
+                                        r"'nprobe'; allowed: M, efConstruction, efSearch"):
+        parse_spec(document)
+    document["evaluation"]["efficiency"] = {"dtypes": ["fp16"]}
+    with pytest.raises(SpecError, match="fp16 is a GPU type"):
+        parse_spec(document)
+    document["evaluation"]["efficiency"] = {}
+    document["retrieval_tasks"] = ["synth_bucc"]
+    with pytest.raises(SpecError, match="a Tatoeba-like task"):
+        parse_spec(document)
