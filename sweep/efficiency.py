@@ -22,7 +22,7 @@ from trainables.trial import NO_INTERMEDIATE
 
 EFFICIENCY_DIR = "efficiency"
 ENCODER = ["task", "intermediate_task", "seed"]
-DIVERSITY = ["mixture_tasks", "mixture_families"]
+DIVERSITY = ["mixture_tasks", "mixture_families", "mixture_examples", "mixture_entropy"]
 
 
 def load_efficiency(storage: str | Path | Location) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def load_efficiency(storage: str | Path | Location) -> pd.DataFrame:
 
 
 def _encoders(records: pd.DataFrame) -> pd.DataFrame:
-    keys = records[[*ENCODER, *DIVERSITY]].drop_duplicates(ENCODER)
+    keys = records[[*ENCODER, *(c for c in DIVERSITY if c in records)]].drop_duplicates(ENCODER)
     return keys.set_index(ENCODER)
 
 

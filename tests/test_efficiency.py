@@ -111,10 +111,25 @@ def test_records_of_different_hardware_are_never_compared():
         efficiency_table(records)
 
 
-def test_diversity_counts_a_mixtures_tasks_and_families():
-    spec = parse_spec(yaml.safe_load(default_spec_path().read_text()))
-    assert diversity(spec, NO_INTERMEDIATE) == {"mixture_tasks": 0, "mixture_families": 0}
-    assert diversity(spec, "synth_nli") == {"mixture_tasks": 1, "mixture_families": 1}
+def test_diversity_counts_a_mixtures_tasks_families_and_sampling_entropy(tmp_path):
+    import json
+    import math
+
+    from trainables.training import mixture_diversity
+
+    document = yaml.safe_load(default_spec_path().read_text())
+    document["intermediate_tasks"].append(
+        {"name": "mix", "mixture": ["synth_nli", "synth_para", "synth_squad"], "cap": 100})
+    spec = parse_spec(document)
+    assert diversity(spec, NO_INTERMEDIATE)["mixture_tasks"] == 0
+    # The training loop records an epoch's draw in its checkpoints' metrics.
+    drawn = mixture_diversity({"synth_nli": 500, "synth_para": 100, "synth_squad": 50}, 100)
+    assert drawn == {"mixture_examples": 250, "mixture_entropy": pytest.approx(
+        -(0.4 * math.log(0.4) * 2 + 0.2 * math.log(0.2)))}
+    assert mixture_diversity({"synth_nli": 500}, None)["mixture_entropy"] == 0.0
+    (tmp_path / "meta.json").write_text(json.dumps({"metrics": drawn}))
+    assert diversity(spec, "mix", str(tmp_path)) == {
+        "mixture_tasks": 3, "mixture_families": 2, **drawn}
 
 
 def test_the_spec_rule_names_the_bad_entry():

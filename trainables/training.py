@@ -109,6 +109,16 @@ def epoch_schedule(
     return schedule
 
 
+def mixture_diversity(sizes: Mapping[str, int], cap: int | None) -> dict[str, float]:
+    """How much and how diverse one epoch's training is: the examples it draws (each task's
+    capped size) and the entropy (nats) of the tasks' sampling weights, 0 for one task."""
+    drawn = [min(size, cap) if cap else size for size in sizes.values()]
+    total = sum(drawn)
+    weights = [count / total for count in drawn if count]
+    return {"mixture_examples": total,
+            "mixture_entropy": float(-sum(w * math.log(w) for w in weights)) + 0.0}
+
+
 def evaluation_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
     """The steps (1-based, within an epoch) after which to evaluate."""
     count = min(evals_per_epoch, steps_per_epoch)
@@ -175,6 +185,7 @@ def train_loop_per_worker(config: dict) -> None:
     batch_size = int(hparams["batch_size"])
     sizes = {name: len(features) for name, features in train_sets.items()}
     cap = config.get("mixture_cap")
+    config = {**config, **mixture_diversity(sizes, cap)}
     steps_per_epoch = len(epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), 0))
     epochs = int(hparams["epochs"])
     total_steps = steps_per_epoch * epochs
@@ -272,6 +283,8 @@ def _evaluate_and_report(
         "step": state["global_step"], "examples_seen": state["examples_seen"],
         "train_seconds": state["train_seconds"], "worker_nodes": worker_nodes,
         "target_train_examples": config.get("target_train_examples", 0),
+        "mixture_examples": config.get("mixture_examples"),
+        "mixture_entropy": config.get("mixture_entropy"),
     })
     with tempfile.TemporaryDirectory() as directory:
         meta = {"group": config["group"],

@@ -23,19 +23,28 @@ from sweep.errors import StageFailed
 from sweep.progress import StageProgress
 from sweep.stages.base import StageContext
 from trainables.efficiency.measure import measure_efficiency
+from trainables.storage import Location
 from trainables.tasks import REGISTRY
 from trainables.trial import NO_INTERMEDIATE, evaluation_resources
 
 KINDS = ("timing", "search", "compression", "geometry", "query")
 
 
-def diversity(spec: Any, intermediate: str) -> dict[str, int]:
-    """How diverse an encoder's intermediate training was: its tasks and their families."""
+def diversity(spec: Any, intermediate: str, checkpoint: str | None = None) -> dict[str, Any]:
+    """How diverse an encoder's intermediate training was: its tasks and their families,
+    and, from the checkpoint's own record of its training, the examples of one epoch and
+    the entropy of the tasks' sampling weights."""
     if intermediate == NO_INTERMEDIATE:
-        return {"mixture_tasks": 0, "mixture_families": 0}
+        return {"mixture_tasks": 0, "mixture_families": 0, "mixture_examples": 0,
+                "mixture_entropy": 0.0}
     members, _ = spec.intermediate_members(intermediate)
+    # meta.json alone: a checkpoint on an object store is not downloaded to the driver.
+    metrics = json.loads(Location.parse(checkpoint).join("meta.json").read_text()).get(
+        "metrics", {}) if checkpoint else {}
     return {"mixture_tasks": len(members),
-            "mixture_families": len({REGISTRY[name].family for name in members})}
+            "mixture_families": len({REGISTRY[name].family for name in members}),
+            "mixture_examples": metrics.get("mixture_examples"),
+            "mixture_entropy": metrics.get("mixture_entropy")}
 
 
 def _plain(value: Any) -> Any:
@@ -60,7 +69,8 @@ def run_efficiency(ctx: StageContext) -> dict[str, Any]:
         facts = {"stage": stage.name, "task": stage.task, "intermediate_task": name,
                  "seed": checkpoint.config.get("seed") if checkpoint else None,
                  "checkpoint_uri": checkpoint.checkpoint if checkpoint else
-                 f"base:{spec.model.name}", **diversity(spec, name),
+                 f"base:{spec.model.name}",
+                 **diversity(spec, name, checkpoint.checkpoint if checkpoint else None),
                  "equivalence_margin": config["efficiency"]["equivalence_margin"]}
         for repeat in range(config["efficiency"]["noise_repeats"]):
             ref = remote.remote(config["model"], config["data"],
