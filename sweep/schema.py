@@ -77,10 +77,11 @@ class DataSpec(Strict):
 
 
 class Mixture(Strict):
-    """A multi-task intermediate task: one encoder, a head per member task."""
+    """A multi-task intermediate task: one encoder, a head per member task, each drawing at
+    most `cap` examples an epoch (one member with a cap: a task at a fixed budget)."""
 
     name: str
-    mixture: list[str] = Field(min_length=2)
+    mixture: list[str] = Field(min_length=1)
     cap: int | None = Field(None, ge=1)
 
 

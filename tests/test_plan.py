@@ -272,3 +272,24 @@ def test_the_offline_arms_sweep_plans_every_arm_and_language(capsys):
         assert plan.stage(stage_name("eval", task, "translate_train_all")).trials == 2 * 2 * 4
     assert sum(s.trials for s in plan.stages if s.kind in ("intermediate", "target")) == \
         1 + 2 * (2 + 3 * 3) * 4
+
+
+@pytest.mark.parametrize("name,budget", [("diversity.yaml", 87600),
+                                         ("diversity_offline.yaml", 2000)])
+def test_the_diversity_series_holds_one_budget_and_measures_every_encoder(name, budget):
+    """Mixtures of growing diversity at one budget an epoch (each member capped at the
+    budget's share), a single-task control at the same budget, and the efficiency stage."""
+    spec = parse_spec(yaml.safe_load(default_spec_path().with_name(name).read_text()))
+    sizes = []
+    for entry in spec.intermediate_tasks:
+        assert abs(entry.cap * len(entry.mixture) - budget) < len(entry.mixture)
+        sizes.append(len(entry.mixture))
+    assert sizes[:-1] == sorted(sizes[:-1]) and sizes[-1] == 1  # growing, then the control
+    assert len(set(sizes)) >= 4
+    plan = make_plan(spec)
+    efficiency = [stage for stage in plan.stages if stage.kind == "efficiency"]
+    assert [stage.name for stage in efficiency] == ["efficiency/" + spec.retrieval_tasks[0]]
+    encoders = 1 + sum(spec.repeats("intermediate", n) for n in spec.intermediate_names())
+    assert efficiency[0].trials == encoders * spec.evaluation.efficiency.noise_repeats
+    assert set(efficiency[0].depends_on) == {f"intermediate/{n}"
+                                             for n in spec.intermediate_names()}
