@@ -1,6 +1,7 @@
 """The efficiency stage's answer (issue 15), from its records (`sweep.stages.efficiency`):
-per encoder, its speed with the noise floor of its repeats, the equivalence test against
-the base model, and what its pools cost to search and compress and look like.
+per encoder, its speed with the noise floor of its repeats (with every layer, and stopped at
+its best retrieval layer), the equivalence test against the base model, its best layer, and
+what its pools cost to search and compress and look like.
 
 Records measured on different hardware (fingerprints) are never compared: each table is of
 one fingerprint. Speed is the natural-length bucket's (every sentence as it comes).
@@ -39,14 +40,18 @@ def _speed(timing: pd.DataFrame, margin: float) -> pd.DataFrame:
     """Per encoder, dtype and batch size: sentences/s over repeats (mean, coefficient of
     variation), p95 latency, and TOST against the base model's repeats."""
     natural = timing[timing["length_bucket"] == NATURAL]
+    if "layers_run" not in natural:
+        natural = natural.assign(layers_run=np.nan)
     rows = []
-    for (dtype, batch), cell in natural.groupby(["dtype", "batch_size"]):
+    for (dtype, batch, layers), cell in natural.groupby(["dtype", "batch_size", "layers_run"],
+                                                        dropna=False):
         per_encoder = cell.groupby(ENCODER, dropna=False)
         base = cell[cell["intermediate_task"] == NO_INTERMEDIATE]["sentences_per_second"]
         for encoder, measured in per_encoder:
             speed = measured["sentences_per_second"]
             row = dict(zip(ENCODER, encoder, strict=True))
-            row.update(dtype=dtype, batch_size=int(batch), repeats=len(speed),
+            row.update(dtype=dtype, batch_size=int(batch), layers_run=layers,
+                       repeats=len(speed),
                        sentences_per_second=float(speed.mean()),
                        cv=float(speed.std(ddof=1) / speed.mean()) if len(speed) > 1 else np.nan,
                        p95_ms=float(measured["p95_ms"].mean()))
@@ -70,12 +75,15 @@ def efficiency_table(records: pd.DataFrame, margin: float = 0.02) -> dict[str, p
     by_kind = {kind: group.dropna(axis=1, how="all")
                for kind, group in records.groupby("kind")}
     tables = {"speed": _speed(by_kind["timing"], margin).set_index(
-        [*ENCODER, "dtype", "batch_size"])}
+        [*ENCODER, "dtype", "batch_size", "layers_run"])}
     encoders = _encoders(records)
     per_encoder = []
     if "query" in by_kind:
         per_encoder.append(by_kind["query"].groupby(ENCODER, dropna=False)[
             ["query_p50_ms", "query_p95_ms", "queries_per_second"]].mean())
+    if "depth" in by_kind:  # the layer that retrieves best, on each repeat (the same)
+        per_encoder.append(by_kind["depth"].groupby(ENCODER, dropna=False)[
+            ["best_layer", "layers"]].agg(lambda values: values.mode().iloc[0]))
     if "geometry" in by_kind:
         per_encoder.append(by_kind["geometry"].groupby(ENCODER, dropna=False)[
             ["anisotropy", "hubness", "lid", "effective_rank"]].mean())

@@ -56,6 +56,28 @@ def test_one_encoder_is_measured_on_every_kind(measured):
     geometry = pd.DataFrame(measured["geometry"])
     assert np.isfinite(geometry[["anisotropy", "hubness", "lid", "effective_rank"]]).all().all()
     assert measured["query"][0]["queries_per_second"] > 0
+    [depth] = measured["depth"]
+    layers = depth["layers"]
+    assert len(depth["dev_accuracy_by_layer"]) == layers + 1  # the embeddings and each layer
+    assert depth["dev_accuracy_by_layer"][depth["best_layer"]] == max(
+        depth["dev_accuracy_by_layer"])
+    stopped = timing[timing["layers_run"] < layers]
+    assert set(stopped["length_bucket"]) <= {NATURAL}
+    assert len(stopped) in (0, len(SETTINGS["batch_sizes"]))  # none when it is the top layer
+
+
+def test_an_encoder_stopped_at_a_layer_gives_that_layers_vectors():
+    from trainables.efficiency.measure import layer_vectors, truncated
+    from trainables.model import load_encoder, load_tokenizer
+
+    encoder, tokenizer = load_encoder(TINY_MODEL).eval(), load_tokenizer(TINY_MODEL)
+    sentences = ["a b c", "d e"]
+    every = layer_vectors(encoder, tokenizer, sentences, "mean", 16)
+    assert every.shape[0] == encoder.config.num_hidden_layers + 1
+    cut = truncated(encoder, 1)
+    assert len(cut.encoder.layer) == 1 and len(encoder.encoder.layer) >= 1
+    np.testing.assert_allclose(layer_vectors(cut, tokenizer, sentences, "mean", 16)[-1],
+                               every[1], rtol=1e-5, atol=1e-6)
 
 
 def test_length_buckets_hold_real_sentences_by_token_count():

@@ -27,7 +27,7 @@ from trainables.storage import Location
 from trainables.tasks import REGISTRY
 from trainables.trial import NO_INTERMEDIATE, evaluation_resources
 
-KINDS = ("timing", "search", "compression", "geometry", "query")
+KINDS = ("timing", "search", "compression", "geometry", "query", "depth")
 
 
 def diversity(spec: Any, intermediate: str, checkpoint: str | None = None) -> dict[str, Any]:
