@@ -106,13 +106,17 @@ def _optional(reader: Callable[[Location], pd.DataFrame],
 
 
 def stage_costs(stages: dict[str, dict[str, Any]], rows: pd.DataFrame,
-                trials: pd.DataFrame | None = None) -> pd.DataFrame:
+                trials: pd.DataFrame | None = None,
+                efficiency: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per stage of the manifest, in the order they ran: `wall_seconds`, its elapsed time
     (NaN for a stage still running or recorded before start times were); `busy_seconds`,
-    its trials' or its evaluations' own times summed; and `device_hours`, what they used
-    (a trial's training time on each of its devices; an evaluation's time on one device,
-    as the rows charge it)."""
+    its trials', evaluations' or measurements' own times summed; and `device_hours`, what
+    they used (a trial's training time on each of its devices; an evaluation's or a
+    measurement's time on one device, as the rows charge it)."""
     evaluations = rows.drop_duplicates(EVALUATION).groupby("stage")["wall_seconds"].sum()
+    if efficiency is not None:  # each measurement's own time, once per encoder and repeat
+        measured = efficiency.drop_duplicates(["stage", "checkpoint_uri", "repeat"])
+        evaluations = pd.concat([evaluations, measured.groupby("stage")["seconds"].sum()])
     costs = []
     for name, entry in stages.items():
         kind = name.split("/")[0]  # stage names are <kind>/<task>
@@ -143,7 +147,7 @@ def stage_costs(stages: dict[str, dict[str, Any]], rows: pd.DataFrame,
 def cost_table(run: Run) -> pd.DataFrame:
     """`stage_costs` of a run with a `total` row: the sum of every stage's times (the
     elapsed total over the stages that recorded a start)."""
-    costs = stage_costs(run.manifest["stages"], run.rows, run.trials)
+    costs = stage_costs(run.manifest["stages"], run.rows, run.trials, run.efficiency)
     total = costs[["wall_seconds", "busy_seconds", "device_hours"]].sum(min_count=1)
     return pd.concat([costs, total.to_frame("total").T.assign(kind="-", status="-")]) \
         .rename_axis("stage")
@@ -161,7 +165,7 @@ def run_figures(run: Run, baseline: str = NO_INTERMEDIATE,
                 comparison: pd.DataFrame | None = None) -> dict[str, Figure]:
     """Every figure of a run (`sweep.figures.make_figures`), by file stem; `comparison`:
     `run_comparison`'s, where the caller has it already."""
-    costs = stage_costs(run.manifest["stages"], run.rows, run.trials)
+    costs = stage_costs(run.manifest["stages"], run.rows, run.trials, run.efficiency)
     if comparison is None:
         comparison = run_comparison(run, baseline)
     return make_figures(run.rows, run.curves, costs, baseline, comparison)
@@ -270,7 +274,7 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
     """Everything the template shows, as text, tables and figure URIs; a section whose data
     the run lacks is None (or, for the benchmark scores, empty)."""
     rows, stages = run.rows, run.manifest["stages"]
-    costs = stage_costs(stages, rows, run.trials)
+    costs = stage_costs(stages, rows, run.trials, run.efficiency)
     comparison = run_comparison(run, baseline)
     figures = {name: figure_uri(figure) for name, figure in
                make_figures(rows, run.curves, costs, baseline, comparison).items()}

@@ -167,3 +167,19 @@ def test_the_spec_rule_names_the_bad_entry():
     document["retrieval_tasks"] = ["synth_bucc"]
     with pytest.raises(SpecError, match="a Tatoeba-like task"):
         parse_spec(document)
+
+
+def test_the_cost_table_counts_each_measurement_once():
+    from sweep.report import stage_costs
+
+    records = _records({NO_INTERMEDIATE: [1.0, 1.1], "synth_nli": [1.0, 1.1]})
+    records = records.assign(stage="efficiency/synth_tatoeba", seconds=10.0,
+                             checkpoint_uri=records["intermediate_task"])
+    stages = {"efficiency/synth_tatoeba": {"status": "finished", "recorded_at": 50.0,
+                                           "started_at": 10.0}}
+    costs = stage_costs(stages, pd.DataFrame(columns=["stage", "checkpoint_uri", "task",
+                                                      "language", "split", "wall_seconds"]),
+                        efficiency=records)
+    # Two encoders x two repeats, each record set counted once (4 x 10 s).
+    assert costs.loc["efficiency/synth_tatoeba", "busy_seconds"] == 40.0
+    assert costs.loc["efficiency/synth_tatoeba", "wall_seconds"] == 40.0
