@@ -17,6 +17,7 @@ import pandas as pd
 from sweep.errors import ResultsError
 from sweep.results import read_folder
 from sweep.statistics import tost
+from trainables.efficiency.search import bytes_at_95
 from trainables.efficiency.timing import NATURAL
 from trainables.storage import Location
 from trainables.trial import NO_INTERMEDIATE
@@ -99,6 +100,40 @@ def efficiency_table(records: pd.DataFrame, margin: float = 0.02) -> dict[str, p
     return tables
 
 
+def summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per encoder, the columns of arms.md's Q3 template that the records hold: its
+    diversity, exact-search accuracy, best layer, fp32 speed at the largest batch with every
+    layer (and its difference to the base model, with the interval), p95 latency of one
+    sentence, bytes per vector at 95% of full accuracy, int8's and binary's accuracy kept,
+    the best HNSW recall@10, exact search's queries/s, and the pools' LID and hubness."""
+    out = tables["encoders"].copy()
+    speed = tables["speed"].reset_index()
+    full = speed[(speed["dtype"] == "fp32") & (
+        speed["layers_run"].isna() | (speed["layers_run"] == speed["layers_run"].max()))]
+    largest = full[full["batch_size"] == full["batch_size"].max()].set_index(ENCODER)
+    shown = [c for c in ("sentences_per_second", "vs_base", "vs_base_low", "vs_base_high",
+                         "equivalent") if c in largest]
+    out = out.join(largest[shown])
+    single = full[full["batch_size"] == full["batch_size"].min()].set_index(ENCODER)
+    out = out.join(single[["p95_ms"]].rename(columns={"p95_ms": "p95_ms_smallest_batch"}))
+    if "compression" in tables:
+        kept = tables["compression"].reset_index()
+        out["bytes_at_95"] = kept.groupby(ENCODER, dropna=False).apply(
+            lambda group: bytes_at_95(group.to_dict("records")), include_groups=False)
+        for method in ("int8", "binary"):
+            chosen = kept[kept["method"] == method]
+            out[f"{method}_kept"] = chosen.groupby(ENCODER, dropna=False)["accuracy_kept"].mean()
+    if "search" in tables:
+        found = tables["search"].reset_index()
+        out["accuracy"] = found[found["index"] == "flat"].groupby(
+            ENCODER, dropna=False)["accuracy"].mean()
+        out["exact_qps"] = found[found["index"] == "flat"].groupby(
+            ENCODER, dropna=False)["queries_per_second"].mean()
+        out["hnsw_best_recall_at_10"] = found[found["index"] == "hnsw"].groupby(
+            ENCODER, dropna=False)["recall_at_10"].max()
+    return out
+
+
 def verdict(speed: pd.DataFrame, margin: float) -> str:
     """One sentence for the top of the report: whether every encoder's throughput is within
     the margin of the base model's (equivalence shown), or which are not."""
@@ -119,7 +154,10 @@ def named_tables(records: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """`sweep results --efficiency`: the tables by title, the verdict in the speed one's."""
     margin = float(records["equivalence_margin"].iloc[0])
     tables = efficiency_table(records, margin)
-    titles = {"speed": f"speed per encoder (natural lengths; {verdict(tables['speed'], margin)})",
+    tables = {"summary": summary(tables), **tables}
+    titles = {"summary": f"per encoder ({verdict(tables['speed'], margin)})",
+              "speed": "speed per encoder, dtype, batch and layers run (natural lengths; cv: "
+                       "over the repeats, the noise floor)",
               "encoders": "per encoder: whole queries and pool geometry (means over languages "
                           "and repeats)",
               "search": "search cost per index (means over languages and repeats)",

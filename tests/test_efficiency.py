@@ -183,3 +183,26 @@ def test_the_cost_table_counts_each_measurement_once():
     # Two encoders x two repeats, each record set counted once (4 x 10 s).
     assert costs.loc["efficiency/synth_tatoeba", "busy_seconds"] == 40.0
     assert costs.loc["efficiency/synth_tatoeba", "wall_seconds"] == 40.0
+
+
+def test_the_summary_has_a_row_per_encoder_from_real_records(measured):
+    """The stage's records from one real measurement, as two encoders x two repeats."""
+    from sweep.efficiency import summary
+
+    records = []
+    for encoder in (NO_INTERMEDIATE, "synth_nli"):
+        for repeat in range(2):
+            facts = {"task": "synth_tatoeba", "intermediate_task": encoder, "seed": 0,
+                     "repeat": repeat, "mixture_tasks": int(encoder != NO_INTERMEDIATE),
+                     "mixture_families": 1, "equivalence_margin": 0.02,
+                     **measured["fingerprint"]}
+            records += [{**facts, "kind": kind, **row} for kind in KINDS
+                        for row in measured[kind]]
+    frame = pd.DataFrame(records).map(lambda v: str(v) if isinstance(v, dict | list) else v)
+    table = summary(efficiency_table(frame))
+    assert len(table) == 2
+    row = table.xs("synth_nli", level="intermediate_task").iloc[0]
+    assert row["vs_base"] == pytest.approx(0.0)  # the same numbers: no difference
+    assert 0 < row["bytes_at_95"] <= 4 * 64 and row["int8_kept"] > 0
+    assert 0 <= row["hnsw_best_recall_at_10"] <= 1 and row["exact_qps"] > 0
+    assert row["best_layer"] == measured["depth"][0]["best_layer"]
