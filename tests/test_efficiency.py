@@ -206,3 +206,12 @@ def test_the_summary_has_a_row_per_encoder_from_real_records(measured):
     assert 0 < row["bytes_at_95"] <= 4 * 64 and row["int8_kept"] > 0
     assert 0 <= row["hnsw_best_recall_at_10"] <= 1 and row["exact_qps"] > 0
     assert row["best_layer"] == measured["depth"][0]["best_layer"]
+
+
+def test_a_pool_too_small_for_a_measure_gets_nan_not_an_error():
+    from trainables.efficiency.measure import pool_geometry
+
+    rng = np.random.default_rng(0)
+    small = pool_geometry(rng.standard_normal((15, 8)))
+    assert np.isnan(small["lid"]) and np.isfinite(small["hubness"])
+    assert np.isfinite(small["anisotropy"]) and np.isfinite(small["effective_rank"])

@@ -182,8 +182,19 @@ def measure_efficiency(
             "query": [{"language": first, **query}], "seconds": time.time() - started}
 
 
+LID_NEIGHBOURS, HUBNESS_NEIGHBOURS = 20, 10
+
+
 def pool_geometry(pool: np.ndarray) -> dict[str, float]:
-    """Anisotropy, hubness, local intrinsic dimension and effective rank of one pool."""
-    return {"anisotropy": geometry.anisotropy(pool), "hubness": geometry.hubness(pool),
-            "lid": geometry.local_intrinsic_dimension(pool),
+    """Anisotropy, hubness (k = 10), local intrinsic dimension (MLE, k = 20) and effective
+    rank of one pool; NaN for a measure the pool is too small for (it needs more points than
+    neighbours)."""
+    def unless_small(measure, neighbours: int) -> float:
+        return measure(pool) if len(pool) > neighbours else float("nan")
+
+    return {"anisotropy": geometry.anisotropy(pool),
+            "hubness": unless_small(lambda p: geometry.hubness(p, HUBNESS_NEIGHBOURS),
+                                    HUBNESS_NEIGHBOURS),
+            "lid": unless_small(lambda p: geometry.local_intrinsic_dimension(p, LID_NEIGHBOURS),
+                                LID_NEIGHBOURS),
             "effective_rank": geometry.effective_rank(pool)}
