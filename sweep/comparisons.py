@@ -58,6 +58,14 @@ def checkpoint_scores(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([scores, averages.assign(language=AVERAGE)], ignore_index=True)
 
 
+def without_default_baseline(rows: pd.DataFrame, baseline: str) -> bool:
+    """Whether `baseline` is the default, `none`, and no zero-shot checkpoint started from
+    the base model: a run with nothing to compare with it (views leave comparisons out; any
+    other baseline the run lacks is an error, `comparisons`)."""
+    return baseline == NO_INTERMEDIATE and baseline not in set(
+        zero_shot_evaluations(rows)["intermediate_task"])
+
+
 def comparisons(
     rows: pd.DataFrame, baseline: str = NO_INTERMEDIATE, predictions: pd.DataFrame | None = None,
     test: str = "bootstrap", resamples: int = RESAMPLES,

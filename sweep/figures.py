@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from sweep.comparisons import AVERAGE, comparisons
+from sweep.comparisons import AVERAGE, comparisons, without_default_baseline
 from sweep.results import ZERO_SHOT_EVAL, language_table
 from trainables.tasks import REGISTRY
 from trainables.trial import NO_INTERMEDIATE
@@ -200,10 +200,11 @@ def make_figures(
     costs) is left out. A baseline the eval rows lack is a `ResultsError`."""
     figures: dict[str, Figure | None] = {}
     if rows["stage"].str.match(ZERO_SHOT_EVAL).any():
-        if comparison is None:
-            comparison = comparisons(rows, baseline)
-        figures["transfer_gain"] = transfer_gain(comparison, baseline)
         figures["target_language"] = target_language(rows)
+        if comparison is None and not without_default_baseline(rows, baseline):
+            comparison = comparisons(rows, baseline)
+    if comparison is not None:
+        figures["transfer_gain"] = transfer_gain(comparison, baseline)
         for target in sorted(set(comparison.index.get_level_values("target_task"))):
             figures[bars_name(target)] = language_bars(comparison, target)
     if curves is not None:

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
-from sweep.comparisons import AVERAGE, comparisons
+from sweep.comparisons import AVERAGE, comparisons, without_default_baseline
 from sweep.direct import arm_table, direct_gaps, has_arms
 from sweep.efficiency import load_efficiency
 from sweep.efficiency import named_tables as efficiency_tables
@@ -155,8 +155,11 @@ def cost_table(run: Run) -> pd.DataFrame:
 
 def run_comparison(run: Run, baseline: str = NO_INTERMEDIATE) -> pd.DataFrame | None:
     """The run's comparisons against `baseline`, tested on its kept predictions; None
-    without eval rows."""
-    if not run.rows["stage"].str.match(ZERO_SHOT_EVAL).any():
+    without zero-shot eval rows, or without `none` where it is the (default) baseline: a run
+    that never trained from the base model has nothing to compare with it. Another baseline
+    the run lacks is an error."""
+    if not run.rows["stage"].str.match(ZERO_SHOT_EVAL).any() or without_default_baseline(
+            run.rows, baseline):
         return None
     return comparisons(run.rows, baseline, run.predictions)
 

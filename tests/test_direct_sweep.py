@@ -1,6 +1,7 @@
-"""search_spaces/direct.yaml, reduced (one target task, two languages, one seed, one epoch),
-on local Ray: every target arm trains or evaluates, its rows say what it trained on, and
-the answer (`sweep results --arms`, the report) is read back from the run."""
+"""search_spaces/direct.yaml, reduced (one target task, two languages, one starting point,
+one seed, one epoch) on local Ray: every target arm trains or evaluates, its rows say what
+it trained on, and the answer (`sweep results --arms`, the report) is read back from the
+run."""
 
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ def _reduced() -> dict:
     document = yaml.safe_load(DIRECT.read_text())
     document.update(model=SMALL_MODEL, data=SMALL_DATA, target_tasks=["synth_xnli"])
     document["search"]["intermediate"].update(epochs=1, evals_per_epoch=1)
-    document["search"]["target"].update(epochs=1, evals_per_epoch=1, seeds=[0], shots=SHOTS)
+    # One starting point (the intermediate task's: the answer compares zero-shot with an
+    # intermediate task against the direct arms), one seed: every arm trains once.
+    document["search"]["target"].update(epochs=1, evals_per_epoch=1, seeds=[0], shots=SHOTS,
+                                        intermediate=["synth_nli"], num_samples=1)
     document["search"].pop("per_task")
     document["evaluation"]["languages"] = ["en", "de"]
     return document

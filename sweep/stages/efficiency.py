@@ -60,8 +60,8 @@ def run_efficiency(ctx: StageContext) -> dict[str, Any]:
         (name, checkpoint) for name in spec.intermediate_names()
         for checkpoint in ctx.manifest.chosen(f"intermediate/{name}")]
     bundle = evaluation_resources(spec.resources.model_dump())
-    remote = ray.remote(measure_efficiency).options(
-        num_cpus=bundle["CPU"], num_gpus=bundle.get("GPU", 0), max_calls=1)
+    remote = ray.remote(num_cpus=bundle["CPU"], num_gpus=bundle.get("GPU", 0),
+                        max_calls=1)(measure_efficiency)
 
     # 1. The jobs.
     jobs = {}
