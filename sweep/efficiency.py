@@ -4,7 +4,8 @@ its best retrieval layer), the equivalence test against the base model, its best
 what its pools cost to search and compress and look like.
 
 Records measured on different hardware (fingerprints) are never compared: each table is of
-one fingerprint. Speed is the natural-length bucket's (every sentence as it comes).
+one fingerprint. Speed is the natural-length bucket's (every sentence as it comes). The base
+model's seed is -1 (it was not trained).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def efficiency_table(records: pd.DataFrame, margin: float = 0.02) -> dict[str, p
     """The named tables of one fingerprint's records: speed (per dtype and batch), and per
     encoder its pools' search cost, compression and geometry (means over languages and
     repeats). Records of several fingerprints are an error naming them."""
+    # The base model has no seed: -1 keeps it a key that joins and groups like the others.
+    records = records.assign(seed=records["seed"].fillna(-1).astype(int))
     hardware = sorted(set(records["hardware"]))
     if len(hardware) > 1:
         raise ResultsError(f"efficiency records of {len(hardware)} fingerprints "
@@ -144,8 +147,9 @@ def verdict(speed: pd.DataFrame, margin: float) -> str:
         return (f"No difference in throughput: every encoder is within ±{margin:.0%} of the "
                 f"base model's in every dtype and batch size (TOST, p < 0.05).")
     shown = tested[~tested["equivalent"].astype(bool)].reset_index()
-    cells = ", ".join(f"{row.intermediate_task} ({row.dtype}, batch {row.batch_size})"
-                      for row in shown.itertuples())
+    cells = ", ".join(f"{row.intermediate_task} ({row.dtype}, batch {row.batch_size}"
+                      + (f", {int(row.layers_run)} layers" if pd.notna(row.layers_run) else "")
+                      + ")" for row in shown.itertuples())
     return (f"Not shown within ±{margin:.0%} of the base model's throughput: {cells}; "
             "the others are.")
 
