@@ -39,8 +39,8 @@ def _encoders(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _speed(timing: pd.DataFrame, margin: float) -> pd.DataFrame:
-    """Per encoder, dtype and batch size: sentences/s over repeats (mean, coefficient of
-    variation), p95 latency, and TOST against the base model's repeats."""
+    """Per encoder, dtype, batch size and layers run: sentences/s over repeats (mean,
+    coefficient of variation), p95 latency, and TOST against the base model's repeats."""
     natural = timing[timing["length_bucket"] == NATURAL]
     if "layers_run" not in natural:
         natural = natural.assign(layers_run=np.nan)
