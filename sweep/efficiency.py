@@ -18,7 +18,7 @@ import pandas as pd
 from sweep.errors import ResultsError
 from sweep.results import read_folder
 from sweep.statistics import tost
-from trainables.efficiency.search import bytes_at_95
+from trainables.efficiency.compression import bytes_at_95
 from trainables.efficiency.timing import NATURAL
 from trainables.storage import Location
 from trainables.trial import NO_INTERMEDIATE

@@ -5,7 +5,7 @@ grids `trainables.efficiency.search` can build."""
 from __future__ import annotations
 
 from sweep.schema import Spec, problem
-from trainables.efficiency import search
+from trainables.efficiency import compression, search
 from trainables.tasks import REGISTRY, Scorer
 
 _FIELD = "evaluation.efficiency"
@@ -30,7 +30,7 @@ def efficiency_settings(spec: Spec) -> list[str]:
                                 f"(parallel sentences, top-1 retrieval) for {_FIELD} to "
                                 "measure the encoders on"))
     for key, check in (("index", search.expand_grid),
-                       ("compression", search.expand_compression)):
+                       ("compression", compression.expand_compression)):
         try:
             check(getattr(settings, key))
         except ValueError as error:  # it names the entry: "index.hnsw.M: got 0; ..."

@@ -9,15 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from trainables.efficiency.search import (
-    bytes_at_95,
-    compression_grid,
-    expand_compression,
-    expand_grid,
-    faiss_threads,
-    recall_at,
-    search_grid,
-)
+from trainables.efficiency.compression import bytes_at_95, compression_grid, expand_compression
+from trainables.efficiency.search import expand_grid, faiss_threads, recall_at, search_grid
 from trainables.metrics import tatoeba_accuracy
 
 N, D, M = 2000, 64, 200

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from trainables.data import load_examples
-from trainables.efficiency import geometry, search
+from trainables.efficiency import compression, geometry, search
 from trainables.efficiency.timing import (
     DTYPES,
     NATURAL,
@@ -160,7 +160,7 @@ def measure_efficiency(
         search_rows += [{"language": language, **row} for row in search.search_grid(
             queries, pool, gold, settings["index"])]
         compression_rows += [{"language": language, **row} for row in
-                             search.compression_grid(queries, pool, gold,
+                             compression.compression_grid(queries, pool, gold,
                                                      settings["compression"])]
         geometry_rows.append({"language": language, **pool_geometry(pool)})
 
