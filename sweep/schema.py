@@ -204,7 +204,7 @@ class Efficiency(Strict):
     # Measurements of each encoder in processes of their own: the noise floor.
     noise_repeats: int = Field(3, ge=3)
     # Approximate indexes beside exact search, and compressions beside fp32
-    # (`trainables.efficiency.search`).
+    # (`trainables.efficiency.search`, `.compression`).
     index: dict[str, dict[str, list[int]]] = {"hnsw": {"M": [16, 32], "efSearch": [16, 64]},
                                               "ivf": {"nlist": [16], "nprobe": [1, 4]}}
     compression: list[str | dict[str, list[int]]] = ["int8", "binary", {"pca": [32]},
