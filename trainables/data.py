@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from trainables.images import attach_images
 from trainables.offline.benchmark import ensure_benchmark
 from trainables.readers import READERS
 from trainables.storage import cache_dir
@@ -39,9 +40,13 @@ def load_examples(
     task = get_task(task_name)
     if task.dev_slice is not None and split in ("train", "dev"):
         held_out = split == "dev"
-        return [example for example in _load_split(data_cfg, task, "train", language)
-                if task.dev_slice.holds(example) == held_out]
-    return _load_split(data_cfg, task, split, language)
+        examples = [example for example in _load_split(data_cfg, task, "train", language)
+                    if task.dev_slice.holds(example) == held_out]
+    else:
+        examples = _load_split(data_cfg, task, split, language)
+    if task.images is not None:
+        examples = attach_images(data_cfg, task, examples, f"{task.name} {split} {language}")
+    return examples
 
 
 def _load_split(data_cfg: Mapping[str, Any], task: Task, split: str, language: str) -> list:
@@ -52,6 +57,9 @@ def _load_split(data_cfg: Mapping[str, Any], task: Task, split: str, language: s
     reader = READERS[task.local.format if task.local else FileFormat.JSONL]
     options = task.local.reader_options if task.local else {}
     examples = [example for file in files for example in reader(file, **options)]
+    if task.local and task.local.split_values:
+        kept = task.local.split_values[split]
+        examples = [example for example in examples if example["split"] in kept]
     field = task.local.language_field if task.local else None
     if field is None:
         return examples
@@ -135,6 +143,8 @@ def hub_examples(source: HubSource, rows: Iterable[Mapping[str, Any]], language:
     """Hub rows -> examples with the task's field names (see HubSource)."""
     prefix = source.id_prefix.get(language)
     examples = []
+    if source.explode:
+        rows = [{**row, source.explode: item} for row in rows for item in row[source.explode]]
     for row in rows:
         if prefix is not None and not str(row["id"]).startswith(prefix + "-"):
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 
@@ -36,6 +36,7 @@ class Family(Name):
     SPAN_QA = "span_qa"
     RELEVANCE = "relevance"
     DUAL_ENCODER = "dual_encoder"
+    IMAGE_TEXT_CONTRASTIVE = "image_text_contrastive"  # captions against frozen image vectors
     RETRIEVAL = "retrieval"
 
 
@@ -52,6 +53,7 @@ class Scorer(Name):
     LAREQA = "lareqa"
     MEWSLI_X = "mewsli_x"
     XGLUE_NDCG = "xglue_ndcg"  # XGLUE's WPR: nDCG over runs of the same query, no cutoff
+    IGLUE_RECALL = "iglue_recall"  # IGLUE's image and text retrieval recall@1/5/10 (volta)
 
 
 class FileFormat(Name):
@@ -67,6 +69,8 @@ class FileFormat(Name):
     MEWSLI_X = "mewsli_x"
     TSV = "tsv"  # tab-separated, label last: XGLUE's files, XTREME's translations
     XGLUE_CONLL = "xglue_conll"  # XGLUE's NER and POS: `word label` lines, blank between
+    KARPATHY_JSON = "karpathy_json"  # COCO's and Flickr30k's dataset_<name>.json, every split
+    IGLUE_CAPTIONS = "iglue_captions"  # IGLUE's retrieval JSONL: {sentences, id, img_path}
 
     @property
     def multi_file(self) -> bool:
@@ -97,6 +101,7 @@ FAMILY_SCORERS: dict[Family, frozenset[Scorer]] = {
     Family.SPAN_QA: frozenset({Scorer.SQUAD_V1, Scorer.SQUAD_V2, Scorer.MLQA}),
     Family.RELEVANCE: frozenset({Scorer.XGLUE_NDCG}),
     Family.DUAL_ENCODER: frozenset({Scorer.LAREQA, Scorer.MEWSLI_X}),
+    Family.IMAGE_TEXT_CONTRASTIVE: frozenset({Scorer.IGLUE_RECALL}),
     Family.RETRIEVAL: frozenset({Scorer.TATOEBA, Scorer.BUCC}),
 }
 ROLES = ("intermediate", "target", "retrieval")
@@ -135,6 +140,9 @@ class HubSource:
     # The task's languages this copy holds, where it lacks some (google/xtreme's Tatoeba has
     # XTREME's 36 of XTREME-R's 41): the others are read from the task's local files.
     languages: tuple[str, ...] | None = None
+    # A list column whose items are one example each, the row's other columns repeated
+    # (the captions of one image in COCO's Karpathy copy); mapped columns may name it.
+    explode: str | None = None
 
     def config_for(self, code: str) -> str | None:
         return self.config.format(code=code) if self.config else None
@@ -167,6 +175,9 @@ class LocalSource:
     columns: tuple[str, ...] = ()
     label_aliases: Mapping[str, str] = field(default_factory=dict)
     header: bool | None = None  # a tabular file's first line; None: `.tsv` files have one
+    # Where one file holds every split (Karpathy's JSON): our split -> the values of the
+    # examples' `split` field it keeps (train: Karpathy's train and restval).
+    split_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", FileFormat(self.format))
@@ -191,6 +202,49 @@ class DevSlice:
     def holds(self, example: Mapping) -> bool:
         digest = hashlib.sha256(str(example[self.key]).encode()).digest()
         return int.from_bytes(digest[:8], "big") % self.every == 0
+
+
+class EmbeddingFormat(Name):
+    """How a file of precomputed image vectors is laid out (`trainables.images`)."""
+
+    NPY = "npy"  # <stem>.npy (rows x dim) and <stem>.txt, the image id of each row
+    PARQUET = "parquet"  # one row per image: an id column and a list-of-floats column
+    # clip-retrieval's output: img_emb/img_emb_<i>.npy with metadata/metadata_<i>.parquet,
+    # whose rows are the vectors' rows in order
+    CLIP_RETRIEVAL = "clip_retrieval"
+
+
+class ImageControl(Name):
+    """What a caption's image is in an image-text task: the control arms of the answer."""
+
+    REAL = "real"  # the caption's own image
+    SCRAMBLED = "scrambled"  # another image, a fixed permutation of the image ids
+    RANDOM = "random"  # a Gaussian vector per image id, seeded by the id: no vision
+    TEXT_ONLY = "text_only"  # no image: another caption of the same image is the positive
+
+
+@dataclass(frozen=True)
+class ImageEmbeddings:
+    """Frozen image vectors keyed by image id, made by the image encoder `encoder` (a hub
+    model id; the rows record it, and a precompute must use the same one).
+
+    `files` is a file stem, file or folder (by `format`) under `<data.path>/`, or in the hub
+    dataset `hub` at `revision` (pinned like every dataset). `id_column` holds the image id
+    (parquet and clip-retrieval metadata); `id_pattern`, a regular expression, takes the id
+    from it as its first group (`.*?0*(\\d+)\\.jpg` for COCO's file names). Ids are strings.
+    """
+
+    encoder: str
+    format: EmbeddingFormat
+    files: str
+    id_column: str = "image_id"
+    vector_column: str = "embedding"
+    id_pattern: str | None = None
+    hub: str | None = None
+    revision: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "format", EmbeddingFormat(self.format))
 
 
 @dataclass(frozen=True)
@@ -250,10 +304,25 @@ class Task:
     translations: str | None = None
     test_translations: str | None = None
     in_language: str | None = None
+    # Image-text tasks: the captions' image vectors, what stands in for them (a control), the
+    # encoder layer the caption vector is mean-pooled from (-1: the last), and whether the
+    # workers of a trial gather each other's batches as negatives.
+    images: ImageEmbeddings | None = None
+    image_control: ImageControl = ImageControl.REAL
+    pool_layer: int = -1
+    gather_negatives: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", Family(self.family))
         object.__setattr__(self, "scorer", Scorer(self.scorer))
+        object.__setattr__(self, "image_control", ImageControl(self.image_control))
+
+    @property
+    def modality(self) -> str:
+        """What its training sees: `image_text` (image vectors, real or a control's) or
+        `text` (every other task, the text-only control included)."""
+        return ("image_text" if self.images is not None
+                and self.image_control is not ImageControl.TEXT_ONLY else "text")
 
     @property
     def num_labels(self) -> int:
@@ -300,6 +369,18 @@ class Task:
     def languages_in(self, benchmark: str) -> tuple[str, ...]:
         """The languages `benchmark`'s score averages this task over."""
         return self.benchmark_languages.get(benchmark, self.languages)
+
+
+CONTROL_SUFFIXES = {ImageControl.SCRAMBLED: "_scrambled", ImageControl.RANDOM: "_random",
+                   ImageControl.TEXT_ONLY: "_text_only"}
+
+
+def with_controls(task: Task) -> tuple[Task, ...]:
+    """An image-text task and its controls, each its own entry (`<name>_scrambled`,
+    `_random`, `_text_only`): the same captions, splits and objective, with the images a
+    control says."""
+    return (task, *(replace(task, name=task.name + suffix, image_control=control)
+                    for control, suffix in CONTROL_SUFFIXES.items()))
 
 
 def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, Task]:
@@ -351,6 +432,8 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
             bad("xtreme_files.languages must cover every language of the task")
         if task.dev_task and task.dev_slice:
             bad("dev data comes from dev_task or dev_slice, not both")
+        if (task.family is Family.IMAGE_TEXT_CONTRASTIVE) != (task.images is not None):
+            bad("an image-text task needs images, and only an image-text task has them")
         if task.family in (Family.CLASSIFICATION, Family.TAGGING, Family.RELEVANCE) and not (
                 task.labels or task.labels_from_data):
             bad("a classification or tagging task needs labels (or labels_from_data)")

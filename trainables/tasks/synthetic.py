@@ -8,13 +8,16 @@ Each evaluated one has the xtreme file layout of the real task it stands for, so
 from __future__ import annotations
 
 from trainables.tasks.schema import (
+    EmbeddingFormat,
     Family,
     FileFormat,
+    ImageEmbeddings,
     LocalSource,
     PredictionFormat,
     Scorer,
     Task,
     XtremeFiles,
+    with_controls,
 )
 
 SYNTHETIC_LANGUAGES = ("en", "de", "fr", "sw", "ru", "ar", "hi", "zh")
@@ -22,6 +25,14 @@ NLI_LABELS = ("entailment", "neutral", "contradiction")
 PARAPHRASE_LABELS = ("not_duplicate", "duplicate")
 SYNTHETIC_POS_TAGS = ("PROPN", "NUM", "VERB", "ADJ", "NOUN", "ADP", "DET", "PART")
 _NON_ENGLISH = SYNTHETIC_LANGUAGES[1:]
+SYNTHETIC_IMAGE_DIM = 32  # the offline "image encoder"'s vector size
+SYNTHETIC_IMAGE_ENCODER = "synthetic-image-encoder"
+
+
+def _synthetic_images(task: str) -> ImageEmbeddings:
+    """A synthetic image-text task's vectors: `<task>/images.npy` with the ids in
+    `<task>/images.txt`."""
+    return ImageEmbeddings(SYNTHETIC_IMAGE_ENCODER, EmbeddingFormat.NPY, f"{task}/images")
 
 
 def _synthetic(**kwargs) -> Task:
@@ -116,6 +127,21 @@ SYNTHETIC_TASKS: tuple[Task, ...] = (
         metric="map@20", scorer=Scorer.LAREQA, label_field=None, pooled_splits=("test",),
         local=LocalSource(FileFormat.LAREQA_JSON, "synth_lareqa", {
             "train": "train-en.json", "dev": "dev-en.json", "test": "test-{code}.json"}),
+    ),
+    # COCO-like: English captions (several per image) with image vectors made from the
+    # captions' content; its controls beside it (`with_controls`).
+    *with_controls(_synthetic(
+        name="synth_caption", family=Family.IMAGE_TEXT_CONTRASTIVE, text_fields=("caption",),
+        label_field=None, languages=("en",), metric="ir_r@1", scorer=Scorer.IGLUE_RECALL,
+        roles=("intermediate",), images=_synthetic_images("synth_caption"),
+    )),
+    _synthetic(
+        # xFlickr&CO-like: English training captions; dev and test captions of the same
+        # images in every language (parallel), retrieved against those images.
+        name="synth_xflickrco", family=Family.IMAGE_TEXT_CONTRASTIVE, text_fields=("caption",),
+        label_field=None, languages=SYNTHETIC_LANGUAGES, metric="ir_r@1",
+        scorer=Scorer.IGLUE_RECALL, roles=("target",),
+        images=_synthetic_images("synth_xflickrco"),
     ),
     _synthetic(
         name="synth_bucc",
