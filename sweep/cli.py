@@ -110,6 +110,15 @@ def cmd_results(args: argparse.Namespace) -> int:
                   "(search.target.arms)", file=sys.stderr)
             return EXIT_BAD_INPUT
         named = named_tables(frame, load_predictions(args.path), args.test, args.resamples)
+    elif args.vision:
+        from sweep.predictions import load_predictions
+        from sweep.vision import has_images, named_tables  # lazy: loads scipy
+
+        if not has_images(frame):
+            print(f"error: {args.path}: no checkpoint trained on image-text data",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        named = named_tables(frame, load_predictions(args.path), args.test, args.resamples)
     elif args.compare:
         from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
         from sweep.predictions import load_predictions
@@ -291,14 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
                               "fine-tuning: every intermediate task x arm x target task, and "
                               "per target task and language the best zero-shot system with an "
                               "intermediate task against the best direct arm")
+    results.add_argument("--vision", action="store_true",
+                         help="image-text intermediate training against text-only training: "
+                              "each intermediate (modality, image control) x task, against "
+                              "its text-only control and none, and the transfer gap")
     # Not `choices`: the tests are sweep.comparisons.TESTS, which loads scipy.
     results.add_argument("--test", default="bootstrap",
-                         help="with --compare or --arms: the paired test of each difference "
-                              "on the kept "
-                              "predictions over test examples and seeds: bootstrap (default) "
-                              "or permutation")
+                         help="with --compare, --arms or --vision: the paired test of each "
+                              "difference on the kept predictions over test examples and "
+                              "seeds: bootstrap (default) or permutation")
     results.add_argument("--resamples", type=int, default=10_000,
-                         help="with --compare or --arms: the test's resamples (default 10000)")
+                         help="with --compare, --arms or --vision: the test's resamples "
+                              "(default 10000)")
     results.add_argument("--output", help="write to this file instead of standard output")
     results.set_defaults(handler=cmd_results)
 

@@ -20,6 +20,7 @@ from sweep.spec import Spec
 from trainables.arms import ARMS, ZERO_SHOT
 from trainables.storage import Location
 from trainables.tasks import get_task
+from trainables.trial import NO_INTERMEDIATE
 
 COLUMNS = [
     "experiment", "stage", "trial_id", "base_model", "intermediate_task", "target_task", "task",
@@ -27,7 +28,7 @@ COLUMNS = [
     "seed", "step", "retrieval_layer", "retrieval_pooling", "checkpoint_uri",
     "train_examples_seen", "wall_seconds", "train_wall_seconds", "device_hours", "num_examples",
     "node_id", "synthetic", "arm", "train_languages", "n_train_target", "translation_source",
-    "selection", "shots", "shot_seed",
+    "selection", "shots", "shot_seed", "modality", "image_control", "image_encoder",
 ]  # fmt: skip
 
 # A fact, not a column: `stage_rows` adds the evaluation's own time and reports device_hours.
@@ -107,6 +108,20 @@ def encoder_facts(checkpoint: BestCheckpoint | None, base_model: str) -> dict[st
     }
 
 
+def intermediate_facts(spec: Spec, name: str) -> dict[str, Any]:
+    """Row facts of what intermediate `name` trained on: its modality (`text`, `image_text`,
+    `mixed` for a mixture of both; none for the base model), the image controls and image
+    encoders of its image-text members."""
+    if name == NO_INTERMEDIATE:
+        return {"modality": None, "image_control": None, "image_encoder": None}
+    members = [get_task(member) for member in spec.intermediate_members(name)[0]]
+    modalities = {task.modality for task in members}
+    imaged = [task for task in members if task.images is not None]
+    return {"modality": modalities.pop() if len(modalities) == 1 else "mixed",
+            "image_control": ",".join(sorted({str(t.image_control) for t in imaged})) or None,
+            "image_encoder": ",".join(sorted({t.images.encoder for t in imaged})) or None}
+
+
 def stage_rows(
     spec: Spec, stage: Stage, facts: dict[str, Any], outcome: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -117,6 +132,7 @@ def stage_rows(
         "task": stage.task, "synthetic": get_task(stage.task).synthetic,
         "wall_seconds": outcome["seconds"], "num_examples": outcome["num_examples"],
         "node_id": outcome["node_id"],
+        **intermediate_facts(spec, facts.get("intermediate_task", NO_INTERMEDIATE)),
         **{key: value for key, value in facts.items() if key != TRAIN_DEVICE_SECONDS},
     }
     device_hours = (facts[TRAIN_DEVICE_SECONDS] + outcome["seconds"]) / 3600

@@ -144,7 +144,8 @@ def hub_examples(source: HubSource, rows: Iterable[Mapping[str, Any]], language:
     prefix = source.id_prefix.get(language)
     examples = []
     if source.explode:
-        rows = [{**row, source.explode: item} for row in rows for item in row[source.explode]]
+        rows = [{**row, **dict(zip(source.explode, items, strict=True))} for row in rows
+                for items in zip(*(row[column] for column in source.explode), strict=True)]
     for row in rows:
         if prefix is not None and not str(row["id"]).startswith(prefix + "-"):
             continue

@@ -64,16 +64,24 @@ class MultiTaskModel(nn.Module):
         self.tasks = {task.name: task for task in tasks}
         hidden = encoder.config.hidden_size
         self.heads = nn.ModuleDict({
-            task.name: get_family(task.family).make_head(hidden, task.num_labels, dropout)
+            task.name: get_family(task.family).head_for(task, hidden, dropout)
             for task in tasks})
 
-    def forward(self, task_name: str, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+    def forward(self, task_name: str, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                **inputs: torch.Tensor):
+        """The task's logits; `inputs` are the batch's other model inputs (image vectors)."""
         family = get_family(self.tasks[task_name].family)
-        return family.forward(self.encode, self.heads[task_name], input_ids, attention_mask)
+        return family.forward(self.encode, self.heads[task_name], input_ids, attention_mask,
+                              **inputs)
 
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The shared encoder's last hidden states."""
-        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+               layer: int = -1) -> torch.Tensor:
+        """The shared encoder's hidden states after `layer` layers (-1: the last)."""
+        if layer == -1:
+            return self.encoder(input_ids=input_ids,
+                                attention_mask=attention_mask).last_hidden_state
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                            output_hidden_states=True).hidden_states[layer]
 
 
 def save_checkpoint(model: MultiTaskModel, directory: Path, meta: dict) -> None:

@@ -220,10 +220,12 @@ def train_loop_per_worker(config: dict) -> None:
             task_name, global_batch = schedule[step_in_epoch]
             local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
             family = get_family(tasks[task_name].family)
-            batch = family.collate(local or [train_sets[task_name][global_batch[0]]], pad_id)
-            logits = model(task_name, batch["input_ids"].to(device),
-                           batch["attention_mask"].to(device))
-            loss = family.loss(logits, batch["labels"].to(device))
+            batch = {key: value.to(device) for key, value in family.collate(
+                local or [train_sets[task_name][global_batch[0]]], pad_id).items()}
+            labels = batch.pop("labels")
+            logits = model(task_name, batch.pop("input_ids"), batch.pop("attention_mask"),
+                           **batch)
+            loss = family.loss(logits, labels)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

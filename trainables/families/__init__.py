@@ -5,6 +5,7 @@ from __future__ import annotations
 from trainables.families.base import Family
 from trainables.families.classification import ClassificationFamily
 from trainables.families.dual_encoder import DualEncoderFamily
+from trainables.families.image_text import ImageTextFamily
 from trainables.families.multiple_choice import MultipleChoiceFamily
 from trainables.families.relevance import RelevanceFamily
 from trainables.families.span_qa import SpanQAFamily
@@ -13,7 +14,7 @@ from trainables.families.tagging import TaggingFamily
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (ClassificationFamily(), MultipleChoiceFamily(), TaggingFamily(), SpanQAFamily(),
-                   RelevanceFamily(), DualEncoderFamily())
+                   RelevanceFamily(), DualEncoderFamily(), ImageTextFamily())
 }
 
 

@@ -17,8 +17,9 @@ Feature = dict[str, Any]
 # task's own terms (label names, tag names, answer texts, candidate ids), and its share of
 # the task's headline: over any set of examples, the headline is sum(score) / sum(weight).
 ExampleRecord = dict[str, Any]
-# The shared encoder: (input_ids, attention_mask) -> hidden states (batch, seq, hidden).
-Encode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# The shared encoder: (input_ids, attention_mask[, layer]) -> hidden states (batch, seq,
+# hidden) after `layer` layers, by default the last.
+Encode = Callable[..., torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,17 @@ class Family:
         """A fresh head that maps encoder states (batch, seq, hidden) to logits."""
         raise NotImplementedError
 
+    def head_for(self, task: Task, hidden_size: int, dropout: float) -> nn.Module:
+        """The head of `task` (by default sized by its label count)."""
+        return self.make_head(hidden_size, task.num_labels, dropout)
+
     def collate(self, features: Sequence[Feature], pad_token_id: int) -> dict[str, torch.Tensor]:
-        """A padded batch: `input_ids`, `attention_mask` and `labels` tensors."""
+        """A padded batch: `input_ids`, `attention_mask` and `labels` tensors, and any other
+        model inputs the family's `forward` takes by name."""
         return collate(features, pad_token_id)
 
     def forward(self, encode: Encode, head: nn.Module, input_ids: torch.Tensor,
-                attention_mask: torch.Tensor) -> torch.Tensor:
+                attention_mask: torch.Tensor, **inputs: torch.Tensor) -> torch.Tensor:
         """The logits of a batch: the head over the encoder's states."""
         return head(encode(input_ids, attention_mask))
 

@@ -2,7 +2,8 @@
 
 One module per reference scorer family: `accuracy` (XNLI, PAWS-X, Tatoeba), `squad` (SQuAD
 v1.1 and v2.0), `mlqa`, `seqeval` (PAN-X, UD-POS), `bucc` (BUCC 2018 mining), `ranking`
-(LAReQA, Mewsli-X mAP@k) and `xglue` (XGLUE Web Page Ranking nDCG). Every public name is
+(LAReQA, Mewsli-X mAP@k), `xglue` (XGLUE Web Page Ranking nDCG) and `iglue` (IGLUE's
+image-text retrieval recall). Every public name is
 re-exported here.
 
 Unit convention (one for the whole package): every corpus-level score is a **percentage in
@@ -44,6 +45,13 @@ from trainables.metrics.bucc import (
     bucc_scores,
     margin_mine,
 )
+from trainables.metrics.iglue import (
+    caption_ranks,
+    iglue_recall,
+    image_ranks,
+    recall_at,
+    recall_from_rankings,
+)
 from trainables.metrics.mlqa import (
     mixed_segmentation,
     mlqa_exact,
@@ -66,9 +74,10 @@ from trainables.metrics.xglue import ndcg, query_groups, xglue_ndcg
 
 __all__ = [
     "Pair", "accuracy", "average_precision_at_k", "bucc_best_threshold", "bucc_extract",
-    "bucc_scores", "get_entities", "lareqa_map_at_k", "margin_mine", "mewslix_map_at_20",
-    "mixed_segmentation", "mlqa_exact", "mlqa_f1", "mlqa_normalize_answer", "mlqa_punctuation",
-    "mlqa_scores", "ndcg", "normalize_answer", "query_groups", "seqeval_scores", "squad_exact",
-    "squad_f1", "squad_v1_scores", "squad_v2_f1", "squad_v2_scores", "tatoeba_accuracy",
-    "xglue_ndcg",
+    "bucc_scores", "caption_ranks", "get_entities", "iglue_recall", "image_ranks",
+    "lareqa_map_at_k", "margin_mine", "mewslix_map_at_20", "mixed_segmentation", "mlqa_exact",
+    "mlqa_f1", "mlqa_normalize_answer", "mlqa_punctuation", "mlqa_scores", "ndcg",
+    "normalize_answer", "query_groups", "recall_at", "recall_from_rankings", "seqeval_scores",
+    "squad_exact", "squad_f1", "squad_v1_scores", "squad_v2_f1", "squad_v2_scores",
+    "tatoeba_accuracy", "xglue_ndcg",
 ]

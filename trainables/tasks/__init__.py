@@ -3,8 +3,8 @@
 - `schema`: what an entry is (Task, its sources, the typed family, scorer and formats) and
   the checks the registry passes when it is built;
 - `languages`: every benchmark task's languages, in XTREME's own order;
-- `real`: the real tasks (X-STILTs', XTREME's, XTREME-R's); `xglue`: XGLUE's; `synthetic`:
-  the offline benchmark's.
+- `real`: the real tasks (X-STILTs', XTREME's, XTREME-R's); `xglue`: XGLUE's; `vision`:
+  image-text tasks (COCO, Flickr30k, IGLUE); `synthetic`: the offline benchmark's.
 
 Adding a task is one entry in `real` (or `synthetic`); see CONTRIBUTING.md.
 """
@@ -38,10 +38,11 @@ from trainables.tasks.synthetic import (
     SYNTHETIC_POS_TAGS,
     SYNTHETIC_TASKS,
 )
+from trainables.tasks.vision import VISION_TASKS
 from trainables.tasks.xglue import SUBSCORES, UNSUPPORTED, XGLUE_TASKS
 
-REGISTRY: dict[str, Task] = check_registry((*SYNTHETIC_TASKS, *REAL_TASKS, *XGLUE_TASKS),
-                                           READERS)
+REGISTRY: dict[str, Task] = check_registry(
+    (*SYNTHETIC_TASKS, *REAL_TASKS, *XGLUE_TASKS, *VISION_TASKS), READERS)
 
 
 # A benchmark's named scores over some of its tasks, beside its score over all of them.
@@ -72,7 +73,7 @@ def scorable_tasks() -> tuple[str, ...]:
 __all__ = [
     "BENCHMARKS", "BENCHMARK_SUBSCORES", "NER_TAGS", "NLI_LABELS", "PARAPHRASE_LABELS",
     "PARQUET", "REGISTRY", "SYNTHETIC_LANGUAGES", "SYNTHETIC_POS_TAGS", "UD_POS_TAGS",
-    "UNSUPPORTED", "XTREME_BENCHMARKS", "DevSlice", "Family", "FileFormat", "HubSource",
-    "LocalSource", "PredictionFormat", "Scorer", "Task", "XtremeFiles", "get_task",
-    "scorable_tasks", "tasks_with_role",
+    "UNSUPPORTED", "XTREME_BENCHMARKS", "DevSlice", "EmbeddingFormat", "Family", "FileFormat",
+    "HubSource", "ImageControl", "ImageEmbeddings", "LocalSource", "PredictionFormat", "Scorer",
+    "Task", "XtremeFiles", "get_task", "scorable_tasks", "tasks_with_role",
 ]

@@ -73,3 +73,5 @@ XGLUE_PAWSX = ("de", "en", "es", "fr")
 XGLUE_QADSM = ("de", "en", "fr")
 XGLUE_WPR = ("de", "en", "es", "fr", "it", "pt", "zh")
 XGLUE_QAM = ("de", "en", "fr")
+# IGLUE's xFlickr&CO, in its results' order (English, then the seven it translated into).
+XFLICKRCO = ("en", "de", "es", "id", "ja", "ru", "tr", "zh")

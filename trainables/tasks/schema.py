@@ -140,9 +140,9 @@ class HubSource:
     # The task's languages this copy holds, where it lacks some (google/xtreme's Tatoeba has
     # XTREME's 36 of XTREME-R's 41): the others are read from the task's local files.
     languages: tuple[str, ...] | None = None
-    # A list column whose items are one example each, the row's other columns repeated
-    # (the captions of one image in COCO's Karpathy copy); mapped columns may name it.
-    explode: str | None = None
+    # List columns of equal length whose items, zipped, are one example each, the row's other
+    # columns repeated (one image's captions and their ids in COCO's Karpathy copy).
+    explode: tuple[str, ...] = ()
 
     def config_for(self, code: str) -> str | None:
         return self.config.format(code=code) if self.config else None
@@ -242,6 +242,7 @@ class ImageEmbeddings:
     id_pattern: str | None = None
     hub: str | None = None
     revision: str | None = None
+    dim: int | None = None  # the vectors' size, which the text side is projected to
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", EmbeddingFormat(self.format))
@@ -434,6 +435,14 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
             bad("dev data comes from dev_task or dev_slice, not both")
         if (task.family is Family.IMAGE_TEXT_CONTRASTIVE) != (task.images is not None):
             bad("an image-text task needs images, and only an image-text task has them")
+        if task.images is not None and not task.images.dim:
+            bad("its images need their dim")
+        for other in (task.train_task, task.dev_task):
+            source = registry.get(other) if other else None
+            if task.images and source and source.images and (
+                    (source.images.encoder, source.images.dim)
+                    != (task.images.encoder, task.images.dim)):
+                bad(f"its data {other!r} has images of another encoder or size")
         if task.family in (Family.CLASSIFICATION, Family.TAGGING, Family.RELEVANCE) and not (
                 task.labels or task.labels_from_data):
             bad("a classification or tagging task needs labels (or labels_from_data)")

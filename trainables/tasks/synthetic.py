@@ -32,7 +32,8 @@ SYNTHETIC_IMAGE_ENCODER = "synthetic-image-encoder"
 def _synthetic_images(task: str) -> ImageEmbeddings:
     """A synthetic image-text task's vectors: `<task>/images.npy` with the ids in
     `<task>/images.txt`."""
-    return ImageEmbeddings(SYNTHETIC_IMAGE_ENCODER, EmbeddingFormat.NPY, f"{task}/images")
+    return ImageEmbeddings(SYNTHETIC_IMAGE_ENCODER, EmbeddingFormat.NPY, f"{task}/images",
+                           dim=SYNTHETIC_IMAGE_DIM)
 
 
 def _synthetic(**kwargs) -> Task:
