@@ -29,6 +29,7 @@ from pathlib import Path
 from trainables.offline.builders import (
     classification,
     dual_encoder,
+    image_text,
     multiple_choice,
     retrieval,
     span_qa,
@@ -41,6 +42,7 @@ from trainables.offline.lexicon import LANGUAGES, build_lexicons
 from trainables.offline.streams import GENERATOR_VERSION
 from trainables.storage import publish_directory
 from trainables.tasks import get_task
+from trainables.tasks.schema import CONTROL_SUFFIXES
 
 DEFAULT_SIZES = {"train_size": 2000, "eval_size": 300, "retrieval_size": 200, "corpus_size": 1500}
 
@@ -61,6 +63,11 @@ BUILDERS: dict[str, Builder] = {
     "synth_lareqa": dual_encoder.build_synth_lareqa,
     "synth_tatoeba": retrieval.build_synth_tatoeba,
     "synth_bucc": retrieval.build_synth_bucc,
+    "synth_caption": image_text.build_synth_caption,
+    # The controls have no files of their own: they read synth_caption's.
+    **{f"synth_caption{suffix}": image_text.build_synth_caption_control
+       for suffix in CONTROL_SUFFIXES.values()},
+    "synth_xflickrco": image_text.build_synth_xflickrco,
 }
 
 # benchmark.json names BUCC's files after the shared task they imitate: family

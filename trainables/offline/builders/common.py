@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from trainables.offline.lexicon import LANGUAGES, Lexicon
 from trainables.offline.streams import random_stream
 
@@ -59,6 +61,14 @@ class BenchmarkWriter:
         """`lines`, each ended by a newline; records `count` (by default, the lines)."""
         self.write_text(rel, "".join(line + "\n" for line in lines))
         self.counts[rel] = len(lines) if count is None else count
+
+    def write_array(self, rel: str, array: np.ndarray) -> None:
+        """`array` as float32 in NumPy's .npy format (np.save); records its rows."""
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            np.save(handle, np.ascontiguousarray(array, dtype="<f4"), allow_pickle=False)
+        self.counts[rel] = len(array)
 
     def write_text(self, rel: str, text: str) -> None:
         """`text` as it is, recording nothing (the corpus is not a task file)."""
