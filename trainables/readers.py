@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from trainables.sentence_breaks import infer_sentence_breaks
 
@@ -331,8 +331,70 @@ def read_mewsli_x(path: Path) -> list[dict]:
     return records
 
 
+# -- image captions (the image_text_contrastive family) ---------------------------------------
+# Every reader below returns one example per caption: {id, caption, image_id}, the image id
+# being what the task's image embeddings are keyed by (`trainables.images`).
+
+
+def read_karpathy_json(path: Path) -> list[dict]:
+    """Karpathy's split file (`dataset_coco.json`, `dataset_flickr30k.json`: every split in
+    one file) -> {id, caption, image_id, split} per sentence: the sentence's `sentid`, its
+    `raw` text stripped, the image's `cocoid` (COCO) or its file name's stem (Flickr30k's
+    `1000092795.jpg` -> `1000092795`), and the image's split (train, restval, val, test)."""
+    try:
+        images = json.loads(path.read_text(encoding="utf-8"))["images"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not Karpathy's split JSON ({error!r}); expected "
+                         '{"images": [...], "dataset": ...}') from error
+    examples = []
+    for index, image in enumerate(images):
+        try:
+            image_id = (str(image["cocoid"]) if "cocoid" in image
+                        else PurePosixPath(image["filename"]).stem)
+            examples += [{"id": str(sentence["sentid"]), "caption": sentence["raw"].strip(),
+                          "image_id": image_id, "split": image["split"]}
+                         for sentence in image["sentences"]]
+        except (KeyError, TypeError, AttributeError) as error:
+            problem = f"no field {error}" if isinstance(error, KeyError) else repr(error)
+            raise ValueError(f"{path}: image {index}: {problem}; expected Karpathy's "
+                             "{filename, split, sentences: [{raw, sentid}]}") from error
+    return examples
+
+
+def read_iglue_captions(path: Path) -> list[dict]:
+    """IGLUE's retrieval annotations (xFlickr&CO's `annotations/<lang>/test.jsonl` and
+    `train_<n>.jsonl`, Flickr30k's `*_ann.jsonl`): one JSON object per image,
+    {sentences: [caption, ...], id, img_path} -> {id: `<image id>#<i>`, caption, image_id}
+    per sentence.
+
+    The image id is `img_path`'s file stem: `1007129816` for Flickr's `1007129816.jpg`,
+    `COCO_val2014_000000391895` for COCO's. IGLUE keys xFlickr&CO's image features by
+    `img_path` too; `id` is not used: it is a string for Flickr images and COCO's bare
+    number (an int) for COCO images, which can collide with a Flickr photo id.
+    """
+    records = read_jsonl(path)  # names a line that is not a JSON object
+    # read_jsonl skips blank lines: each record's line number, for the messages below
+    numbers = [number for number, line in enumerate(path.open(encoding="utf-8"), 1)
+               if line.strip()]
+    examples = []
+    for number, record in zip(numbers, records, strict=True):
+        try:
+            image_id = PurePosixPath(record["img_path"]).stem
+            sentences = record["sentences"]
+            if not isinstance(sentences, list) or not image_id:
+                raise TypeError("sentences must be a list of captions and img_path a file name")
+            examples += [{"id": f"{image_id}#{index}", "caption": sentence.strip(),
+                          "image_id": image_id} for index, sentence in enumerate(sentences)]
+        except (KeyError, TypeError, AttributeError) as error:
+            problem = f"no field {error}" if isinstance(error, KeyError) else str(error)
+            raise ValueError(f"{path}:{number}: {problem}; expected IGLUE's "
+                             "{sentences: [...], id, img_path}") from error
+    return examples
+
+
 READERS = {"jsonl": read_jsonl, "squad_json": read_squad_json, "conllu": read_conllu,
            "laser_tatoeba": read_laser_tatoeba, "bucc": read_bucc,
            "ccgbank_auto": read_ccgbank_auto, "lareqa_json": read_lareqa_json,
            "mewsli_x": read_mewsli_x, "tsv": read_tsv,
-           "xglue_conll": read_xglue_conll}
+           "xglue_conll": read_xglue_conll, "karpathy_json": read_karpathy_json,
+           "iglue_captions": read_iglue_captions}
