@@ -344,22 +344,3 @@ def test_a_local_run_reads_hub_embeddings_from_data_path(hub, tmp_path):
     assert asked == []
     with pytest.raises(FileNotFoundError, match=r"data\.path, which is not set"):
         load_image_table({"source": "hub"}, dataclasses.replace(images, hub=None))
-
-
-def test_the_images_root_is_the_data_root(monkeypatch, tmp_path):
-    import trainables.data
-
-    calls = []
-
-    def ensure_benchmark(cache_dir, seed=13, **sizes):
-        calls.append((cache_dir, seed, sizes))
-        return tmp_path / "benchmark"
-
-    monkeypatch.setattr(trainables.data, "ensure_benchmark", ensure_benchmark)
-    monkeypatch.setattr(image_module, "ensure_benchmark", ensure_benchmark)
-    offline = {"source": "offline", "offline": {"seed": 5, "train_size": 20, "eval_size": 10,
-                                                "retrieval_size": 10}}
-    assert image_module.images_root(offline) == trainables.data.data_root(offline)
-    assert calls[0] == calls[1]  # the same benchmark, asked the same way
-    for data in ({"source": "local", "path": "~/data"}, {"source": "hub", "path": "/d"}):
-        assert image_module.images_root(data) == trainables.data.data_root(data)

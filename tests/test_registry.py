@@ -69,6 +69,8 @@ def _two_examples(task: Task) -> tuple[list, list]:
         return ([{"query": 0, "relevance": 2.5, "grade": 3}, {"query": 0, "relevance": 0.5,
                                                                 "grade": 0}],
                 [{"query": 0, "grade": 3}, {"query": 0, "grade": 1}])
+    if task.family is Family.IMAGE_TEXT_CONTRASTIVE:  # each caption's ranked image ids
+        return [["img1", "img2"], ["img1", "img2"]], ["img1", "img2"]
     return [0, 1], [0, 0]
 
 

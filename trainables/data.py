@@ -15,21 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from trainables.images import attach_images
-from trainables.offline.benchmark import ensure_benchmark
 from trainables.readers import READERS
-from trainables.storage import cache_dir
+from trainables.roots import data_root
 from trainables.tasks import FileFormat, HubSource, Task, get_task
-
-
-def data_root(data_cfg: Mapping[str, Any]) -> Path:
-    """The directory holding task files for the offline or local source."""
-    if data_cfg["source"] == "offline":
-        offline = data_cfg["offline"]
-        return ensure_benchmark(
-            cache_dir() / "benchmarks", seed=offline["seed"], train_size=offline["train_size"],
-            eval_size=offline["eval_size"], retrieval_size=offline["retrieval_size"],
-        )
-    return Path(data_cfg["path"]).expanduser()
 
 
 def load_examples(
@@ -75,7 +63,7 @@ def local_files(
     task = get_task(task_name)
     root = data_root(data_cfg)
     if task.local is None:
-        path = root / task.name / f"{split}-{language}.jsonl"
+        path = root / (task.files_of or task.name) / f"{split}-{language}.jsonl"
         if not path.exists():
             raise FileNotFoundError(
                 f"task {task.name!r}: no {split} data for language {language!r} ({path})")

@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from trainables.offline.benchmark import ensure_benchmark
-from trainables.storage import cache_dir
+from trainables.roots import data_root
 from trainables.tasks.schema import EmbeddingFormat, ImageControl, ImageEmbeddings, Task
 
 SCRAMBLE_SEED = 0  # the scrambled control's permutation: the same in every split and process
@@ -139,27 +138,15 @@ def load_image_table(data_cfg: Mapping[str, Any], images: ImageEmbeddings) -> Im
         path = _local(data_cfg, images)
     table = _read_table(str(path.resolve()), images.format, images.id_column,
                         images.vector_column, images.id_pattern, images.encoder)
-    expected = getattr(images, "dim", None)  # getattr: a schema without `dim` checks nothing
+    expected = images.dim
     if expected and table.dim != expected:
         raise ValueError(f"image embeddings {images.files!r}: vectors of {table.dim} values; "
                          f"the task declares dim {expected} (encoder {images.encoder})")
     return table
 
 
-def images_root(data_cfg: Mapping[str, Any]) -> Path:
-    """The folder a run's local image embeddings are under: `trainables.data.data_root`'s,
-    rebuilt here because trainables.data imports this module (no import circles, not even
-    inside a function); tests/test_images.py checks the two agree."""
-    if data_cfg["source"] == "offline":
-        return ensure_benchmark(cache_dir() / "benchmarks", **data_cfg["offline"])
-    if data_cfg.get("path") is None:
-        raise FileNotFoundError("image embeddings without a hub dataset are read under "
-                                "data.path, which is not set")
-    return Path(data_cfg["path"]).expanduser()
-
-
 def _local(data_cfg: Mapping[str, Any], images: ImageEmbeddings) -> Path:
-    path = images_root(data_cfg) / images.files
+    path = data_root(data_cfg) / images.files
     needed = {EmbeddingFormat.NPY: [_suffixed(path, ".npy"), _suffixed(path, ".txt")],
               EmbeddingFormat.CLIP_RETRIEVAL: [path / "img_emb", path / "metadata"]}
     for file in needed.get(images.format, [path]):

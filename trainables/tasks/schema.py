@@ -310,6 +310,7 @@ class Task:
     # workers of a trial gather each other's batches as negatives.
     images: ImageEmbeddings | None = None
     image_control: ImageControl = ImageControl.REAL
+    files_of: str | None = None  # the task whose files it reads (a control: its real task)
     pool_layer: int = -1
     gather_negatives: bool = True
 
@@ -380,7 +381,8 @@ def with_controls(task: Task) -> tuple[Task, ...]:
     """An image-text task and its controls, each its own entry (`<name>_scrambled`,
     `_random`, `_text_only`): the same captions, splits and objective, with the images a
     control says."""
-    return (task, *(replace(task, name=task.name + suffix, image_control=control)
+    return (task, *(replace(task, name=task.name + suffix, image_control=control,
+                            files_of=task.name)
                     for control, suffix in CONTROL_SUFFIXES.items()))
 
 
@@ -412,7 +414,7 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
         for benchmark in (*task.benchmarks, *task.benchmark_languages):
             if benchmark not in BENCHMARKS:
                 bad(f"benchmark {benchmark!r}; allowed: {', '.join(BENCHMARKS)}")
-        for other in (task.train_task, task.dev_task, *task.train_also):
+        for other in (task.train_task, task.dev_task, task.files_of, *task.train_also):
             if other is not None and other not in registry:
                 bad(f"names task {other!r}, which is not registered")
         for other in (task.translations, task.test_translations, task.in_language):
