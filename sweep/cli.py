@@ -69,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from sweep.results import load, load_trials, tables, to_latex, to_markdown
+    from sweep.results import by_base_model, load, load_trials, tables, to_latex, to_markdown
 
     if args.format == "parquet" and not args.output:
         print("error: --format parquet needs --output FILE", file=sys.stderr)
@@ -109,7 +109,9 @@ def cmd_results(args: argparse.Namespace) -> int:
             print(f"error: {args.path}: no evaluation of a target arm besides zero_shot "
                   "(search.target.arms)", file=sys.stderr)
             return EXIT_BAD_INPUT
-        named = named_tables(frame, load_predictions(args.path), args.test, args.resamples)
+        predictions = load_predictions(args.path)
+        named = by_base_model(frame, lambda rows: named_tables(rows, predictions, args.test,
+                                                                args.resamples))
     elif args.vision:
         from sweep.predictions import load_predictions
         from sweep.vision import has_images, named_tables  # lazy: loads scipy
@@ -123,13 +125,14 @@ def cmd_results(args: argparse.Namespace) -> int:
         from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
         from sweep.predictions import load_predictions
 
-        table = comparisons(frame, args.compare, load_predictions(args.path), args.test,
-                            args.resamples)
-        named = {f"intermediate task against {args.compare} (mean over seeds, 95% interval; "
-                 f"paired {args.test} p-values, Holm-adjusted over the table)": table,
-                 "cross-lingual transfer gap per checkpoint (en - others)": transfer_gaps(frame)}
-    else:
-        named = tables(frame)  # a task the registry does not know: ResultsError, exit 2
+        predictions = load_predictions(args.path)
+        named = by_base_model(frame, lambda rows: {
+            f"intermediate task against {args.compare} (mean over seeds, 95% interval; "
+            f"paired {args.test} p-values, Holm-adjusted over the table)":
+            comparisons(rows, args.compare, predictions, args.test, args.resamples),
+            "cross-lingual transfer gap per checkpoint (en - others)": transfer_gaps(rows)})
+    else:  # a task the registry does not know: ResultsError, exit 2
+        named = by_base_model(frame, tables)
     chunks = []
     for title, table in named.items():
         if args.format == "csv":

@@ -14,8 +14,10 @@ A target arm other than zero-shot (`trainables.arms`) adds `target/<task>@<arm>`
 `eval/<task>@<arm>`, with `-<language>` for a per-language arm (one model per language,
 tested on it); few-shot starts from the zero-shot stage's models, translate-test only
 evaluates them.
-Each stage carries a hash of everything that determines its output, its upstream stages'
-hashes included, so a finished stage is skipped only while that hash still matches.
+With several base models (`model` a list) every stage runs once per model, its name ending
+with `~<model>`. Each stage carries a hash of everything that determines its output, its
+upstream stages' hashes included, so a finished stage is skipped only while that hash still
+matches.
 """
 
 from __future__ import annotations
@@ -124,32 +126,46 @@ def _eval_resources(spec: Spec) -> str:
 
 
 def make_plan(spec: Spec) -> Plan:
-    """Expand a spec into its stages, upstream first."""
+    """Expand a spec into its stages, upstream first: every stage once per base model."""
+    stages: list[Stage] = []
+    for model in spec.models():
+        _plan_model(spec.for_model(model.label) if spec.base_models else spec, stages)
+    return Plan(spec, tuple(stages))
+
+
+def _plan_model(spec: Spec, stages: list[Stage]) -> None:
+    """Add the stages of `spec.model` to `stages`; with several base models each stage name
+    ends with `~<model>` and each config names it (`base_model`), else both are as they
+    were before base models could be listed, so that earlier runs still --resume."""
+    suffix = spec.model_suffix
     # Each stage's search holds its resolved evals_per_epoch; the deprecated scheduler copy
     # would only make the old and the new spelling of one sweep hash apart.
-    shared = {"model": spec.model.model_dump(), "data": spec.data.model_dump(),
+    shared = {"model": spec.model.hashed(), "data": spec.data.model_dump(),
               "scheduler": spec.scheduler.model_dump(exclude={"evals_per_epoch"}),
               "searcher": spec.searcher.model_dump()}
-    stages: list[Stage] = []
-    hashes: dict[str, str] = {}
+    which = {"base_model": spec.model.label} if suffix else {}
+    hashes = {stage.name: stage.config_hash for stage in stages}
+
+    def named(kind: str, task: str, arm: str = ZERO_SHOT, language: str | None = None) -> str:
+        return stage_name(kind, task, arm, language) + suffix
 
     def add(name: str, kind: str, task: str, depends_on: list[str], trials: int,
             resources: str, config: dict[str, Any], repeats: int = 1) -> None:
-        config = {**config, "upstream": {dep: hashes[dep] for dep in depends_on}}
+        config = {**config, **which, "upstream": {dep: hashes[dep] for dep in depends_on}}
         hashes[name] = config_hash(config)
         stages.append(Stage(name, kind, task, tuple(depends_on), trials, resources, config,
                             hashes[name], repeats))
 
     for name in spec.intermediate_names():
         members, cap = spec.intermediate_members(name)
-        add(f"intermediate/{name}", "intermediate", name, [],
+        add(named("intermediate", name), "intermediate", name, [],
             count_training_trials(spec, "intermediate", name), _training_resources(spec),
             {**shared, "tasks": members, "cap": cap,
              "search": spec.stage_search("intermediate", name).model_dump()},
             spec.repeats("intermediate", name))
 
     choices = spec.target_intermediates()
-    upstream = [f"intermediate/{name}" for name in choices if name != NO_INTERMEDIATE]
+    upstream = [named("intermediate", name) for name in choices if name != NO_INTERMEDIATE]
     for task in spec.target_tasks:
         # The arms' own settings live in each arm stage's config: the zero-shot stage hashes
         # as it did before arms existed, so that earlier runs still --resume.
@@ -164,8 +180,8 @@ def make_plan(spec: Spec) -> Plan:
                 if ARMS[arm].from_zero_shot:
                     config["search"] = {**search, "shots": spec.search.target.shots,
                                         "shot_seed": spec.search.target.shot_seed}
-            after = [stage_name("target", task)] if ARMS[arm].from_zero_shot else upstream
-            add(stage_name("target", task, arm, language), "target", task, after,
+            after = [named("target", task)] if ARMS[arm].from_zero_shot else upstream
+            add(named("target", task, arm, language), "target", task, after,
                 count_training_trials(spec, "target", task, arm), _training_resources(spec),
                 config, spec.repeats("target", task))
 
@@ -174,8 +190,7 @@ def make_plan(spec: Spec) -> Plan:
         seeds = spec.repeats("target", task)
         checkpoints = (len(choices) if spec.evaluation.full_table else 1) * seeds
         for arm, language in arm_cells(spec, task):
-            trained = stage_name("target", task, arm if ARMS[arm].trains else ZERO_SHOT,
-                                 language)
+            trained = named("target", task, arm if ARMS[arm].trains else ZERO_SHOT, language)
             config = {"task": task, "languages": evaluation_languages(spec, task),
                       "splits": spec.evaluation.splits, "full_table": spec.evaluation.full_table}
             if arm != ZERO_SHOT:
@@ -187,18 +202,18 @@ def make_plan(spec: Spec) -> Plan:
                     config["languages"] = [other for other in config["languages"]
                                            if other in ARMS[arm].languages(get_task(task))]
                     config["splits"] = ["test"]
-            add(stage_name("eval", task, arm, language), "eval", task, [trained],
+            add(named("eval", task, arm, language), "eval", task, [trained],
                 checkpoints * len(config["languages"]) * len(config["splits"]),
                 _eval_resources(spec), config, seeds)
 
-    all_intermediates = [f"intermediate/{name}" for name in spec.intermediate_names()]
+    all_intermediates = [named("intermediate", name) for name in spec.intermediate_names()]
     # The base model, and every seed's encoder of each intermediate task.
     encoders = 1 + sum(spec.repeats("intermediate", name) for name in spec.intermediate_names())
     for task in spec.retrieval_tasks:
         languages = evaluation_languages(spec, task)
-        add(f"retrieval/{task}", "retrieval", task, all_intermediates,
+        add(named("retrieval", task), "retrieval", task, all_intermediates,
             encoders * len(languages), _eval_resources(spec),
-            {"task": task, "languages": languages, "model": spec.model.model_dump(),
+            {"task": task, "languages": languages, "model": spec.model.hashed(),
              "data": spec.data.model_dump(), "retrieval": spec.evaluation.retrieval.model_dump()})
     if spec.evaluation.efficiency is not None:
         # Every encoder, each measured in `noise_repeats` processes of its own.
@@ -207,13 +222,12 @@ def make_plan(spec: Spec) -> Plan:
             if get_task(task).scorer is not Scorer.TATOEBA:
                 continue  # mining (BUCC) has no per-query pool to search
             languages = evaluation_languages(spec, task)
-            add(f"efficiency/{task}", "efficiency", task, all_intermediates, encoders * repeats,
-                _eval_resources(spec),
-                {"task": task, "languages": languages, "model": spec.model.model_dump(),
+            add(named("efficiency", task), "efficiency", task, all_intermediates,
+                encoders * repeats, _eval_resources(spec),
+                {"task": task, "languages": languages, "model": spec.model.hashed(),
                  "data": spec.data.model_dump(),
                  "retrieval": spec.evaluation.retrieval.model_dump(),
                  "efficiency": spec.evaluation.efficiency.model_dump()}, repeats)
-    return Plan(spec, tuple(stages))
 
 
 def _arm_config(task: str, arm: str, language: str | None) -> dict[str, Any]:

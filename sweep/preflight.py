@@ -189,11 +189,17 @@ def check_sources(spec: Spec) -> dict[str, Any]:
     """
     problems = []
     commits: dict[str, Any] = {"datasets": {}}
-    if spec.model.source == "hub":
-        commit, problem = _hub_commit(spec.model.name, "model", spec.model.revision)
+    for index, model in enumerate(spec.models()):
+        if model.source != "hub":
+            continue
+        commit, problem = _hub_commit(model.name, "model", model.revision)
         if problem:
-            problems.append(f"model.name {spec.model.name!r}: {problem}")
-        commits["model"] = commit
+            where = f"model[{index}].name" if spec.base_models else "model.name"
+            problems.append(f"{where} {model.name!r}: {problem}")
+        if spec.base_models:
+            commits.setdefault("base_models", {})[model.label] = commit
+        if model == spec.model:
+            commits["model"] = commit
     data = spec.data.model_dump()
     resolved: dict[tuple[str, str | None], tuple[str | None, str | None]] = {}
     for name, split, language in sorted(_data_needs(spec)):
@@ -248,10 +254,14 @@ def pin_revisions(spec: Spec, commits: dict[str, Any]) -> Spec:
     model, data = spec.model, spec.data
     if commits.get("model"):
         model = model.model_copy(update={"revision": commits["model"]})
+    pinned_models = commits.get("base_models") or {}
+    base_models = tuple(
+        listed.model_copy(update={"revision": pinned_models[listed.label]})
+        if pinned_models.get(listed.label) else listed for listed in spec.base_models)
     pinned = {task: sha for task, sha in commits.get("datasets", {}).items() if sha}
     if pinned:
         data = data.model_copy(update={"revisions": {**data.revisions, **pinned}})
-    return spec.model_copy(update={"model": model, "data": data})
+    return spec.model_copy(update={"model": model, "data": data, "base_models": base_models})
 
 
 def run_preflight(spec: Spec, root: Location) -> dict[str, Any]:

@@ -6,7 +6,9 @@ reads a finished (or partly finished) run back with no cluster running.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -162,6 +164,21 @@ def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
         if not scores.empty:
             made[f"{benchmark.upper()} score per intermediate task"] = scores
     return made
+
+
+def by_base_model(rows: pd.DataFrame, make: Callable[[pd.DataFrame], Any]) -> Any:
+    """`make(rows)` (a table, or tables by title) once per base model, each table gaining a
+    leading `base_model` level, where the run compared several base models; else as it is.
+    Scores of different base models are never averaged together."""
+    models = sorted(rows["base_model"].dropna().unique()) if "base_model" in rows else []
+    if len(models) < 2:
+        return make(rows)
+    parts = {model: make(rows[rows["base_model"] == model]) for model in models}
+    if not all(isinstance(part, dict) for part in parts.values()):
+        return pd.concat(parts, names=["base_model"])
+    titles = dict.fromkeys(title for part in parts.values() for title in part)
+    return {title: pd.concat({model: part[title] for model, part in parts.items()
+                              if title in part}, names=["base_model"]) for title in titles}
 
 
 INTERVAL = "mean [95% CI]"

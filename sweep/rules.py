@@ -7,7 +7,6 @@ entry of a registry skip an unknown type, which `searcher_type` or `scheduler_ty
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from importlib.util import find_spec
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 from sweep.arm_rules import target_arms
 from sweep.efficiency_rules import efficiency_settings
+from sweep.model_rules import MODEL_RULES
 from sweep.schedulers import SCHEDULERS
 from sweep.schema import HYPERPARAMETERS, Dimension, LogUniform, Spec, dimension_values, problem
 from sweep.searchers import SEARCHERS
@@ -233,42 +233,6 @@ def storage_scheme(spec: Spec) -> list[str]:
                     f"a bucket after {scheme}://, as in {scheme}://bucket/prefix")]
 
 
-def local_model_directory(spec: Spec) -> list[str]:
-    """A local model is an existing directory."""
-    if spec.model.source != "local" or Path(spec.model.name).expanduser().exists():
-        return []
-    return [problem("model.name", spec.model.name,
-                    "an existing directory when model.source is local")]
-
-
-def _model_layers(spec: Spec) -> int | None:
-    """The base model's number of layers where it is known before Ray starts: the tiny
-    model's setting, or a local model's config.json; None for a hub model (pre-flight
-    resolves only its commit, not its config) or a local one without a readable count."""
-    if spec.model.source == "offline":
-        return spec.model.tiny.num_layers
-    if spec.model.source != "local":
-        return None
-    try:
-        config = json.loads((Path(spec.model.name).expanduser() / "config.json").read_text())
-    except (OSError, ValueError):  # no config.json or not JSON: transformers will say so
-        return None
-    layers = config.get("num_hidden_layers") if isinstance(config, dict) else None
-    return layers if isinstance(layers, int) and layers > 0 else None
-
-
-def retrieval_layer(spec: Spec) -> list[str]:
-    """evaluation.retrieval.layer indexes the encoder's hidden states, of which there are
-    one per layer and the embeddings' (0): 0 to the model's layers, or negative from the
-    top (-1 the last layer)."""
-    layers, layer = _model_layers(spec), spec.evaluation.retrieval.layer
-    if layers is None or -(layers + 1) <= layer <= layers:
-        return []
-    return [problem("evaluation.retrieval.layer", layer,
-                    f"{-(layers + 1)} to {layers} for a model of {layers} layers "
-                    "(0 the embeddings, -1 the last layer)")]
-
-
 def local_data_path(spec: Spec) -> list[str]:
     """Local data names an existing directory."""
     if spec.data.source != "local":
@@ -311,14 +275,6 @@ def data_source_fits_tasks(spec: Spec) -> list[str]:
             problems.append(problem("data.path", None, f"a directory holding {holding} for task "
                                     f"{name!r}, which has no complete hub copy"))
     return problems
-
-
-def hub_model_revision(spec: Spec) -> list[str]:
-    """A hub model is pinned to a revision."""
-    if spec.model.source != "hub" or spec.model.revision:
-        return []
-    return [problem("model.revision", None,
-                    "a pinned hub revision (commit sha or tag) for a hub model")]
 
 
 def max_t_covers_grace_period(spec: Spec) -> list[str]:
@@ -366,11 +322,9 @@ RULES: tuple[Rule, ...] = (
     evaluation_languages,
     custom_resources,
     storage_scheme,
-    local_model_directory,
-    retrieval_layer,
+    *MODEL_RULES,
     local_data_path,
     data_source_fits_tasks,
-    hub_model_revision,
     max_t_covers_grace_period,
     tracking_settings,
     target_arms,

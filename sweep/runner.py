@@ -86,15 +86,16 @@ def prepare_offline_assets(spec: Spec, quiet: bool) -> None:
     """Build the cached offline benchmark and tiny model once, on the driver, so that trials
     starting side by side do not each build them (workers on other nodes build their own
     identical copy)."""
-    if spec.model.source != "offline" and spec.data.source != "offline":
+    offline = [model for model in spec.models() if model.source == "offline"]
+    if not offline and spec.data.source != "offline":
         return
     if not quiet:
         print("[prepare] offline benchmark and tiny model (cached after the first run)",
               file=sys.stderr)
     if spec.data.source == "offline":
         data_root(spec.data.model_dump())
-    if spec.model.source == "offline":
-        base_model_reference(spec.model.model_dump())
+    for model in offline:
+        base_model_reference(model.model_dump())
 
 
 def run_sweep(

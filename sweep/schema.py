@@ -60,6 +60,29 @@ class ModelSpec(Strict):
     revision: str | None = None
     tiny: TinyModel = TinyModel()
     max_length: int | None = Field(None, ge=8, le=4096)
+    # Its short name in stage names (`intermediate/<task>~<tag>`) where a spec lists several
+    # base models; by default the last part of `name`.
+    tag: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    # A checkpoint that is not a bare encoder (M-CLIP's XLM-R inside a CLIP text model): the
+    # architecture and tokenizer come from `architecture` (a hub id or directory, at
+    # `architecture_revision`), the weights from `name`, each key renamed by the first prefix
+    # of `key_map` it starts with (`transformer.` -> ``); keys no prefix matches are dropped.
+    architecture: str | None = None
+    architecture_revision: str | None = None
+    key_map: dict[str, str] = {}
+
+    @property
+    def label(self) -> str:
+        """The model's short name: its tag, else the last part of its name."""
+        return self.tag or self.name.rstrip("/").split("/")[-1]
+
+    def hashed(self) -> dict[str, Any]:
+        """What a stage's hash reads of the model: every field, those added for lists of
+        base models only where set, so that stages of earlier runs hash as they did."""
+        later = ("tag", "architecture", "architecture_revision", "key_map")
+        defaults = type(self).model_fields
+        return self.model_dump(exclude={name for name in later
+                                        if getattr(self, name) == defaults[name].default})
 
 
 class OfflineData(Strict):
@@ -260,6 +283,9 @@ class Spec(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     model: ModelSpec = ModelSpec()
+    # Several base models (`model` given as a list): every stage runs once per model. `model`
+    # is then the one a stage trains (`for_model`), the first of them outside a stage.
+    base_models: tuple[ModelSpec, ...] = ()
     data: DataSpec = DataSpec()
     intermediate_tasks: list[IntermediateEntry] = []
     target_tasks: list[str] = Field(min_length=1)
@@ -272,7 +298,39 @@ class Spec(Strict):
     evaluation: Evaluation = Evaluation()
     tracking: Tracking | None = None  # left out: Tune's own CSV, JSON and TensorBoard logs
 
+    @model_validator(mode="before")
+    @classmethod
+    def _model_list(cls, data: Any) -> Any:
+        """`model: [a, b]` -> model a, base_models (a, b); a list of one is that model."""
+        if isinstance(data, dict) and isinstance(data.get("model"), list):
+            models = data["model"]
+            if not models:
+                raise ValueError("model: got an empty list; allowed: a model, or a list of "
+                                 "base models to compare")
+            data = {**data, "model": models[0], "base_models": models if len(models) > 1
+                    else ()}
+        return data
+
     # -- derived views the planner uses ---------------------------------------------------
+    def models(self) -> tuple[ModelSpec, ...]:
+        """The base models every stage runs with: the list, else `model` alone."""
+        return self.base_models or (self.model,)
+
+    def for_model(self, label: str | None) -> Spec:
+        """This spec with `model` the base model called `label` (None: unchanged)."""
+        if label is None:
+            return self
+        return self.model_copy(update={"model": next(
+            model for model in self.models() if model.label == label)})
+
+    @property
+    def model_suffix(self) -> str:
+        """What a stage name of `model` ends with: `~<label>` with several base models."""
+        return f"~{self.model.label}" if self.base_models else ""
+
+    def stage_path(self, kind: str, task: str) -> str:
+        """The name of `model`'s `kind` stage of `task` (zero-shot for a target)."""
+        return f"{kind}/{task}{self.model_suffix}"
     def intermediate_names(self) -> list[str]:
         """The intermediate stages' names: each task, or the mixture's name."""
         return [e.name if isinstance(e, Mixture) else e for e in self.intermediate_tasks]

@@ -33,6 +33,36 @@ def test_local_model_directory_loads_like_a_hub_checkout(tmp_path):
     assert encoder.config.hidden_size == 32
 
 
+def test_a_wrapped_checkpoint_loads_its_encoder_through_the_key_map(tmp_path):
+    import torch
+
+    tokenizer_dir, encoder_dir, _ = base_model_reference(OFFLINE)
+    architecture = tmp_path / "xlmr"
+    shutil.copytree(encoder_dir, architecture)
+    for item in Path(tokenizer_dir).iterdir():
+        shutil.copy(item, architecture / item.name)
+    # M-CLIP's layout: the encoder under `transformer.`, a linear map beside it.
+    encoder = load_encoder({"source": "local", "name": str(architecture)})
+    torch.manual_seed(1)
+    for parameter in encoder.parameters():  # weights the architecture's own do not have
+        parameter.data.normal_()
+    wrapped = tmp_path / "mclip"
+    wrapped.mkdir()
+    state = {f"transformer.{key}": value for key, value in encoder.state_dict().items()}
+    state["LinearTransformation.weight"] = torch.zeros(8, 32)
+    torch.save(state, wrapped / "pytorch_model.bin")
+    (wrapped / "config.json").write_text('{"model_type": "M-CLIP"}')
+    model_cfg = {"source": "local", "name": str(wrapped), "architecture": str(architecture),
+                 "key_map": {"transformer.": ""}}
+    loaded = load_encoder(model_cfg)
+    for key, value in encoder.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    assert load_tokenizer(model_cfg)("Anna")["input_ids"][0] == \
+        load_tokenizer({"source": "local", "name": str(architecture)})("Anna")["input_ids"][0]
+    with pytest.raises(ValueError, match=r"leaves \d+ weight\(s\) .* unset"):
+        load_encoder({**model_cfg, "key_map": {"encoder.": ""}})
+
+
 def test_local_data_directory_uses_the_benchmark_layout(tmp_path):
     root = data_root(OFFLINE_DATA)
     local = tmp_path / "data"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sweep import rules
+from sweep import model_rules, rules
 from sweep.cli import main
 from sweep.schema import Spec
 from sweep.spec import SpecError, default_spec_path, load_spec, parse_spec
@@ -332,10 +332,10 @@ def test_storage_scheme(storage, expected):
 
 def test_local_model_directory(tmp_path):
     model = {"source": "local", "name": "/nonexistent"}
-    assert _problems(rules.local_model_directory, {"model": model}) == [
+    assert _problems(model_rules.local_model_directory, {"model": model}) == [
         "model.name: got '/nonexistent'; allowed: an existing directory when model.source "
         "is local"]
-    assert _problems(rules.local_model_directory, {"model.source": "local",
+    assert _problems(model_rules.local_model_directory, {"model.source": "local",
                                                    "model.name": str(tmp_path)}) == []
 
 
@@ -355,7 +355,7 @@ def test_local_model_directory(tmp_path):
                                                    "revision": "main"}}, []),
 ])
 def test_retrieval_layer(changes, expected):
-    assert _problems(rules.retrieval_layer, changes) == expected
+    assert _problems(model_rules.retrieval_layer, changes) == expected
 
 
 def test_retrieval_layer_reads_the_tiny_default_and_a_local_config(tmp_path):
@@ -364,14 +364,14 @@ def test_retrieval_layer_reads_the_tiny_default_and_a_local_config(tmp_path):
     document = good()
     del document["model"]["tiny"]["num_layers"]
     document["evaluation"]["retrieval"]["layer"] = 3
-    assert rules.retrieval_layer(Spec.model_validate(document)) == [
+    assert model_rules.retrieval_layer(Spec.model_validate(document)) == [
         "evaluation.retrieval.layer: got 3; allowed: -3 to 2 for a model of 2 layers "
         "(0 the embeddings, -1 the last layer)"]
     local = {"model": {"source": "local", "name": str(tmp_path)},
              "evaluation.retrieval.layer": 13}
-    assert _problems(rules.retrieval_layer, local) == []  # no config.json: not known here
+    assert _problems(model_rules.retrieval_layer, local) == []  # no config.json: not known here
     (tmp_path / "config.json").write_text('{"num_hidden_layers": 12}')
-    assert _problems(rules.retrieval_layer, local) == [
+    assert _problems(model_rules.retrieval_layer, local) == [
         "evaluation.retrieval.layer: got 13; allowed: -13 to 12 for a model of 12 layers "
         "(0 the embeddings, -1 the last layer)"]
 
@@ -429,7 +429,59 @@ def test_data_source_fits_tasks_with_no_hub_copy_and_no_files(monkeypatch):
 ])
 def test_hub_model_revision(revision, expected):
     model = {"source": "hub", "name": "FacebookAI/xlm-roberta-large", "revision": revision}
-    assert _problems(rules.hub_model_revision, {"model": model}) == expected
+    assert _problems(model_rules.hub_model_revision, {"model": model}) == expected
+
+
+def test_hub_model_revision_of_each_listed_base_model():
+    pinned = {"source": "hub", "name": "FacebookAI/xlm-roberta-large", "revision": "abc"}
+    loose = {"source": "hub", "name": "M-CLIP/XLM-Roberta-Large-Vit-L-14"}
+    assert _problems(model_rules.hub_model_revision, {"model": [pinned, loose]}) == [
+        "model[1].revision: got None; allowed: a pinned hub revision (commit sha or tag) "
+        "for a hub model"]
+
+
+def test_base_model_labels():
+    models = [{"name": "org/xlmr"}, {"name": "other/xlmr"}]
+    assert _problems(model_rules.base_model_labels, {"model": models}) == [
+        "model[1].tag: got None; allowed: a name no other base model has ('xlmr' is taken: "
+        "set tag)"]
+    models[1]["tag"] = "xlmr-clip"
+    assert _problems(model_rules.base_model_labels, {"model": models}) == []
+
+
+def test_key_map_architecture():
+    model = {"source": "hub", "name": "M-CLIP/XLM-Roberta-Large-Vit-L-14", "revision": "a",
+             "key_map": {"transformer.": ""}}
+    assert _problems(model_rules.key_map_architecture, {"model": model}) == [
+        "model.architecture: got None; allowed: the hub id or directory of the encoder the "
+        "key map loads into"]
+    model["architecture"] = "FacebookAI/xlm-roberta-large"
+    assert _problems(model_rules.key_map_architecture, {"model": model}) == []
+
+
+def test_a_list_of_base_models_runs_every_stage_per_model():
+    from sweep.plan import make_plan
+
+    document = good()
+    document["model"] = [{**document.get("model", {}), "tag": "plain"},
+                         {**document.get("model", {}), "tag": "other",
+                          "tiny": {"seed": 1}}]
+    spec = parse_spec(document)
+    assert [model.label for model in spec.models()] == ["plain", "other"]
+    single = make_plan(parse_spec(good()))
+    plan = make_plan(spec)
+    assert len(plan.stages) == 2 * len(single.stages)
+    names = {stage.name for stage in plan.stages}
+    for stage in single.stages:
+        assert {stage.name + "~plain", stage.name + "~other"} <= names
+    for stage in plan.stages:  # each stage reads upstream stages of its own model only
+        suffix = stage.name[stage.name.index("~"):]
+        assert all(dep.endswith(suffix) for dep in stage.depends_on)
+        assert stage.config["base_model"] == suffix[1:]
+    with pytest.raises(SpecError, match="model: got an empty list"):
+        parse_spec({**good(), "model": []})
+    one = parse_spec({**good(), "model": [good().get("model", {})]})
+    assert one.base_models == () and make_plan(one).stages == single.stages
 
 
 @pytest.mark.parametrize("max_t,expected", [

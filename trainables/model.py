@@ -36,6 +36,9 @@ def base_model_reference(model_cfg: Mapping[str, Any]) -> tuple[str, str, str | 
 def load_tokenizer(model_cfg: Mapping[str, Any]) -> Any:
     from transformers import AutoTokenizer  # lazy: slow to import; the driver needs none
 
+    if model_cfg.get("architecture"):  # a wrapped checkpoint: its encoder's tokenizer
+        return AutoTokenizer.from_pretrained(model_cfg["architecture"],
+                                             revision=model_cfg.get("architecture_revision"))
     tokenizer_ref, _, revision = base_model_reference(model_cfg)
     return AutoTokenizer.from_pretrained(tokenizer_ref, revision=revision)
 
@@ -47,8 +50,56 @@ def load_encoder(model_cfg: Mapping[str, Any], checkpoint: str | None = None) ->
     if checkpoint:
         return AutoModel.from_pretrained(local_directory(checkpoint) / "encoder",
                                          add_pooling_layer=False)
+    if model_cfg.get("key_map"):
+        return _mapped_encoder(model_cfg)
     _, encoder_ref, revision = base_model_reference(model_cfg)
     return AutoModel.from_pretrained(encoder_ref, revision=revision, add_pooling_layer=False)
+
+
+def _mapped_encoder(model_cfg: Mapping[str, Any]) -> nn.Module:
+    """The encoder inside a checkpoint of another model (M-CLIP's text tower): the
+    architecture's config, the checkpoint's weights renamed by `key_map`. A weight the
+    encoder needs and the map does not give is an error."""
+    from transformers import AutoConfig, AutoModel
+
+    config = AutoConfig.from_pretrained(model_cfg["architecture"],
+                                        revision=model_cfg.get("architecture_revision"))
+    encoder = AutoModel.from_config(config, add_pooling_layer=False)
+    renamed = {}
+    for key, value in _checkpoint_weights(model_cfg["name"], model_cfg.get("revision")).items():
+        prefix = next((old for old in model_cfg["key_map"] if key.startswith(old)), None)
+        if prefix is not None:
+            renamed[model_cfg["key_map"][prefix] + key[len(prefix):]] = value
+    missing, _ = encoder.load_state_dict(renamed, strict=False)
+    missing = [key for key in missing if not key.endswith("position_ids")]
+    if missing:
+        raise ValueError(f"model {model_cfg['name']!r}: key_map {model_cfg['key_map']} leaves "
+                         f"{len(missing)} weight(s) of {model_cfg['architecture']!r} unset, "
+                         f"first {missing[:3]}; the checkpoint has {len(renamed)} mapped keys")
+    return encoder
+
+
+def _checkpoint_weights(name: str, revision: str | None) -> dict[str, torch.Tensor]:
+    """Every tensor of a checkpoint's safetensors or pytorch_model.bin (local or hub)."""
+    directory = Path(name).expanduser()
+    if not directory.is_dir():
+        from huggingface_hub import snapshot_download
+
+        directory = Path(snapshot_download(name, revision=revision, allow_patterns=[
+            "*.safetensors", "*.bin", "*.json"]))
+    files = sorted(directory.glob("*.safetensors")) or sorted(directory.glob("*.bin"))
+    if not files:
+        raise FileNotFoundError(f"model {name!r}: no *.safetensors or *.bin weights in "
+                                f"{directory}")
+    weights: dict[str, torch.Tensor] = {}
+    for file in files:
+        if file.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            weights.update(load_file(str(file)))
+        else:
+            weights.update(torch.load(file, map_location="cpu", weights_only=True))
+    return weights
 
 
 class MultiTaskModel(nn.Module):

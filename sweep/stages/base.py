@@ -25,7 +25,8 @@ class StageContext:
 
     @property
     def spec(self) -> Spec:
-        return self.plan.spec
+        """The run's spec, its `model` the stage's base model."""
+        return self.plan.spec.for_model(self.stage.config.get("base_model"))
 
 
 # Runs one stage; returns its manifest entry (the runner adds status, config hash and kind).

@@ -58,7 +58,7 @@ def run_efficiency(ctx: StageContext) -> dict[str, Any]:
     config = stage.config
     encoders = [(NO_INTERMEDIATE, None)] + [
         (name, checkpoint) for name in spec.intermediate_names()
-        for checkpoint in ctx.manifest.chosen(f"intermediate/{name}")]
+        for checkpoint in ctx.manifest.chosen(spec.stage_path("intermediate", name))]
     bundle = evaluation_resources(spec.resources.model_dump())
     remote = ray.remote(num_cpus=bundle["CPU"], num_gpus=bundle.get("GPU", 0),
                         max_calls=1)(measure_efficiency)

@@ -37,7 +37,7 @@ Job = tuple[dict[str, Any], ray.ObjectRef]
 def run_eval(ctx: StageContext) -> dict[str, Any]:
     """Evaluate a target task's chosen checkpoints in every language and split."""
     spec, stage, manifest = ctx.spec, ctx.stage, ctx.manifest
-    target = stage.config.get("target_stage", f"target/{stage.task}")
+    target = stage.config.get("target_stage", spec.stage_path("target", stage.task))
     arm = stage.config.get("arm")
     # translate-test: each language's test set translated into English, in its place.
     tested_on = {language: [tuple(pair)] for pair in (arm or {}).get("test", [])
@@ -50,7 +50,7 @@ def run_eval(ctx: StageContext) -> dict[str, Any]:
     remote = _remote(spec, evaluate_checkpoint)
     jobs: list[Job] = []
     for checkpoint in checkpoints:
-        facts = {**target_facts(checkpoint, _upstream(manifest, checkpoint)),
+        facts = {**target_facts(checkpoint, _upstream(spec, manifest, checkpoint)),
                  **arm_facts(arm, checkpoint), "target_task": stage.task}
         for language in stage.config["languages"]:
             for split in stage.config["splits"]:
@@ -67,7 +67,7 @@ def run_retrieval(ctx: StageContext) -> dict[str, Any]:
     retrieval = spec.evaluation.retrieval
     encoders: list[tuple[str, BestCheckpoint | None]] = [(NO_INTERMEDIATE, None)] + [
         (name, checkpoint) for name in spec.intermediate_names()
-        for checkpoint in ctx.manifest.chosen(f"intermediate/{name}")
+        for checkpoint in ctx.manifest.chosen(spec.stage_path("intermediate", name))
     ]
     model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
     remote = _remote(spec, evaluate_retrieval)
@@ -85,10 +85,12 @@ def run_retrieval(ctx: StageContext) -> dict[str, Any]:
     return _collect(ctx, jobs, shows_best=lambda facts: True)
 
 
-def _upstream(manifest: Manifest, checkpoint: BestCheckpoint) -> BestCheckpoint | None:
+def _upstream(spec: Spec, manifest: Manifest, checkpoint: BestCheckpoint,
+              ) -> BestCheckpoint | None:
     """The intermediate checkpoint a target checkpoint started from; None for the base model."""
     name = checkpoint.intermediate
-    return manifest.best(f"intermediate/{name}") if name != NO_INTERMEDIATE else None
+    return (manifest.best(spec.stage_path("intermediate", name))
+            if name != NO_INTERMEDIATE else None)
 
 
 def _remote(spec: Spec, function: Callable[..., dict[str, Any]]) -> Any:

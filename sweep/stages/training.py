@@ -143,7 +143,7 @@ def _trial_settings(ctx: StageContext) -> dict[str, Any]:
         chosen = ctx.manifest.chosen_by_intermediate(stage.depends_on[0])
         starts = {name: best_seed(group).checkpoint for name, group in chosen.items()}
     else:
-        starts = {name: ctx.manifest.best(f"intermediate/{name}").checkpoint
+        starts = {name: ctx.manifest.best(spec.stage_path("intermediate", name)).checkpoint
                   for name in stage.config.get("intermediate") or [] if name != NO_INTERMEDIATE}
     return {
         "loop": {
