@@ -8,6 +8,8 @@ Stages, in the order they run:
                        the chosen configuration, x languages
   retrieval/<task>     retrieval from every intermediate encoder (each seed) and the base
                        model x languages
+  after-target/<task>  (with evaluation.retrieval_after_target) the same retrieval from the
+                       encoder of every target checkpoint (forgetting)
   efficiency/<task>    (with evaluation.efficiency) the same encoders' speed, search cost,
                        compression and geometry, each measured in several processes
 A target arm other than zero-shot (`trainables.arms`) adds `target/<task>@<arm>` and
@@ -39,7 +41,7 @@ ARM_MARK = "@"  # between a stage's task and its arm: zero-shot stages have none
 @dataclass(frozen=True)
 class Stage:
     name: str
-    kind: str  # intermediate | target | eval | retrieval
+    kind: str  # intermediate | target | eval | retrieval | after_target | efficiency
     task: str
     depends_on: tuple[str, ...]
     trials: int
@@ -215,6 +217,18 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
             encoders * len(languages), _eval_resources(spec),
             {"task": task, "languages": languages, "model": spec.model.hashed(),
              "data": spec.data.model_dump(), "retrieval": spec.evaluation.retrieval.model_dump()})
+    if spec.evaluation.retrieval_after_target:
+        # Every seed's checkpoint of each intermediate choice of every zero-shot target.
+        targets = [named("target", task) for task in spec.target_tasks]
+        checkpoints = len(choices) * sum(spec.repeats("target", task)
+                                         for task in spec.target_tasks)
+        for task in spec.retrieval_tasks:
+            languages = evaluation_languages(spec, task)
+            add(named("after-target", task), "after_target", task, targets,
+                checkpoints * len(languages), _eval_resources(spec),
+                {"task": task, "languages": languages, "targets": list(spec.target_tasks),
+                 "model": spec.model.hashed(), "data": spec.data.model_dump(),
+                 "retrieval": spec.evaluation.retrieval.model_dump()})
     if spec.evaluation.efficiency is not None:
         # Every encoder, each measured in `noise_repeats` processes of its own.
         repeats = spec.evaluation.efficiency.noise_repeats

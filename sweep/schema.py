@@ -241,6 +241,9 @@ class Evaluation(Strict):
     splits: list[Literal["dev", "test"]] = Field(["test"], min_length=1)
     full_table: bool = False  # also evaluate the best checkpoint of every target x intermediate
     retrieval: Retrieval = Retrieval()
+    # Also retrieve with every target checkpoint's encoder (`after-target/<task>` stages):
+    # what target fine-tuning forgets of what its intermediate encoder retrieved.
+    retrieval_after_target: bool = False
     efficiency: Efficiency | None = None  # left out: no efficiency stage
 
 

@@ -3,8 +3,10 @@ result rows: per base model and intermediate task (with its modality and image c
 every target task's score averaged over its languages and every retrieval task's, as a mean
 over seeds with a 95% interval; each image-text intermediate against the text-only control
 on the same captions and against no intermediate task (the paired tests of
-`sweep.comparisons`, Holm-adjusted); and the cross-lingual transfer gap (en - others) per
-intermediate, the degradation a CLIP-aligned encoder might reduce.
+`sweep.comparisons`, Holm-adjusted); and two measures of the degradation a CLIP-aligned
+encoder might reduce: the cross-lingual transfer gap (en - others) per intermediate, and
+retrieval forgetting, the retrieval score of target checkpoints (`after-target/` stages)
+minus that of the intermediate encoder they started from.
 """
 
 from __future__ import annotations
@@ -129,9 +131,39 @@ def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
                            ).sort_index()[["seeds", "mean", "low", "high"]]
 
 
+def _retrieval_means(rows: pd.DataFrame, prefix: str, keys: list[str]) -> pd.Series:
+    """Each encoder's retrieval score averaged over its languages, of `prefix` stages."""
+    rows = reported(rows[rows["stage"].str.startswith(prefix)])
+    if rows.empty:
+        return pd.Series(dtype=float)
+    per_language = headline_scores(rows, [*keys, "language"])
+    return per_language.groupby(level=list(range(len(keys))), dropna=False).mean()
+
+
+def forgetting_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """(base model, retrieval task, target task, intermediate task, modality, image
+    control) -> `before`, the intermediate encoder's retrieval score (mean over languages
+    and its seeds; the base model's for none), and, over the target checkpoints' seeds, the
+    mean `after` target fine-tuning and the change (after - before) with its interval."""
+    keys = ["base_model", "task", "intermediate_task"]
+    before = _retrieval_means(rows, "retrieval/", [*keys, "seed"])
+    after = _retrieval_means(rows, "after-target/", [*keys, "target_task", "seed", "trial_id"])
+    if before.empty or after.empty:
+        return pd.DataFrame()
+    before = before.groupby(level=keys, dropna=False).mean().rename("before")
+    frame = after.rename("after").reset_index().join(before, on=keys)
+    frame["change"] = frame["after"] - frame["before"]
+    groups = frame.groupby([*keys[:2], "target_task", "intermediate_task"], dropna=False)
+    table = groups["change"].apply(_intervals).unstack()
+    table["before"], table["after"] = groups["before"].first(), groups["after"].mean()
+    table = table.reset_index().join(_kinds(rows), on=["base_model", "intermediate_task"])
+    return table.set_index(["base_model", "task", "target_task", "intermediate_task", *KIND]
+                           ).sort_index()[["seeds", "before", "after", "mean", "low", "high"]]
+
+
 def named_tables(rows: pd.DataFrame, predictions: pd.DataFrame | None = None,
                  test: str = "bootstrap", resamples: int = RESAMPLES) -> dict[str, pd.DataFrame]:
-    """`sweep results --vision`: the three tables by title, the empty ones left out."""
+    """`sweep results --vision`: the four tables by title, the empty ones left out."""
     named = {
         "intermediate task (modality, image control) x task: mean over languages (mean over "
         "seeds, 95% interval)": modality_table(rows),
@@ -140,5 +172,7 @@ def named_tables(rows: pd.DataFrame, predictions: pd.DataFrame | None = None,
         against_controls(rows, predictions, test, resamples),
         "cross-lingual transfer gap (en - others; mean over seeds, 95% interval)":
         gap_table(rows),
+        "retrieval forgetting: after target fine-tuning minus the intermediate encoder "
+        "(change: mean over target seeds, 95% interval)": forgetting_table(rows),
     }
     return {title: table for title, table in named.items() if not table.empty}

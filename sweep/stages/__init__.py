@@ -4,6 +4,7 @@ manifest entry. A new kind is one module here plus one entry in STAGES (and its 
 
 from __future__ import annotations
 
+from sweep.stages.after_target import run_after_target
 from sweep.stages.base import StageContext, StageFunction
 from sweep.stages.efficiency import run_efficiency
 from sweep.stages.evaluation import run_eval, run_retrieval
@@ -14,6 +15,7 @@ STAGES: dict[str, StageFunction] = {
     "target": run_training,
     "eval": run_eval,
     "retrieval": run_retrieval,
+    "after_target": run_after_target,
     "efficiency": run_efficiency,
 }
 

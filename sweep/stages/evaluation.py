@@ -47,10 +47,10 @@ def run_eval(ctx: StageContext) -> dict[str, Any]:
                    for checkpoint in group] \
         if spec.evaluation.full_table else manifest.chosen(target)
     model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
-    remote = _remote(spec, evaluate_checkpoint)
+    remote = remote_task(spec, evaluate_checkpoint)
     jobs: list[Job] = []
     for checkpoint in checkpoints:
-        facts = {**target_facts(checkpoint, _upstream(spec, manifest, checkpoint)),
+        facts = {**target_facts(checkpoint, upstream_checkpoint(spec, manifest, checkpoint)),
                  **arm_facts(arm, checkpoint), "target_task": stage.task}
         for language in stage.config["languages"]:
             for split in stage.config["splits"]:
@@ -58,7 +58,7 @@ def run_eval(ctx: StageContext) -> dict[str, Any]:
                     model_cfg, data_cfg, checkpoint.checkpoint, stage.task, language, split,
                     spec.model.max_length, sources=tested_on.get(language))))
     # The progress line's best is the English score: transfer is read against it.
-    return _collect(ctx, jobs, shows_best=lambda facts: facts["language"] == "en")
+    return collect_jobs(ctx, jobs, shows_best=lambda facts: facts["language"] == "en")
 
 
 def run_retrieval(ctx: StageContext) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def run_retrieval(ctx: StageContext) -> dict[str, Any]:
         for checkpoint in ctx.manifest.chosen(spec.stage_path("intermediate", name))
     ]
     model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
-    remote = _remote(spec, evaluate_retrieval)
+    remote = remote_task(spec, evaluate_retrieval)
     jobs: list[Job] = []
     for name, checkpoint in encoders:
         facts = {**encoder_facts(checkpoint, spec.model.name), "intermediate_task": name,
@@ -82,10 +82,10 @@ def run_retrieval(ctx: StageContext) -> dict[str, Any]:
                 stage.task, language, retrieval.layer, retrieval.pooling,
                 retrieval.direction, retrieval.max_length)))
     # English is the other side of every pair, so any language's score may show as the best.
-    return _collect(ctx, jobs, shows_best=lambda facts: True)
+    return collect_jobs(ctx, jobs, shows_best=lambda facts: True)
 
 
-def _upstream(spec: Spec, manifest: Manifest, checkpoint: BestCheckpoint,
+def upstream_checkpoint(spec: Spec, manifest: Manifest, checkpoint: BestCheckpoint,
               ) -> BestCheckpoint | None:
     """The intermediate checkpoint a target checkpoint started from; None for the base model."""
     name = checkpoint.intermediate
@@ -93,7 +93,7 @@ def _upstream(spec: Spec, manifest: Manifest, checkpoint: BestCheckpoint,
             if name != NO_INTERMEDIATE else None)
 
 
-def _remote(spec: Spec, function: Callable[..., dict[str, Any]]) -> Any:
+def remote_task(spec: Spec, function: Callable[..., dict[str, Any]]) -> Any:
     """`function` as a Ray task with an evaluation's resources."""
     bundle = evaluation_resources(spec.resources.model_dump())
     # SPREAD: the fan-out uses every node, not only the one the driver is on.
@@ -101,7 +101,7 @@ def _remote(spec: Spec, function: Callable[..., dict[str, Any]]) -> Any:
                                         scheduling_strategy="SPREAD")
 
 
-def _collect(
+def collect_jobs(
     ctx: StageContext, jobs: list[Job], shows_best: Callable[[dict[str, Any]], bool]
 ) -> dict[str, Any]:
     """Wait for every job, turn each outcome into rows, write the stage's rows and return its
