@@ -94,7 +94,9 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path):
                  "synth_squad/dev-en.jsonl", "synth_xquad/dev-zh.jsonl",
                  "synth_bucc/ar-en.test.ar", "synth_bucc/sw-en.sample.gold",
                  "synth_caption/train-en.jsonl", "synth_caption/images.npy",
-                 "synth_xflickrco/test-zh.jsonl", "synth_xflickrco/images.npy"):  # fmt: skip
+                 "synth_xflickrco/test-zh.jsonl", "synth_xflickrco/images.npy",
+                 "synth_ve/train-en.jsonl", "synth_ve/images.npy",
+                 "synth_marvl/test-ar.jsonl", "synth_marvl/images.npy"):  # fmt: skip
         assert name in changed, name
 
 
@@ -123,20 +125,40 @@ def added_in_version_7(rel: str) -> bool:
     return rel.partition("/")[0] in IMAGE_TEXT_TASKS
 
 
-# At GENERATOR_VERSION 7 (seed 13): change them only together with GENERATOR_VERSION.
+LATE_FUSION_TASKS = ("synth_ve", "synth_xvnli", "synth_nlvr", "synth_marvl")
+VE_CONTROLS = [f"synth_ve{suffix}" for suffix in CONTROL_SUFFIXES.values()]
+
+
+def added_in_version_8(rel: str) -> bool:
+    """The late-fusion tasks: hypotheses and sentences, and their image vectors."""
+    return rel.partition("/")[0] in LATE_FUSION_TASKS
+
+
+# At GENERATOR_VERSION 8 (seed 13): change them only together with GENERATOR_VERSION.
 TREE_HASHES = {
-    "default": "e921fe90c94e0eb8408b701b256a577520addca19eb9a26c85e1dd23afb3d093",
-    "small": "6ac1b4bba01f90f44314fdabcffbcf3af8a9476a7cd35711e696d6e1ba36df3e",
+    "default": "4d8f38d2afecb6f1c3baff4285a3e9945f809f31f8ba8968d3ce57cf10eff0b2",
+    "small": "8e34a7a94ad53f3b024455fe977f2efd9522b357bb6d1b944bb258b12eccf01e",
 }
-# The trees of each task version 7 added, at the default sizes.
+# The trees of each task version 7 and version 8 added, at the default sizes.
 VERSION_7_TASK_HASHES = {
     "synth_caption": "7c16cd0fcbade44b039e74bf90fa8c29b066e3bc73b2b38a642e85d5e02e44d2",
     "synth_xflickrco": "d1988eda50dd4d24ae030a6884fda5dc963f77fe9b95d4818a66e72a3e0a3bda",
 }
-# Versions 6 and 7 only added files: every file of the version before but benchmark.json is
-# as it was. These are the earlier versions' trees without benchmark.json (version 6's whole
-# trees hashed to 5f18ea5b... and 5a2a2a37...; version 5's to 4a1529ac... and 4dfd60e1...,
-# taken before the benchmark was split into modules).
+VERSION_8_TASK_HASHES = {
+    "synth_ve": "d5faa9667f98a9eed99b0ec6545a64c29caa5ffc934692a0c75f74bf8030f1c6",
+    "synth_xvnli": "51bf5abe3aa84788e52a55ccccb3844edcf250c1a2a6d0705559869e44e01f6a",
+    "synth_nlvr": "48f4d5ffb8975c0a09be3ca161daac136c8ff0a6fb0ad3d18653bd8ff46d5f5c",
+    "synth_marvl": "046842d5fa0e8a36c997bdb76c8dc1bcacd1e44bff1e8a165fb56df062ecb75c",
+}
+# Versions 6, 7 and 8 only added files: every file of the version before but benchmark.json
+# is as it was. These are the earlier versions' trees without benchmark.json (version 7's
+# whole trees hashed to e921fe90... and 6ac1b4bb...; version 6's to 5f18ea5b... and
+# 5a2a2a37...; version 5's to 4a1529ac... and 4dfd60e1..., taken before the benchmark was
+# split into modules).
+VERSION_7_HASHES = {
+    "default": "e6d860ac4d2d27e3483ced6ab3bf5e6bd9ab3e965fa424b42134a45816ef949a",
+    "small": "7f48f1344dbc6a065f30807220413bdbc9910bc56c0c585de873c4f39b9dd4b7",
+}
 VERSION_6_HASHES = {
     "default": "33130e35f8c72ed4f97d431e90f693287cf1f0151043bdc493e3d8df81f15187",
     "small": "58484d71f0f47ac1354441d3bf509330467ddd7ffeed9b1603d7fafbddd61068",
@@ -148,16 +170,23 @@ VERSION_5_HASHES = {
 
 
 def test_output_is_byte_identical_to_its_generator_version(bench, tmp_path):
-    assert benchmark.GENERATOR_VERSION == 7
+    assert benchmark.GENERATOR_VERSION == 8
     small = generate_benchmark(tmp_path, seed=13, train_size=40, eval_size=12,
                                retrieval_size=15, corpus_size=20)
     for name, root in (("default", bench), ("small", small)):
         assert tree_hash(root) == TREE_HASHES[name], name
-        assert tree_hash(root, lambda rel: rel != "benchmark.json" and not added_in_version_7(
-            rel)) == VERSION_6_HASHES[name], name
-        assert tree_hash(root, lambda rel: rel != "benchmark.json" and not added_in_version_7(
-            rel) and not added_in_version_6(rel)) == VERSION_5_HASHES[name], name
-    for task, expected in VERSION_7_TASK_HASHES.items():
+
+        def before(rel: str, *added) -> bool:
+            return rel != "benchmark.json" and not any(since(rel) for since in added)
+
+        assert tree_hash(root, lambda rel: before(rel, added_in_version_8)
+                         ) == VERSION_7_HASHES[name], name
+        assert tree_hash(root, lambda rel: before(rel, added_in_version_8, added_in_version_7)
+                         ) == VERSION_6_HASHES[name], name
+        assert tree_hash(root, lambda rel: before(rel, added_in_version_8, added_in_version_7,
+                                                  added_in_version_6)
+                         ) == VERSION_5_HASHES[name], name
+    for task, expected in {**VERSION_7_TASK_HASHES, **VERSION_8_TASK_HASHES}.items():
         assert tree_hash(bench, lambda rel, task=task: rel.startswith(task + "/")) == expected
 
 
@@ -193,7 +222,23 @@ def test_layout_and_metadata(bench):
         "synth_xquad": ("span_qa", "target", {"dev": list(LANGUAGES), "test": list(LANGUAGES)}),
     }  # fmt: skip
     assert set(meta["tasks"]) == {*expected, "synth_bucc", "synth_ccg", "synth_lareqa",
-                                  *IMAGE_TEXT_TASKS, *CAPTION_CONTROLS}
+                                  *IMAGE_TEXT_TASKS, *CAPTION_CONTROLS, *LATE_FUSION_TASKS,
+                                  *VE_CONTROLS}
+    for task in (*LATE_FUSION_TASKS, *VE_CONTROLS):  # their files: tests/test_late_fusion.py
+        info = meta["tasks"][task]
+        reasoning = task in ("synth_nlvr", "synth_marvl")
+        assert (info["family"], info["label_field"], info["text_fields"], info["label_names"]
+                ) == ("vl_late_fusion", "label", ["sentence" if reasoning else "hypothesis"],
+                      ["False", "True"] if reasoning else list(NLI_LABELS)), task
+        assert info["role"] == ("target" if task in ("synth_xvnli", "synth_marvl")
+                                else "intermediate"), task
+        assert info.get("file_pattern") == (
+            "../synth_ve/{split}-{lang}.jsonl" if task in VE_CONTROLS else None), task
+        assert (bench / task).exists() == (task not in VE_CONTROLS)
+    late_images = {"synth_ve": 2300, "synth_xvnli": 1600, "synth_nlvr": 2300,
+                   "synth_marvl": 1600}
+    for task, count in late_images.items():
+        assert meta["files"][f"{task}/images.npy"] == meta["files"][f"{task}/images.txt"] == count
     for task in (*IMAGE_TEXT_TASKS, *CAPTION_CONTROLS):
         info = meta["tasks"][task]
         assert (info["family"], info["label_field"], info["text_fields"]) == (
@@ -1113,8 +1158,8 @@ def test_ensure_benchmark_keeps_the_cache_names_and_caches_of_before(tmp_path, m
     """Caches written before ensure_benchmark published through publish_directory have the
     same name and benchmark.json, but no DONE marker: they are used as they are."""
     first = ensure_benchmark(tmp_path, seed=3, **SMALL)
-    # aa734c51... at version 6, 7b29f453... at version 5
-    assert first.name == "synthetic-xtreme-624f9b4e8889bcbe"
+    # 624f9b4e... at version 7, aa734c51... at version 6, 7b29f453... at version 5
+    assert first.name == "synthetic-xtreme-24781b883fa77c7c"
     (first / "DONE").unlink()
 
     def fail(*args, **kwargs):

@@ -6,6 +6,12 @@ root or in a hub dataset. `attach_images` gives each caption the vector its task
 its own image's, a fixed other image's, a random one seeded by the image id, or none. Every
 caption's image must be in the table whatever the control, so that the controls see
 exactly the real task's captions.
+
+An example names its images in its task's `image_fields`: one (`image_id`: a caption's
+image, a visual-entailment premise) gets `image`; two or more (NLVR2's `left_image` and
+`right_image`) get `images`, a list in field order. A control treats every image id alike,
+whichever field names it: the scrambled image of an id is the same on the left and on the
+right, and the table's permutation covers every image it holds.
 """
 
 from __future__ import annotations
@@ -72,16 +78,19 @@ def random_vector(image_id: str, dim: int) -> np.ndarray:
     return vector
 
 
-def image_coverage(examples: Sequence[Mapping[str, Any]], table: ImageTable) -> dict:
-    """How many captions and distinct images the examples have, how many of each have no
-    vector in `table`, the share of images that do (`coverage`, 0 to 1) and the first few
+def image_coverage(examples: Sequence[Mapping[str, Any]], table: ImageTable,
+                   fields: Sequence[str] = ("image_id",)) -> dict:
+    """How many examples (`captions`) and distinct images (over every field of `fields`) the
+    examples have, how many of each have no vector in `table` (an example misses when any
+    of its images does), the share of images that do (`coverage`, 0 to 1) and the first few
     missing image ids, in the order the examples name them."""
-    ids = [str(example["image_id"]) for example in examples]
-    images = dict.fromkeys(ids)
+    rows = [[str(example[name]) for name in fields] for example in examples]
+    images = dict.fromkeys(image_id for row in rows for image_id in row)
     missing = [image_id for image_id in images if image_id not in table.row]
     absent = set(missing)
-    return {"captions": len(ids), "images": len(images),
-            "missing_captions": sum(image_id in absent for image_id in ids),
+    return {"captions": len(rows), "images": len(images),
+            "missing_captions": sum(any(image_id in absent for image_id in row)
+                                    for row in rows),
             "missing_images": len(missing),
             "coverage": 1 - len(missing) / len(images) if images else 1.0,
             "first_missing": missing[:SHOWN_MISSING]}
@@ -89,40 +98,50 @@ def image_coverage(examples: Sequence[Mapping[str, Any]], table: ImageTable) -> 
 
 def attach_images(data_cfg: Mapping[str, Any], task: Task, examples: list[dict],
                   where: str) -> list[dict]:
-    """Each caption example, copied, with its `image` vector as the task's control says
-    (none for text_only); ValueError if any caption's image has no vector."""
+    """Each example, copied, with the vector of its image (`image`; `images`, a list in
+    `task.image_fields` order, where it names several) as the task's control says (none for
+    text_only), its image ids as strings; ValueError if any of its images has no vector."""
     images = task.images
     if images is None:
         raise ValueError(f"{where}: task {task.name!r} has no image embeddings")
+    fields = task.image_fields
+    unit = "caption" if fields == ("image_id",) else "example"
     for index, example in enumerate(examples):
-        if "image_id" not in example:
-            raise ValueError(f"{where}: caption {index} has no image_id (its reader must "
-                             "give every caption the id of its image)")
+        for name in fields:
+            if name not in example:
+                raise ValueError(f"{where}: {unit} {index} has no {name} (its reader must "
+                                 f"give every {unit} the id of its image)")
     table = load_image_table(data_cfg, images)
-    coverage = image_coverage(examples, table)
+    coverage = image_coverage(examples, table, fields)
     if coverage["missing_images"]:
-        raise ValueError(_missing_message(where, coverage, images))
-    ids = [str(example["image_id"]) for example in examples]
+        raise ValueError(_missing_message(where, coverage, images, unit))
+    rows = [[str(example[name]) for name in fields] for example in examples]
     control = task.image_control
+    as_strings = [{**example, **dict(zip(fields, row, strict=True))}
+                  for example, row in zip(examples, rows, strict=True)]
     if control is ImageControl.TEXT_ONLY:
-        return [{**example, "image_id": image_id}
-                for example, image_id in zip(examples, ids, strict=True)]
+        return as_strings
+    distinct = dict.fromkeys(image_id for row in rows for image_id in row)
     if control is ImageControl.RANDOM:
-        # One vector per image, shared by its captions as the real image is.
-        vectors = {image_id: random_vector(image_id, table.dim) for image_id in dict.fromkeys(ids)}
+        # One vector per image, shared by every example naming it, as the real image is.
+        vectors = {image_id: random_vector(image_id, table.dim) for image_id in distinct}
     else:
         shown = table.scrambled if control is ImageControl.SCRAMBLED else None
         vectors = {image_id: table.vectors[table.row[shown[image_id] if shown else image_id]]
-                   for image_id in dict.fromkeys(ids)}
-    return [{**example, "image_id": image_id, "image": vectors[image_id]}
-            for example, image_id in zip(examples, ids, strict=True)]
+                   for image_id in distinct}
+    if len(fields) == 1:
+        return [{**example, "image": vectors[row[0]]}
+                for example, row in zip(as_strings, rows, strict=True)]
+    return [{**example, "images": [vectors[image_id] for image_id in row]}
+            for example, row in zip(as_strings, rows, strict=True)]
 
 
-def _missing_message(where: str, coverage: dict, images: ImageEmbeddings) -> str:
+def _missing_message(where: str, coverage: dict, images: ImageEmbeddings,
+                     unit: str = "caption") -> str:
     # Rounded down: 4,999 of 5,000 images must not read as 100.0%.
     percent = math.floor(coverage["coverage"] * 1000) / 10
     hub = f" in hub dataset {images.hub}@{images.revision}" if images.hub else ""
-    return (f"{where}: {coverage['missing_captions']:,} of {coverage['captions']:,} captions "
+    return (f"{where}: {coverage['missing_captions']:,} of {coverage['captions']:,} {unit}s "
             f"({coverage['missing_images']:,} of {coverage['images']:,} images) have no vector "
             f"in the image embeddings {images.files!r}{hub} ({images.format}, encoder "
             f"{images.encoder}): coverage {percent:.1f}% of {coverage['images']:,} images; "

@@ -6,6 +6,7 @@ from trainables.families.base import Family
 from trainables.families.classification import ClassificationFamily
 from trainables.families.dual_encoder import DualEncoderFamily
 from trainables.families.image_text import ImageTextFamily
+from trainables.families.late_fusion import LateFusionFamily
 from trainables.families.multiple_choice import MultipleChoiceFamily
 from trainables.families.relevance import RelevanceFamily
 from trainables.families.span_qa import SpanQAFamily
@@ -14,7 +15,8 @@ from trainables.families.tagging import TaggingFamily
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (ClassificationFamily(), MultipleChoiceFamily(), TaggingFamily(), SpanQAFamily(),
-                   RelevanceFamily(), DualEncoderFamily(), ImageTextFamily())
+                   RelevanceFamily(), DualEncoderFamily(), ImageTextFamily(),
+                   LateFusionFamily())
 }
 
 

@@ -30,6 +30,7 @@ from trainables.offline.builders import (
     classification,
     dual_encoder,
     image_text,
+    late_fusion,
     multiple_choice,
     retrieval,
     span_qa,
@@ -68,6 +69,12 @@ BUILDERS: dict[str, Builder] = {
     **{f"synth_caption{suffix}": image_text.build_synth_caption_control
        for suffix in CONTROL_SUFFIXES.values()},
     "synth_xflickrco": image_text.build_synth_xflickrco,
+    "synth_ve": late_fusion.build_synth_ve,
+    **{f"synth_ve{suffix}": late_fusion.build_synth_ve_control
+       for suffix in CONTROL_SUFFIXES.values()},
+    "synth_xvnli": late_fusion.build_synth_xvnli,
+    "synth_nlvr": late_fusion.build_synth_nlvr,
+    "synth_marvl": late_fusion.build_synth_marvl,
 }
 
 # benchmark.json names BUCC's files after the shared task they imitate: family

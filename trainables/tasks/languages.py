@@ -75,3 +75,6 @@ XGLUE_WPR = ("de", "en", "es", "fr", "it", "pt", "zh")
 XGLUE_QAM = ("de", "en", "fr")
 # IGLUE's xFlickr&CO, in its results' order (English, then the seven it translated into).
 XFLICKRCO = ("en", "de", "es", "id", "ja", "ru", "tr", "zh")
+# IGLUE's XVNLI (English, then the four it translated into) and MaRVL, in its results' order.
+XVNLI = ("en", "ar", "es", "fr", "ru")
+MARVL = ("id", "sw", "ta", "tr", "zh")

@@ -37,6 +37,7 @@ class Family(Name):
     RELEVANCE = "relevance"
     DUAL_ENCODER = "dual_encoder"
     IMAGE_TEXT_CONTRASTIVE = "image_text_contrastive"  # captions against frozen image vectors
+    VL_LATE_FUSION = "vl_late_fusion"  # labels from a sentence and one or two image vectors
     RETRIEVAL = "retrieval"
 
 
@@ -71,6 +72,9 @@ class FileFormat(Name):
     XGLUE_CONLL = "xglue_conll"  # XGLUE's NER and POS: `word label` lines, blank between
     KARPATHY_JSON = "karpathy_json"  # COCO's and Flickr30k's dataset_<name>.json, every split
     IGLUE_CAPTIONS = "iglue_captions"  # IGLUE's retrieval JSONL: {sentences, id, img_path}
+    SNLI_VE = "snli_ve"  # SNLI-VE's and XVNLI's JSONL: {gold_label, sentence2, Flikr30kID, ...}
+    NLVR2 = "nlvr2"  # NLVR2's JSONL: {sentence, label "True"/"False", identifier, ...}
+    MARVL = "marvl"  # MaRVL's JSONL: {caption, left_img, right_img, label: bool, ...}
 
     @property
     def multi_file(self) -> bool:
@@ -102,8 +106,11 @@ FAMILY_SCORERS: dict[Family, frozenset[Scorer]] = {
     Family.RELEVANCE: frozenset({Scorer.XGLUE_NDCG}),
     Family.DUAL_ENCODER: frozenset({Scorer.LAREQA, Scorer.MEWSLI_X}),
     Family.IMAGE_TEXT_CONTRASTIVE: frozenset({Scorer.IGLUE_RECALL}),
+    Family.VL_LATE_FUSION: frozenset({Scorer.ACCURACY}),
     Family.RETRIEVAL: frozenset({Scorer.TATOEBA, Scorer.BUCC}),
 }
+# The families whose tasks read image vectors (`Task.images`).
+IMAGED_FAMILIES = frozenset({Family.IMAGE_TEXT_CONTRASTIVE, Family.VL_LATE_FUSION})
 ROLES = ("intermediate", "target", "retrieval")
 XTREME_BENCHMARKS = ("xtreme", "xtreme-r")
 BENCHMARKS = (*XTREME_BENCHMARKS, "xglue")  # the aggregate scores a task can count in
@@ -313,6 +320,9 @@ class Task:
     files_of: str | None = None  # the task whose files it reads (a control: its real task)
     pool_layer: int = -1
     gather_negatives: bool = True
+    # The example fields holding image ids, each joined to its vector (`trainables.images`):
+    # one (a caption's or a premise's image), or two (NLVR2's left and right images).
+    image_fields: tuple[str, ...] = ("image_id",)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", Family(self.family))
@@ -435,8 +445,13 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
             bad("xtreme_files.languages must cover every language of the task")
         if task.dev_task and task.dev_slice:
             bad("dev data comes from dev_task or dev_slice, not both")
-        if (task.family is Family.IMAGE_TEXT_CONTRASTIVE) != (task.images is not None):
-            bad("an image-text task needs images, and only an image-text task has them")
+        if (task.family in IMAGED_FAMILIES) != (task.images is not None):
+            bad("an image-text or late-fusion task needs images, and only those tasks have "
+                "them")
+        if not task.image_fields or len(set(task.image_fields)) != len(task.image_fields):
+            bad("image_fields must be a non-empty list without repeats")
+        if task.family is Family.IMAGE_TEXT_CONTRASTIVE and task.image_fields != ("image_id",):
+            bad("an image-text task's captions name their image in image_id alone")
         if task.images is not None and not task.images.dim:
             bad("its images need their dim")
         for other in (task.train_task, task.dev_task):
@@ -445,8 +460,8 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
                     (source.images.encoder, source.images.dim)
                     != (task.images.encoder, task.images.dim)):
                 bad(f"its data {other!r} has images of another encoder or size")
-        if task.family in (Family.CLASSIFICATION, Family.TAGGING, Family.RELEVANCE) and not (
-                task.labels or task.labels_from_data):
+        if task.family in (Family.CLASSIFICATION, Family.TAGGING, Family.RELEVANCE,
+                           Family.VL_LATE_FUSION) and not (task.labels or task.labels_from_data):
             bad("a classification or tagging task needs labels (or labels_from_data)")
     if problems:
         raise ValueError("task registry: " + "; ".join(problems))

@@ -23,6 +23,9 @@ from trainables.tasks.schema import (
 SYNTHETIC_LANGUAGES = ("en", "de", "fr", "sw", "ru", "ar", "hi", "zh")
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 PARAPHRASE_LABELS = ("not_duplicate", "duplicate")
+# Visual reasoning (NLVR2, MaRVL): whether a sentence holds of a pair of images, in NLVR2's
+# spelling and volta's order (False 0, True 1).
+REASONING_LABELS = ("False", "True")
 SYNTHETIC_POS_TAGS = ("PROPN", "NUM", "VERB", "ADJ", "NOUN", "ADP", "DET", "PART")
 _NON_ENGLISH = SYNTHETIC_LANGUAGES[1:]
 SYNTHETIC_IMAGE_DIM = 32  # the offline "image encoder"'s vector size
@@ -143,6 +146,33 @@ SYNTHETIC_TASKS: tuple[Task, ...] = (
         label_field=None, languages=SYNTHETIC_LANGUAGES, metric="ir_r@1",
         scorer=Scorer.IGLUE_RECALL, roles=("target",),
         images=_synthetic_images("synth_xflickrco"),
+    ),
+    # SNLI-VE-like: English hypotheses about image premises (an image each); its controls
+    # beside it. The label lies in (text, image), not in the text alone.
+    *with_controls(_synthetic(
+        name="synth_ve", family=Family.VL_LATE_FUSION, text_fields=("hypothesis",),
+        languages=("en",), labels=NLI_LABELS, metric="accuracy", scorer=Scorer.ACCURACY,
+        roles=("intermediate",), images=_synthetic_images("synth_ve"),
+    )),
+    _synthetic(
+        # XVNLI-like: English training pairs; dev and test pairs parallel in every language.
+        name="synth_xvnli", family=Family.VL_LATE_FUSION, text_fields=("hypothesis",),
+        languages=SYNTHETIC_LANGUAGES, labels=NLI_LABELS, metric="accuracy",
+        scorer=Scorer.ACCURACY, roles=("target",), images=_synthetic_images("synth_xvnli"),
+    ),
+    _synthetic(
+        # NLVR2-like: an English sentence about a pair of images, true or false.
+        name="synth_nlvr", family=Family.VL_LATE_FUSION, text_fields=("sentence",),
+        languages=("en",), labels=REASONING_LABELS, metric="accuracy", scorer=Scorer.ACCURACY,
+        roles=("intermediate",), image_fields=("left_image", "right_image"),
+        images=_synthetic_images("synth_nlvr"),
+    ),
+    _synthetic(
+        # MaRVL-like: English training examples; dev and test parallel in every language.
+        name="synth_marvl", family=Family.VL_LATE_FUSION, text_fields=("sentence",),
+        languages=SYNTHETIC_LANGUAGES, labels=REASONING_LABELS, metric="accuracy",
+        scorer=Scorer.ACCURACY, roles=("target",), image_fields=("left_image", "right_image"),
+        images=_synthetic_images("synth_marvl"),
     ),
     _synthetic(
         name="synth_bucc",

@@ -1,5 +1,7 @@
 """Image-text tasks: English caption sets for vision-language intermediate training (with
-their controls, `with_controls`) and IGLUE's multilingual retrieval as a target task.
+their controls, `with_controls`) and IGLUE's multilingual retrieval as a target task; and
+late-fusion classification (`vl_late_fusion`): SNLI-VE and NLVR2 as English intermediate
+tasks and the training data of IGLUE's XVNLI and MaRVL, tested zero-shot in each language.
 
 The image side is frozen precomputed vectors of one image encoder (`ImageEmbeddings`), in
 `<data.path>/<folder>/image_embeddings/<encoder>.parquet` (columns `image_id`, `embedding`):
@@ -23,6 +25,7 @@ from trainables.tasks.schema import (
     Task,
     with_controls,
 )
+from trainables.tasks.synthetic import NLI_LABELS, REASONING_LABELS
 
 IMAGE_ENCODER = "openai/clip-vit-large-patch14"  # LiT's frozen tower; its vectors are 768-d
 IMAGE_DIM = 768
@@ -45,6 +48,22 @@ def _image_text(**kwargs) -> Task:
     return Task(family=Family.IMAGE_TEXT_CONTRASTIVE, text_fields=("caption",),
                 label_field=None, metric="ir_r@1", scorer=Scorer.IGLUE_RECALL,
                 max_length=128, **kwargs)  # Krasner et al.'s caption length
+
+
+def _late_fusion(**kwargs) -> Task:
+    return Task(family=Family.VL_LATE_FUSION, metric="accuracy", scorer=Scorer.ACCURACY,
+                max_length=128, **kwargs)  # IGLUE's volta: 80 tokens of text
+
+
+def _visual_entailment(**kwargs) -> Task:
+    """SNLI-VE style: a Flickr30k image premise, a text hypothesis, NLI's three labels. The
+    images are Flickr30k's, keyed like flickr30k_lit's (file stems): one precompute serves
+    both."""
+    return _late_fusion(text_fields=("hypothesis",), labels=NLI_LABELS,
+                        images=_images("flickr30k"), **kwargs)
+
+
+_TWO_IMAGES = ("left_image", "right_image")
 
 
 VISION_TASKS: tuple[Task, ...] = (
@@ -75,5 +94,41 @@ VISION_TASKS: tuple[Task, ...] = (
         local=LocalSource(FileFormat.IGLUE_CAPTIONS, "iglue/xFlickrCO",
                           {"test": "annotations/{code}/test.jsonl"}),
         images=_images("iglue/xFlickrCO"),
+    ),
+    # SNLI-VE (Xie et al. 2019) as IGLUE re-splits it for XVNLI: `annotations/en/train.jsonl`
+    # (shipped as train.jsonl.zip: unzip it) and dev.jsonl, with the XVNLI test images left
+    # out of both. An intermediate task, with its controls.
+    *with_controls(_visual_entailment(
+        name="snli_ve", languages=("en",), roles=("intermediate",),
+        local=LocalSource(FileFormat.SNLI_VE, "iglue/XVNLI", {
+            "train": "annotations/en/train.jsonl", "dev": "annotations/en/dev.jsonl"}),
+    )),
+    # IGLUE's XVNLI: 1,164 pairs (357 images) per language, 1,150 with a gold label;
+    # trained and selected on SNLI-VE's English, tested zero-shot.
+    _visual_entailment(
+        name="xvnli", languages=lang.XVNLI, roles=("target",),
+        train_task="snli_ve", dev_task="snli_ve",
+        local=LocalSource(FileFormat.SNLI_VE, "iglue/XVNLI",
+                          {"test": "annotations/{code}/test.jsonl"}),
+    ),
+    # NLVR2 (Suhr et al. 2019): two photographs and an English sentence, true or false; IGLUE
+    # ships the annotations as `nlvr2/annotations/{train,dev,test}.jsonl` (test: NLVR2's
+    # test1). Image ids are NLVR2's file stems (`dev-850-0-img0`); an intermediate task.
+    _late_fusion(
+        name="nlvr2", languages=("en",), roles=("intermediate",), text_fields=("sentence",),
+        labels=REASONING_LABELS, image_fields=_TWO_IMAGES, images=_images("iglue/nlvr2"),
+        local=LocalSource(FileFormat.NLVR2, "iglue/nlvr2", {
+            "train": "annotations/train.jsonl", "dev": "annotations/dev.jsonl",
+            "test": "annotations/test.jsonl"}),
+    ),
+    # IGLUE's MaRVL: NLVR2-style statements written in five languages about pictures of
+    # their own cultures; trained and selected on NLVR2's English (IGLUE's "en" column is
+    # NLVR2's test, nlvr2's own test split). Image ids `<language>/<file stem>`.
+    _late_fusion(
+        name="marvl", languages=lang.MARVL, roles=("target",), text_fields=("sentence",),
+        labels=REASONING_LABELS, image_fields=_TWO_IMAGES, images=_images("iglue/marvl"),
+        train_task="nlvr2", dev_task="nlvr2",
+        local=LocalSource(FileFormat.MARVL, "iglue/marvl",
+                          {"test": "zero_shot/annotations/marvl-{code}.jsonl"}),
     ),
 )
