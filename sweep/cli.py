@@ -69,22 +69,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from sweep.results import by_base_model, load, load_trials, tables, to_latex, to_markdown
+    from sweep.results import to_latex, to_markdown
+    from sweep.views import chosen, frame_of
 
     if args.format == "parquet" and not args.output:
         print("error: --format parquet needs --output FILE", file=sys.stderr)
         return EXIT_BAD_INPUT
+    view = chosen(args)
     try:
-        if args.cost:
-            from sweep.report import cost_table, load_run
-
-            frame = cost_table(load_run(args.path)).reset_index()
-        elif args.efficiency:
-            from sweep.efficiency import load_efficiency
-
-            frame = load_efficiency(args.path)
-        else:
-            frame = load_trials(args.path) if args.trials else load(args.path)
+        frame = frame_of(view, args.path)
     except (OSError, ValueError) as error:  # missing run, unreachable or misnamed storage
         print(f"error: {args.path}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -92,47 +85,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         frame.to_parquet(args.output, index=False)
         print(f"wrote {len(frame)} rows to {args.output}")
         return 0
-    if args.trials:
-        named = {"trials": frame}
-    elif args.cost:
-        named = {"cost per stage (busy and device time count every trial of each search)":
-                 frame.set_index("stage")}
-    elif args.efficiency:
-        from sweep.efficiency import named_tables  # lazy: loads scipy
-
-        named = named_tables(frame)  # several fingerprints: ResultsError, exit 2
-    elif args.arms:
-        from sweep.direct import has_arms, named_tables  # lazy: loads scipy
-        from sweep.predictions import load_predictions
-
-        if not has_arms(frame):
-            print(f"error: {args.path}: no evaluation of a target arm besides zero_shot "
-                  "(search.target.arms)", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        predictions = load_predictions(args.path)
-        named = by_base_model(frame, lambda rows: named_tables(rows, predictions, args.test,
-                                                                args.resamples))
-    elif args.vision:
-        from sweep.predictions import load_predictions
-        from sweep.vision import has_images, named_tables  # lazy: loads scipy
-
-        if not has_images(frame):
-            print(f"error: {args.path}: no checkpoint trained on image-text data",
-                  file=sys.stderr)
-            return EXIT_BAD_INPUT
-        named = named_tables(frame, load_predictions(args.path), args.test, args.resamples)
-    elif args.compare:
-        from sweep.comparisons import comparisons, transfer_gaps  # lazy: loads scipy
-        from sweep.predictions import load_predictions
-
-        predictions = load_predictions(args.path)
-        named = by_base_model(frame, lambda rows: {
-            f"intermediate task against {args.compare} (mean over seeds, 95% interval; "
-            f"paired {args.test} p-values, Holm-adjusted over the table)":
-            comparisons(rows, args.compare, predictions, args.test, args.resamples),
-            "cross-lingual transfer gap per checkpoint (en - others)": transfer_gaps(rows)})
-    else:  # a task the registry does not know: ResultsError, exit 2
-        named = by_base_model(frame, tables)
+    named = view.tables(frame, args.path, args)  # what it cannot answer: ResultsError, exit 2
     chunks = []
     for title, table in named.items():
         if args.format == "csv":
@@ -285,28 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("path", help="the run's storage path")
     results.add_argument("--format", choices=["table", "csv", "parquet", "markdown", "latex"],
                          default="table")
-    results.add_argument("--cost", action="store_true",
-                         help="each stage's elapsed, busy and device time instead, and the "
-                              "run's total")
-    results.add_argument("--trials", action="store_true",
-                         help="Tune's per-trial dataframe of every training stage instead")
-    results.add_argument("--compare", metavar="BASELINE",
-                         help="each intermediate task against BASELINE (e.g. none): mean over "
-                              "seeds with its 95%% interval and the difference, and the "
-                              "transfer gap of every checkpoint")
-    results.add_argument("--efficiency", action="store_true",
-                         help="the efficiency stage's records instead: each encoder's speed "
-                              "with its noise floor and equivalence test against the base "
-                              "model, and its pools' search cost, compression and geometry")
-    results.add_argument("--arms", action="store_true",
-                         help="English intermediate training against direct target-language "
-                              "fine-tuning: every intermediate task x arm x target task, and "
-                              "per target task and language the best zero-shot system with an "
-                              "intermediate task against the best direct arm")
-    results.add_argument("--vision", action="store_true",
-                         help="image-text intermediate training against text-only training: "
-                              "each intermediate (modality, image control) x task, against "
-                              "its text-only control and none, and the transfer gap")
+    from sweep.views import add_options  # no view's own module: each loads it when asked
+
+    add_options(results)
     # Not `choices`: the tests are sweep.comparisons.TESTS, which loads scipy.
     results.add_argument("--test", default="bootstrap",
                          help="with --compare, --arms or --vision: the paired test of each "

@@ -1,12 +1,14 @@
-"""The spec rules for base models (`model`, or a list of them to compare): each local model
-an existing directory, each hub model pinned, a retrieval layer every model has, distinct
-short names, and a key map only with the architecture it maps onto."""
+"""The spec rules for the models a sweep runs: base models (`model`, or a list of them to
+compare) — each local model an existing directory, each hub model pinned, a retrieval layer
+every model has, distinct short names, a key map only with the architecture it maps onto —
+and the image encoder of the precompute stages, pinned, with images to embed."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from sweep.plan import precomputed_images
 from sweep.schema import ModelSpec, Spec, problem
 
 
@@ -81,5 +83,22 @@ def key_map_architecture(spec: Spec) -> list[str]:
             for path, model in _fields(spec) if model.key_map and not model.architecture]
 
 
+def precompute_images(spec: Spec) -> list[str]:
+    """`precompute` has image folders to embed, and a pinned image encoder for hub ones."""
+    if spec.precompute is None:
+        return []
+    found = precomputed_images(spec)
+    if not found:
+        return [problem("precompute", spec.precompute.model_dump(exclude_defaults=True),
+                        "left out: no image-text task of this spec has an image folder to "
+                        "embed (ImageEmbeddings.image_folder)")]
+    hub = sorted({images.encoder for images in found.values()
+                  if not Path(images.encoder).expanduser().is_dir()})
+    if hub and not spec.precompute.encoder_revision:
+        return [problem("precompute.encoder_revision", None,
+                        f"a pinned revision (commit sha or tag) of {', '.join(hub)}")]
+    return []
+
+
 MODEL_RULES = (local_model_directory, retrieval_layer, hub_model_revision, base_model_labels,
-               key_map_architecture)
+               key_map_architecture, precompute_images)

@@ -1,6 +1,8 @@
 """Spec -> plan: the DAG of stages, a pure function testable without Ray.
 
 Stages, in the order they run:
+  precompute/<task>    (with `precompute`) the image vectors of an image-text task whose
+                       images are a local folder, made with its image encoder
   intermediate/<task>  one Tune experiment per intermediate task (or mixture)
   target/<task>        one Tune experiment per target task; the intermediate checkpoint
                        (`none` included) is a search dimension
@@ -32,7 +34,7 @@ from typing import Any
 from sweep.schema import Spec, dimension_values
 from sweep.searchers import SEARCHERS
 from trainables.arms import ARMS, ZERO_SHOT, sources
-from trainables.tasks import Scorer, get_task
+from trainables.tasks import ImageEmbeddings, Scorer, get_task
 from trainables.trial import NO_INTERMEDIATE, evaluation_resources, worker_resources
 
 ARM_MARK = "@"  # between a stage's task and its arm: zero-shot stages have none
@@ -41,7 +43,7 @@ ARM_MARK = "@"  # between a stage's task and its arm: zero-shot stages have none
 @dataclass(frozen=True)
 class Stage:
     name: str
-    kind: str  # intermediate | target | eval | retrieval | after_target | efficiency
+    kind: str  # precompute | intermediate | target | eval | retrieval | after_target | ...
     task: str
     depends_on: tuple[str, ...]
     trials: int
@@ -158,9 +160,18 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
         stages.append(Stage(name, kind, task, tuple(depends_on), trials, resources, config,
                             hashes[name], repeats))
 
+    # Image vectors first: every training stage reads them (and so, through it, the rest).
+    precomputed = []
+    for task, images in precomputed_images(spec).items():
+        precomputed.append(named("precompute", task))
+        add(precomputed[-1], "precompute", task, [], 1, _eval_resources(spec),
+            {"task": task, "image_folder": images.image_folder, "encoder": images.encoder,
+             "image_ids": images.image_ids,
+             "data": spec.data.model_dump(), "precompute": spec.precompute.model_dump()})
+
     for name in spec.intermediate_names():
         members, cap = spec.intermediate_members(name)
-        add(named("intermediate", name), "intermediate", name, [],
+        add(named("intermediate", name), "intermediate", name, list(precomputed),
             count_training_trials(spec, "intermediate", name), _training_resources(spec),
             {**shared, "tasks": members, "cap": cap,
              "search": spec.stage_search("intermediate", name).model_dump()},
@@ -182,7 +193,8 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
                 if ARMS[arm].from_zero_shot:
                     config["search"] = {**search, "shots": spec.search.target.shots,
                                         "shot_seed": spec.search.target.shot_seed}
-            after = [named("target", task)] if ARMS[arm].from_zero_shot else upstream
+            after = [named("target", task)] if ARMS[arm].from_zero_shot \
+                else [*precomputed, *upstream]
             add(named("target", task, arm, language), "target", task, after,
                 count_training_trials(spec, "target", task, arm), _training_resources(spec),
                 config, spec.repeats("target", task))
@@ -242,6 +254,25 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
                  "data": spec.data.model_dump(),
                  "retrieval": spec.evaluation.retrieval.model_dump(),
                  "efficiency": spec.evaluation.efficiency.model_dump()}, repeats)
+
+
+def precomputed_images(spec: Spec) -> dict[str, ImageEmbeddings]:
+    """With `precompute`, the image vectors to make: of every task the plan reads (trained,
+    its training and dev data, evaluated) whose images are a local folder, once per set
+    of vectors, named by the first task that reads it."""
+    if spec.precompute is None:
+        return {}
+    read = [member for name in spec.intermediate_names()
+            for member in spec.intermediate_members(name)[0]] + list(spec.target_tasks)
+    read += [other for name in list(read) for other in (
+        get_task(name).training_task, get_task(name).dev_task, *get_task(name).train_also)
+        if other]
+    found: dict[str, ImageEmbeddings] = {}
+    for name in dict.fromkeys(read):
+        images = get_task(name).images
+        if images is not None and images.image_folder and images not in found.values():
+            found[name] = images
+    return found
 
 
 def _arm_config(task: str, arm: str, language: str | None) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from sweep.errors import PreflightError
 from sweep.plan import evaluation_languages, make_plan
 from sweep.spec import Spec
 from trainables.data import local_files
+from trainables.images import local_image_files
 from trainables.storage import Location, probe_storage
 from trainables.tasks import get_task
 from trainables.trial import evaluation_resources, worker_resources
@@ -221,9 +222,39 @@ def check_sources(spec: Spec) -> dict[str, Any]:
                 local_files(data, name, split, language)
             except FileNotFoundError as error:
                 problems.append(str(error))
+    problems += _image_problems(spec, {name for name, _, _ in _data_needs(spec)})
     if problems:
         raise PreflightError("sources: " + "; ".join(problems))
     return commits
+
+
+def _image_problems(spec: Spec, tasks: set[str]) -> list[str]:
+    """The image vectors of every image-text task the plan reads: the images' folder exists
+    where the run precomputes them, else the hub dataset resolves or the local files exist
+    (the offline benchmark writes its own)."""
+    problems, checked = [], set()
+    data = spec.data.model_dump()
+    for name in sorted(tasks):
+        images = get_task(name).images
+        if images is None or images in checked or spec.data.source == "offline":
+            continue
+        checked.add(images)
+        if spec.precompute is not None and images.image_folder:  # made by the run itself
+            folder = Path(data["path"] or ".").expanduser() / images.image_folder
+            if not folder.is_dir():
+                problems.append(f"task {name!r}: images to embed (precompute): {folder} is "
+                                "not a directory")
+            continue
+        if spec.data.source == "hub" and images.hub:
+            problem = _hub_commit(images.hub, "dataset", images.revision)[1]
+            if problem:
+                problems.append(f"task {name!r} (image embeddings {images.hub!r}): {problem}")
+            continue
+        try:
+            local_image_files(data, images)
+        except FileNotFoundError as error:
+            problems.append(f"task {name!r}: {error}")
+    return problems
 
 
 def _hub_commit(

@@ -41,6 +41,8 @@ from sweep.results import (
     retrieval_table,
     transfer_table,
 )
+from sweep.vision import has_images
+from sweep.vision import named_tables as vision_tables
 from trainables.storage import Location
 from trainables.tasks import BENCHMARKS
 from trainables.trial import NO_INTERMEDIATE
@@ -302,6 +304,10 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
                   "gaps": html_table("best zero-shot with an intermediate task against the best "
                                      "direct arm, mean over seeds [95% CI]", marked_gaps(gaps))
                   if not gaps.empty else None}
+    vision = None
+    if has_images(rows):  # every table but the comparisons as it is; those with marks
+        vision = [html_table(title, marked(table) if "p_holm" in table else table)
+                  for title, table in vision_tables(rows, run.predictions).items()]
     efficiency = None
     if run.efficiency is not None:
         efficiency = [html_table(title, table, digits=4)
@@ -314,7 +320,7 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
     return {
         "run": _run_facts(run, costs), "baseline": baseline, "figures": figures,
         "benchmarks": benchmarks, "transfer": transfer, "direct": direct,
-        "efficiency": efficiency,
+        "vision": vision, "efficiency": efficiency,
         "retrieval": html_table("retrieval: encoder x language", retrieval_table(rows))
         if rows["stage"].str.startswith("retrieval/").any() else None,
         "costs": html_table("cost per stage", costs, digits=4) if not costs.empty else None,

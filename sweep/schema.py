@@ -247,6 +247,17 @@ class Evaluation(Strict):
     efficiency: Efficiency | None = None  # left out: no efficiency stage
 
 
+class Precompute(Strict):
+    """The precompute stages: the image vectors of each image-text task whose images are a
+    local folder (`ImageEmbeddings.image_folder` under data.path), made once with the task's
+    own image encoder (`trainables.precompute`) and read in place of its published files."""
+
+    encoder_revision: str | None = None  # the image encoder's pinned commit or tag
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: the GPU where trials have GPUs
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    batch_size: int = Field(64, ge=1)
+
+
 class MLflowTracking(Strict):
     """Ray's MLflowLoggerCallback: an MLflow experiment per stage, a run per trial."""
 
@@ -300,6 +311,7 @@ class Spec(Strict):
     storage: str | None = None
     evaluation: Evaluation = Evaluation()
     tracking: Tracking | None = None  # left out: Tune's own CSV, JSON and TensorBoard logs
+    precompute: Precompute | None = None  # left out: image vectors as the registry names them
 
     @model_validator(mode="before")
     @classmethod

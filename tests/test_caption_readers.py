@@ -13,7 +13,7 @@ import pytest
 
 import trainables.data
 from trainables.data import load_examples
-from trainables.readers import READERS, read_iglue_captions, read_karpathy_json
+from trainables.readers import READERS
 from trainables.tasks import (
     EmbeddingFormat,
     Family,
@@ -23,6 +23,7 @@ from trainables.tasks import (
     Scorer,
     Task,
 )
+from trainables.vision_readers import read_iglue_captions, read_karpathy_json
 
 
 def _sentence(raw: str, sentid: int, imgid: int) -> dict:

@@ -210,12 +210,12 @@ def _pool_files() -> list[Path]:
 
 
 def test_qa_multiple_choice_retrieval_and_mining_run_end_to_end(ray_session, tmp_path):
-    """The span-QA, multiple-choice, dual-encoder and BUCC families through Tune, Train and
-    the fan-out."""
+    """The span-QA, multiple-choice, dual-encoder, image-text and BUCC families through Tune,
+    Train and the fan-out, and retrieval after target fine-tuning."""
     spec = parse_spec({
         "name": "families", "model": SMALL_MODEL, "data": SMALL_DATA,
-        "intermediate_tasks": ["synth_squad"],
-        "target_tasks": ["synth_xquad", "synth_xcopa", "synth_lareqa"],
+        "intermediate_tasks": ["synth_squad", "synth_caption"],
+        "target_tasks": ["synth_xquad", "synth_xcopa", "synth_lareqa", "synth_xflickrco"],
         "retrieval_tasks": ["synth_bucc"],
         "search": {"intermediate": {"learning_rate": 3e-3, "epochs": 1, "batch_size": 32,
                                     "evals_per_epoch": 1},
@@ -223,7 +223,7 @@ def test_qa_multiple_choice_retrieval_and_mining_run_end_to_end(ray_session, tmp
                               "epochs": 1, "batch_size": 32, "evals_per_epoch": 1}},
         "scheduler": {"type": "fifo"}, "searcher": {"type": "grid"},
         "resources": {"max_concurrent_trials": 2},
-        "evaluation": {"languages": ["en", "de", "zh"]},
+        "evaluation": {"languages": ["en", "de", "zh"], "retrieval_after_target": True},
     })
     pools_before = set(_pool_files())
     outcome = run_sweep(spec, storage=str(tmp_path / "run"), quiet=True)
@@ -244,7 +244,21 @@ def test_qa_multiple_choice_retrieval_and_mining_run_end_to_end(ray_session, tmp
     mining = rows[rows["stage"] == "retrieval/synth_bucc"]
     assert set(mining["metric"]) == {"f1", "precision", "recall", "threshold"}
     assert set(mining["language"]) == {"de", "zh"}  # English is the other side of every pair
-    assert set(mining["intermediate_task"]) == {"none", "synth_squad"}
+    assert set(mining["intermediate_task"]) == {"none", "synth_squad", "synth_caption"}
+    aligned = rows[rows["stage"] == "eval/synth_xflickrco"]
+    assert set(aligned["metric"]) == {f"{side}_r@{k}" for side in ("ir", "tr")
+                                      for k in (1, 5, 10)}
+    assert set(aligned["language"]) == {"en", "de", "zh"} and aligned["value"].between(0, 100).all()
+    # The image-text intermediate is recorded as such; the target and retrieval rows of the
+    # text intermediate are not.
+    kinds = rows.drop_duplicates("intermediate_task").set_index("intermediate_task")
+    assert kinds.loc["synth_caption", ["modality", "image_control", "image_encoder"]].tolist() \
+        == ["image_text", "real", "synthetic-image-encoder"]
+    assert kinds.loc["synth_squad", "modality"] == "text"
+    forgetting = rows[rows["stage"] == "after-target/synth_bucc"]
+    assert set(forgetting["target_task"]) == set(spec.target_tasks)
+    assert set(forgetting["language"]) == {"de", "zh"}
+    assert forgetting["trial_id"].notna().all()  # target checkpoints, not the base model
 
 
 def test_efficiency_measures_every_encoder_in_separate_processes(finished_run, capsys,

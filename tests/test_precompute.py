@@ -176,3 +176,34 @@ def test_bf16_on_cpu_stays_close(images, encoder, tmp_path):
     assert np.min(np.sum(full * half, axis=1)) > 0.98
     with pytest.raises(ValueError, match="precision 'int8'"):
         embed_images(images, encoder, None, tmp_path / "c.parquet", precision="int8")
+
+
+def test_the_stage_task_copies_the_table_into_the_run_and_the_tasks_read_it_there(
+        images, encoder, tmp_path, monkeypatch):
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "cache"))
+    data = {"source": "local", "path": str(tmp_path)}
+    destination = tmp_path / "run" / "precompute" / "precompute-coco"
+    record = precompute.precompute_table(data, "images", encoder, None, str(destination),
+                                         ids="path")
+    assert record["images"] == 6 and (destination / "embeddings.json").exists()
+    ids, vectors = read(destination / "embeddings.parquet")
+    assert "sub/COCO_val2014_000000391895" in ids and "blue" in ids  # paths without suffix
+    # A task whose published vectors are missing reads the run's table instead, its own
+    # id_pattern applied (COCO's captions name images by number).
+    images_entry = ImageEmbeddings("tiny-clip", EmbeddingFormat.PARQUET, "coco/missing.parquet",
+                                   dim=DIM, id_pattern=r"(?:.*/)?(?:COCO_[a-z]+2014_)?0*(\w+)")
+    table = load_image_table({**data, "image_tables": {
+        "coco/missing.parquet": str(destination / "embeddings.parquet")}}, images_entry)
+    assert set(table.ids) == {"1000092795", "391895", "blue", "green", "noise", "wide"}
+    np.testing.assert_allclose(table.vectors[table.row["391895"]],
+                               vectors[ids.index("sub/COCO_val2014_000000391895")], rtol=1e-6)
+    with pytest.raises(FileNotFoundError, match="ImageEmbeddings.image_folder 'absent'"):
+        precompute.precompute_table(data, "absent", encoder, None, str(destination))
+
+
+def test_path_ids_tell_apart_files_with_one_stem(images):
+    Image.new("RGB", (8, 8)).save(images / "sub" / "blue.jpg")
+    files = image_files(images, ids="path")
+    assert "sub/blue.jpg" in [path.relative_to(images).as_posix() for path in files]
+    with pytest.raises(ValueError, match="ids"):
+        image_files(images, ids="name")

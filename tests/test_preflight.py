@@ -88,6 +88,28 @@ def test_local_data_must_hold_every_split_the_plan_reads(tmp_path):
     check_sources(spec)
 
 
+def test_local_image_vectors_must_exist_for_every_image_text_task(tmp_path):
+    import shutil
+
+    from trainables.data import data_root
+
+    offline = data_root(spec_with().data.model_dump())
+    shutil.copytree(offline / "synth_caption", tmp_path / "synth_caption")
+    shutil.copytree(offline / "synth_pos", tmp_path / "synth_pos")
+    (tmp_path / "synth_caption" / "images.npy").unlink()
+    spec = parse_spec({"name": "p", "model": SMALL_MODEL, "target_tasks": ["synth_pos"],
+                       "intermediate_tasks": ["synth_caption", "synth_caption_text_only"],
+                       "data": {"source": "local", "path": str(tmp_path)},
+                       "evaluation": {"languages": ["en"]}})
+    with pytest.raises(PreflightError) as refused:
+        check_sources(spec)
+    message = str(refused.value)
+    assert "image embeddings 'synth_caption/images' (npy)" in message
+    assert message.count("images.npy does not exist") == 1  # the control shares its files
+    shutil.copy(offline / "synth_caption" / "images.npy", tmp_path / "synth_caption")
+    check_sources(spec)
+
+
 def test_an_uncached_hub_model_is_refused_when_the_hub_is_unreachable(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     spec = parse_spec({"name": "p", "data": SMALL_DATA, "target_tasks": ["synth_pos"],

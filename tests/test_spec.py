@@ -52,7 +52,7 @@ BAD = [
     ("scheduler.type", "hyperband", "scheduler.type: got 'hyperband'; allowed: asha, fifo"),
     ("scheduler.reduction_factor", 1, "scheduler.reduction_factor: got 1"),
     ("target_tasks", ["xnli_typo"],
-     "target_tasks[0]: got 'xnli_typo'; allowed: lareqa, mewsli_x, mlqa, panx, pawsx"),
+     "target_tasks[0]: got 'xnli_typo'; allowed: lareqa, marvl, mewsli_x, mlqa, panx"),
     ("retrieval_tasks", ["synth_xnli"],
      "retrieval_tasks[0]: got 'synth_xnli'; allowed: bucc2018, synth_bucc, synth_tatoeba, tatoeba"),
     ("intermediate_tasks", ["synth_tatoeba"], "intermediate_tasks[0]: got 'synth_tatoeba'"),
@@ -457,6 +457,43 @@ def test_key_map_architecture():
         "key map loads into"]
     model["architecture"] = "FacebookAI/xlm-roberta-large"
     assert _problems(model_rules.key_map_architecture, {"model": model}) == []
+
+
+def test_precompute_images():
+    vision = {"intermediate_tasks": ["coco_lit", "coco_lit_text_only"],
+              "search.target.intermediate": None, "data": {"source": "local", "path": "/d"}}
+    assert _problems(model_rules.precompute_images, {**vision, "precompute": {}}) == [
+        "precompute.encoder_revision: got None; allowed: a pinned revision (commit sha or "
+        "tag) of openai/clip-vit-large-patch14"]
+    assert _problems(model_rules.precompute_images, {
+        **vision, "precompute": {"encoder_revision": "abc"}}) == []
+    assert _problems(model_rules.precompute_images, {"precompute": {"batch_size": 8}}) == [
+        "precompute: got {'batch_size': 8}; allowed: left out: no image-text task of this "
+        "spec has an image folder to embed (ImageEmbeddings.image_folder)"]
+
+
+def test_precompute_stages_come_first_once_per_image_set():
+    from sweep.plan import make_plan
+
+    document = {**good(), "intermediate_tasks": ["coco_lit", "coco_lit_scrambled"],
+                "target_tasks": ["xflickrco"], "retrieval_tasks": [],
+                "data": {"source": "local", "path": "/d"}}
+    document["search"] = {**document.get("search", {}), "target": {"intermediate": None}}
+    without = make_plan(Spec.model_validate(document))  # the schema alone: no data.path
+    plan = make_plan(Spec.model_validate({**document,
+                                          "precompute": {"encoder_revision": "abc"}}))
+    first = [stage for stage in plan.stages if stage.kind == "precompute"]
+    # COCO's images once for both controls; Flickr30k's for xflickrco's training data (its
+    # own test images too, read through its own entry).
+    assert [stage.name for stage in first] == ["precompute/coco_lit", "precompute/xflickrco",
+                                               "precompute/flickr30k_lit"]
+    assert plan.stages[:3] == tuple(first)
+    assert first[0].config["image_folder"] == "coco/images"
+    for stage in plan.stages:
+        if stage.kind in ("intermediate", "target"):
+            assert {s.name for s in first} <= set(stage.depends_on)
+    # The stages besides are those of the plan without precompute, upstream of them changed.
+    assert [stage.name for stage in plan.stages[3:]] == [s.name for s in without.stages]
 
 
 def test_a_list_of_base_models_runs_every_stage_per_model():

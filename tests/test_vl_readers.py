@@ -15,9 +15,10 @@ from small import TINY_MODEL
 
 from trainables.data import load_examples
 from trainables.families import get_family
-from trainables.readers import READERS, read_marvl, read_nlvr2, read_snli_ve
+from trainables.readers import READERS
 from trainables.tasks import FileFormat, get_task
 from trainables.tasks.vision import IMAGE_DIM
+from trainables.vision_readers import read_marvl, read_nlvr2, read_snli_ve
 
 # e-bug/iglue datasets/XVNLI/annotations/en/test.jsonl: Flikr30kID without ".jpg"; one pair
 # without a majority label ("-"), kept in the file.

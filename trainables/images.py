@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from trainables.roots import data_root
+from trainables.storage import local_file
 from trainables.tasks.schema import EmbeddingFormat, ImageControl, ImageEmbeddings, Task
 
 SCRAMBLE_SEED = 0  # the scrambled control's permutation: the same in every split and process
@@ -149,14 +150,22 @@ def _missing_message(where: str, coverage: dict, images: ImageEmbeddings,
 
 
 def load_image_table(data_cfg: Mapping[str, Any], images: ImageEmbeddings) -> ImageTable:
-    """The task's image vectors: from the hub dataset `images.hub` when the run reads the
-    hub and they have one, else under the local data root. Read once per process."""
-    if data_cfg["source"] == "hub" and images.hub:
-        path = _from_hub(images.hub, images.revision, images.files, images.format)
+    """The task's image vectors: the run's precomputed table where a precompute stage made
+    one (`data_cfg["image_tables"]`: the vectors' `files` -> the table in the run's
+    storage), else from the hub dataset `images.hub` when the run reads the hub and they
+    have one, else under the local data root. Read once per process."""
+    precomputed = data_cfg.get("image_tables", {}).get(images.files)
+    if precomputed is not None:  # `trainables.precompute`'s parquet, keyed by image_id
+        path = local_file(precomputed)
+        table = _read_table(str(path), EmbeddingFormat.PARQUET, "image_id", "embedding",
+                            images.id_pattern, images.encoder)
     else:
-        path = _local(data_cfg, images)
-    table = _read_table(str(path.resolve()), images.format, images.id_column,
-                        images.vector_column, images.id_pattern, images.encoder)
+        if data_cfg["source"] == "hub" and images.hub:
+            path = _from_hub(images.hub, images.revision, images.files, images.format)
+        else:
+            path = local_image_files(data_cfg, images)
+        table = _read_table(str(path.resolve()), images.format, images.id_column,
+                            images.vector_column, images.id_pattern, images.encoder)
     expected = images.dim
     if expected and table.dim != expected:
         raise ValueError(f"image embeddings {images.files!r}: vectors of {table.dim} values; "
@@ -164,7 +173,9 @@ def load_image_table(data_cfg: Mapping[str, Any], images: ImageEmbeddings) -> Im
     return table
 
 
-def _local(data_cfg: Mapping[str, Any], images: ImageEmbeddings) -> Path:
+def local_image_files(data_cfg: Mapping[str, Any], images: ImageEmbeddings) -> Path:
+    """Where a task's image vectors are under the local data root; FileNotFoundError names
+    the file that is missing."""
     path = data_root(data_cfg) / images.files
     needed = {EmbeddingFormat.NPY: [_suffixed(path, ".npy"), _suffixed(path, ".txt")],
               EmbeddingFormat.CLIP_RETRIEVAL: [path / "img_emb", path / "metadata"]}

@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trainables.roots import data_root
 from trainables.storage import Location, cache_dir, publish_directory
 
 IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png")
@@ -39,10 +40,20 @@ TABLE = "embeddings.parquet"  # the table's name inside a cache entry
 KEY_VERSION = 1  # bump when the way vectors are made changes, so that old entries go unused
 
 
-def image_files(folder: Path, pattern: str | Sequence[str] = IMAGE_PATTERNS) -> list[Path]:
+IMAGE_IDS = ("stem", "path")  # an image's id: its file's stem, or its path without suffix
+
+
+def image_id(path: Path, folder: Path, ids: str = "stem") -> str:
+    """The id of image `path` under `folder`: its stem (`1000092795`), or with `ids="path"`
+    its relative path without the suffix (MaRVL's per-language `id/39-0`)."""
+    return path.stem if ids == "stem" else path.relative_to(folder).with_suffix("").as_posix()
+
+
+def image_files(folder: Path, pattern: str | Sequence[str] = IMAGE_PATTERNS,
+                ids: str = "stem") -> list[Path]:
     """The image files under `folder`, recursively, in sorted order of their relative paths.
-    `pattern` is globs on the file name (case-insensitive), a tuple or joined by '|'. Each
-    stem is an image id, so two files with one stem are a ValueError naming both."""
+    `pattern` is globs on the file name (case-insensitive), a tuple or joined by '|'. Two
+    files with one id (`image_id`) are a ValueError naming both."""
     folder = Path(folder)
     globs = [g.lower() for g in (pattern.split("|") if isinstance(pattern, str) else pattern)]
     files = sorted((path for path in folder.rglob("*") if path.is_file()
@@ -50,12 +61,16 @@ def image_files(folder: Path, pattern: str | Sequence[str] = IMAGE_PATTERNS) -> 
                    key=lambda path: path.relative_to(folder).as_posix())
     if not files:
         raise FileNotFoundError(f"{folder}: no image files matching {'|'.join(globs)}")
+    if ids not in IMAGE_IDS:
+        raise ValueError(f"ids {ids!r}: expected one of {', '.join(IMAGE_IDS)}")
     seen: dict[str, Path] = {}
     for path in files:
-        if path.stem in seen:
-            raise ValueError(f"image id {path.stem!r} names two files, {seen[path.stem]} and "
-                             f"{path}; ids are file stems, so each stem must be unique")
-        seen[path.stem] = path
+        name = image_id(path, folder, ids)
+        if name in seen:
+            raise ValueError(f"image id {name!r} names two files, {seen[name]} and {path}; "
+                             f"ids are file {'stems' if ids == 'stem' else 'paths'}, so each "
+                             "must be unique")
+        seen[name] = path
     return files
 
 
@@ -103,9 +118,11 @@ def _load_model(encoder: str, revision: str | None, device: str) -> Any:
 
 
 def _key(pinned: str | None, encoder: str, settings: dict, precision: str,
-         skip_unreadable: bool, digests: Sequence[tuple[str, str]]) -> str:
+         skip_unreadable: bool, digests: Sequence[tuple[str, str]], ids: str = "stem") -> str:
     header = {"version": KEY_VERSION, "encoder": encoder, "revision": pinned,
               "processor": settings, "precision": precision, "skip_unreadable": skip_unreadable}
+    if ids != "stem":  # stems hash as before ids could be paths
+        header["ids"] = ids
     key = hashlib.sha256(json.dumps(header, sort_keys=True).encode() + b"\n")
     for relative, digest in digests:
         key.update(f"{relative}\0{digest}\n".encode())
@@ -114,14 +131,14 @@ def _key(pinned: str | None, encoder: str, settings: dict, precision: str,
 
 def content_key(folder: Path, encoder: str, revision: str | None, *,
                 pattern: str | Sequence[str] = IMAGE_PATTERNS, precision: str = "fp32",
-                skip_unreadable: bool = False) -> str:
+                skip_unreadable: bool = False, ids: str = "stem") -> str:
     """The cache key of `folder`'s table (hex sha256); reads every image, loads no model."""
     folder = Path(folder)
     pinned = resolve_revision(encoder, revision)
     _, settings = _processor(encoder, _hub_revision(pinned))
     digests = [(path.relative_to(folder).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest())
-               for path in image_files(folder, pattern)]
-    return _key(pinned, encoder, settings, precision, skip_unreadable, digests)
+               for path in image_files(folder, pattern, ids)]
+    return _key(pinned, encoder, settings, precision, skip_unreadable, digests, ids)
 
 
 def _read(path: Path, processor: Any) -> tuple[str, np.ndarray | None, str | None]:
@@ -142,7 +159,7 @@ def _read(path: Path, processor: Any) -> tuple[str, np.ndarray | None, str | Non
 def embed_images(folder: Path, encoder: str, revision: str | None, output: Path, *,
                  batch_size: int = 64, device: str = "cpu", precision: str = "fp32",
                  pattern: str | Sequence[str] = IMAGE_PATTERNS, skip_unreadable: bool = False,
-                 workers: int | None = None) -> dict:
+                 workers: int | None = None, ids: str = "stem") -> dict:
     """Embed every image under `folder` (`image_files`) with `encoder`'s projected CLIP image
     embedding, L2-normalised, into the parquet table `output` (image_id: the file's stem,
     embedding: list<float32>), with its record in `output` with suffix .json; returns it.
@@ -157,7 +174,7 @@ def embed_images(folder: Path, encoder: str, revision: str | None, output: Path,
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
     start, folder, output = time.perf_counter(), Path(folder), Path(output)
-    files = image_files(folder, pattern)
+    files = image_files(folder, pattern, ids)
     pinned = resolve_revision(encoder, revision)
     processor, settings = _processor(encoder, _hub_revision(pinned))
     model = _load_model(encoder, _hub_revision(pinned), device)  # the commit the key names
@@ -165,7 +182,7 @@ def embed_images(folder: Path, encoder: str, revision: str | None, output: Path,
                 "dtype": torch.bfloat16 if precision == "bf16" else torch.float16}
     batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
     digests: list[tuple[str, str]] = []
-    ids: list[str] = []
+    names: list[str] = []
     blocks: list[np.ndarray] = []
     unreadable: list[str] = []
     if workers is None:  # on a CPU the model's own threads already use every core
@@ -186,26 +203,26 @@ def embed_images(folder: Path, encoder: str, revision: str | None, output: Path,
                                          "remove it, or pass skip_unreadable=True")
                     unreadable.append(relative)
                     continue
-                ids.append(path.stem)
+                names.append(image_id(path, folder, ids))
                 pixels.append(values)
             if not pixels:
                 continue
             with torch.no_grad(), torch.autocast(**autocast):
                 embeds = model(pixel_values=torch.from_numpy(np.stack(pixels)).to(device))
             blocks.append(embeds.image_embeds.float().cpu().numpy())
-    if not ids:
+    if not names:
         raise ValueError(f"{folder}: none of its {len(files)} image files could be read")
     vectors = np.concatenate(blocks).astype(np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     bad = np.flatnonzero(~np.isfinite(norms[:, 0]) | (norms[:, 0] == 0))
     if bad.size:  # fp16 overflow shows up here, not as vectors that silently mean nothing
         raise ValueError(f"{bad.size} image embeddings have a zero or non-finite norm (first: "
-                         f"{ids[bad[0]]!r}, precision {precision})")
+                         f"{names[bad[0]]!r}, precision {precision})")
     vectors /= norms
-    _write_table(output, ids, vectors)
+    _write_table(output, names, vectors)
     record = {"encoder": encoder, "revision": pinned, "requested_revision": revision,
-              "images": len(ids), "dim": int(vectors.shape[1]),
-              "key": _key(pinned, encoder, settings, precision, skip_unreadable, digests),
+              "images": len(names), "dim": int(vectors.shape[1]),
+              "key": _key(pinned, encoder, settings, precision, skip_unreadable, digests, ids),
               "seconds": round(time.perf_counter() - start, 3), "device": str(device),
               "precision": precision, "batch_size": batch_size, "processor": settings,
               "unreadable": unreadable, "table": output.name}
@@ -225,17 +242,18 @@ def _write_table(output: Path, ids: list[str], vectors: np.ndarray) -> None:
 def cached_embeddings(folder: Path, encoder: str, revision: str | None, *,
                       batch_size: int = 64, device: str = "cpu", precision: str = "fp32",
                       pattern: str | Sequence[str] = IMAGE_PATTERNS,
-                      skip_unreadable: bool = False, workers: int | None = None) -> Path:
+                      skip_unreadable: bool = False, workers: int | None = None,
+                      ids: str = "stem") -> Path:
     """The table of `folder`'s vectors (`embed_images`), at
     `cache_dir()/image_embeddings/<content_key>/embeddings.parquet` with its record beside
     it; built only when absent, once per node however many processes ask at once."""
     key = content_key(folder, encoder, revision, pattern=pattern, precision=precision,
-                      skip_unreadable=skip_unreadable)
+                      skip_unreadable=skip_unreadable, ids=ids)
 
     def build(staging: Path) -> None:
         record = embed_images(folder, encoder, revision, staging / TABLE, batch_size=batch_size,
                               device=device, precision=precision, pattern=pattern,
-                              skip_unreadable=skip_unreadable, workers=workers)
+                              skip_unreadable=skip_unreadable, workers=workers, ids=ids)
         if record["key"] != key:  # the entry must hold what its name says
             raise RuntimeError(f"{folder}: its images or the encoder changed while being "
                                "embedded; run again")
@@ -246,3 +264,23 @@ def cached_embeddings(folder: Path, encoder: str, revision: str | None, *,
 def embedding_record(table: Path) -> dict:
     """The record `embed_images` wrote beside `table`."""
     return json.loads(Path(table).with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def precompute_table(data_cfg: dict[str, Any], image_folder: str, encoder: str,
+                     revision: str | None, destination: str, *, device: str = "cpu",
+                     precision: str = "fp32", batch_size: int = 64, ids: str = "stem") -> dict:
+    """The precompute stage's Ray task: the vectors of `<data root>/<image_folder>` (cached
+    on this node), copied to `destination` (a folder in the run's storage, local or an
+    object store) as `embeddings.parquet` and its record; returns the record."""
+    folder = data_root(data_cfg) / image_folder
+    if not folder.is_dir():
+        raise FileNotFoundError(f"images to embed: {folder} is not a directory "
+                                f"(ImageEmbeddings.image_folder {image_folder!r} under the data "
+                                "root)")
+    table = cached_embeddings(folder, encoder, revision, batch_size=batch_size, device=device,
+                              precision=precision, ids=ids)
+    target = Location.parse(destination)
+    target.join(TABLE).write_bytes(table.read_bytes())
+    record = embedding_record(table)
+    target.join(Path(TABLE).with_suffix(".json").name).write_text(json.dumps(record, indent=2))
+    return record

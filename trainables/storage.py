@@ -235,6 +235,20 @@ def local_directory(location: str | os.PathLike) -> Path:
     return publish_directory(download, cache_dir() / "downloads" / digest)
 
 
+def local_file(location: str | os.PathLike) -> Path:
+    """A local file with the content of `location`: itself if local, else a copy
+    downloaded once per node into the cache (what the run's stages write never changes)."""
+    where = Location.parse(location)
+    if where.is_local:
+        return Path(where.uri)
+    digest = hashlib.sha256(where.uri.encode()).hexdigest()[:24]
+
+    def download(staging: Path) -> None:
+        (staging / where.name).write_bytes(where.read_bytes())
+
+    return publish_directory(download, cache_dir() / "downloads" / digest) / where.name
+
+
 def probe_storage(probes: str, token: str) -> str:
     """Pre-flight, on one node: read the driver's probe under `probes`, write this node's
     answer beside it and return its file name."""

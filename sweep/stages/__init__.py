@@ -8,9 +8,11 @@ from sweep.stages.after_target import run_after_target
 from sweep.stages.base import StageContext, StageFunction
 from sweep.stages.efficiency import run_efficiency
 from sweep.stages.evaluation import run_eval, run_retrieval
+from sweep.stages.precompute import run_precompute
 from sweep.stages.training import run_training
 
 STAGES: dict[str, StageFunction] = {
+    "precompute": run_precompute,
     "intermediate": run_training,
     "target": run_training,
     "eval": run_eval,

@@ -17,7 +17,7 @@ def run_after_target(ctx: StageContext) -> dict[str, Any]:
     """Retrieve with every target checkpoint's encoder in every language."""
     spec, stage, manifest = ctx.spec, ctx.stage, ctx.manifest
     retrieval = spec.evaluation.retrieval
-    model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
+    model_cfg, data_cfg = spec.model.model_dump(), ctx.data_config()
     remote = remote_task(spec, evaluate_retrieval)
     jobs: list[Job] = []
     for target in stage.config["targets"]:

@@ -28,6 +28,16 @@ class StageContext:
         """The run's spec, its `model` the stage's base model."""
         return self.plan.spec.for_model(self.stage.config.get("base_model"))
 
+    def data_config(self) -> dict[str, Any]:
+        """The data settings trials and evaluations read: the spec's, and the tables the
+        run's precompute stages made (`image_tables`: the vectors' registry files -> the
+        table in the run's storage that replaces them)."""
+        data = self.spec.data.model_dump()
+        tables = {entry["images"]: entry["table"]
+                  for name, entry in self.manifest.stages.items()
+                  if name.startswith("precompute/") and entry.get("status") == "finished"}
+        return {**data, "image_tables": tables} if tables else data
+
 
 # Runs one stage; returns its manifest entry (the runner adds status, config hash and kind).
 StageFunction = Callable[[StageContext], dict[str, Any]]

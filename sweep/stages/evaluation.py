@@ -46,7 +46,7 @@ def run_eval(ctx: StageContext) -> dict[str, Any]:
     checkpoints = [checkpoint for group in manifest.chosen_by_intermediate(target).values()
                    for checkpoint in group] \
         if spec.evaluation.full_table else manifest.chosen(target)
-    model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
+    model_cfg, data_cfg = spec.model.model_dump(), ctx.data_config()
     remote = remote_task(spec, evaluate_checkpoint)
     jobs: list[Job] = []
     for checkpoint in checkpoints:
@@ -69,7 +69,7 @@ def run_retrieval(ctx: StageContext) -> dict[str, Any]:
         (name, checkpoint) for name in spec.intermediate_names()
         for checkpoint in ctx.manifest.chosen(spec.stage_path("intermediate", name))
     ]
-    model_cfg, data_cfg = spec.model.model_dump(), spec.data.model_dump()
+    model_cfg, data_cfg = spec.model.model_dump(), ctx.data_config()
     remote = remote_task(spec, evaluate_retrieval)
     jobs: list[Job] = []
     for name, checkpoint in encoders:

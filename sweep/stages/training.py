@@ -147,7 +147,7 @@ def _trial_settings(ctx: StageContext) -> dict[str, Any]:
                   for name in stage.config.get("intermediate") or [] if name != NO_INTERMEDIATE}
     return {
         "loop": {
-            "model": spec.model.model_dump(), "data": spec.data.model_dump(),
+            "model": spec.model.model_dump(), "data": ctx.data_config(),
             "tasks": stage.config["tasks"], "group": stage.task,
             "mixture_cap": stage.config.get("cap"), "max_length": spec.model.max_length,
             "evals_per_epoch": spec.evals_per_epoch(stage.kind, stage.task),

@@ -250,6 +250,11 @@ class ImageEmbeddings:
     hub: str | None = None
     revision: str | None = None
     dim: int | None = None  # the vectors' size, which the text side is projected to
+    # The images themselves under data.path, for a precompute stage where no vectors are
+    # published; their ids are the files' stems, or (`image_ids: path`) their paths under
+    # the folder without the suffix (MaRVL's `id/39-0`), before `id_pattern`.
+    image_folder: str | None = None
+    image_ids: str = "stem"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", EmbeddingFormat(self.format))

@@ -32,10 +32,12 @@ IMAGE_DIM = 768
 _KARPATHY_SPLITS = {"train": ("train", "restval"), "dev": ("val",), "test": ("test",)}
 
 
-def _images(folder: str) -> ImageEmbeddings:
+def _images(folder: str, **kwargs) -> ImageEmbeddings:
+    """The vectors of `folder`'s images, `<folder>/image_embeddings/<encoder>.parquet`, or
+    made by a precompute stage from the images in `<folder>/images/`."""
     return ImageEmbeddings(IMAGE_ENCODER, EmbeddingFormat.PARQUET,
                            f"{folder}/image_embeddings/{IMAGE_ENCODER.split('/')[-1]}.parquet",
-                           dim=IMAGE_DIM)
+                           dim=IMAGE_DIM, image_folder=f"{folder}/images", **kwargs)
 
 
 def _karpathy(folder: str, file: str) -> LocalSource:
@@ -71,7 +73,9 @@ VISION_TASKS: tuple[Task, ...] = (
     # against CLIP ViT-L/14's image vectors, and the controls on the same captions.
     *with_controls(_image_text(
         name="coco_lit", languages=("en",), roles=("intermediate",),
-        local=_karpathy("coco", "dataset_coco.json"), images=_images("coco"),
+        local=_karpathy("coco", "dataset_coco.json"),
+        # Captions name images by COCO id; files by COCO_<split>2014_<12-digit id>.jpg.
+        images=_images("coco", id_pattern=r"(?:COCO_[a-z]+2014_)?0*(\d+)"),
         # The hub's parquet copy of the Karpathy file (one row per image).
         hub=HubSource("yerevann/coco-karpathy",
                       splits={"train": ("train", "restval"), "dev": "validation",
@@ -126,7 +130,7 @@ VISION_TASKS: tuple[Task, ...] = (
     # NLVR2's test, nlvr2's own test split). Image ids `<language>/<file stem>`.
     _late_fusion(
         name="marvl", languages=lang.MARVL, roles=("target",), text_fields=("sentence",),
-        labels=REASONING_LABELS, image_fields=_TWO_IMAGES, images=_images("iglue/marvl"),
+        labels=REASONING_LABELS, image_fields=_TWO_IMAGES, images=_images("iglue/marvl", image_ids="path"),
         train_task="nlvr2", dev_task="nlvr2",
         local=LocalSource(FileFormat.MARVL, "iglue/marvl",
                           {"test": "zero_shot/annotations/marvl-{code}.jsonl"}),
