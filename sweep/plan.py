@@ -132,6 +132,14 @@ def _eval_resources(spec: Spec) -> str:
 def make_plan(spec: Spec) -> Plan:
     """Expand a spec into its stages, upstream first: every stage once per base model."""
     stages: list[Stage] = []
+    # Image vectors first, once whatever the base models: every training stage reads them
+    # (and so, through it, the rest).
+    for task, images in precomputed_images(spec).items():
+        config = {"task": task, "image_folder": images.image_folder, "encoder": images.encoder,
+                  "image_ids": images.image_ids, "data": spec.data.model_dump(),
+                  "precompute": spec.precompute.model_dump()}
+        stages.append(Stage(f"precompute/{task}", "precompute", task, (), 1,
+                            _eval_resources(spec), config, config_hash(config)))
     for model in spec.models():
         _plan_model(spec.for_model(model.label) if spec.base_models else spec, stages)
     return Plan(spec, tuple(stages))
@@ -160,15 +168,7 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
         stages.append(Stage(name, kind, task, tuple(depends_on), trials, resources, config,
                             hashes[name], repeats))
 
-    # Image vectors first: every training stage reads them (and so, through it, the rest).
-    precomputed = []
-    for task, images in precomputed_images(spec).items():
-        precomputed.append(named("precompute", task))
-        add(precomputed[-1], "precompute", task, [], 1, _eval_resources(spec),
-            {"task": task, "image_folder": images.image_folder, "encoder": images.encoder,
-             "image_ids": images.image_ids,
-             "data": spec.data.model_dump(), "precompute": spec.precompute.model_dump()})
-
+    precomputed = [stage.name for stage in stages if stage.kind == "precompute"]
     for name in spec.intermediate_names():
         members, cap = spec.intermediate_members(name)
         add(named("intermediate", name), "intermediate", name, list(precomputed),

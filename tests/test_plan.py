@@ -9,7 +9,7 @@ import yaml
 
 from sweep.cli import main
 from sweep.plan import count_training_trials, make_plan, max_iterations, stage_name
-from sweep.spec import SpecError, default_spec_path, parse_spec
+from sweep.spec import SpecError, default_spec_path, load_spec, parse_spec
 from trainables.arms import ARMS
 from trainables.tasks import get_task
 
@@ -293,3 +293,27 @@ def test_the_diversity_series_holds_one_budget_and_measures_every_encoder(name, 
     assert efficiency[0].trials == encoders * spec.evaluation.efficiency.noise_repeats
     assert set(efficiency[0].depends_on) == {f"intermediate/{n}"
                                              for n in spec.intermediate_names()}
+
+
+def test_the_vision_grids_plan_every_control_base_model_and_precompute(capsys):
+    for name in ("vision.yaml", "vision_real.yaml"):
+        assert main(["validate", str(default_spec_path().with_name(name))]) == 0
+    offline = make_plan(load_spec(default_spec_path().with_name("vision.yaml")))
+    assert [s.name for s in offline.stages if s.kind == "intermediate"] == [
+        f"intermediate/{name}" for name in (
+            "synth_caption", "synth_caption_scrambled", "synth_caption_random",
+            "synth_caption_text_only", "synth_nli", "nli_caption")]
+    assert offline.stage("target/synth_xflickrco").trials == 7 * 2  # none + six, two seeds
+    real = make_plan(load_spec(default_spec_path().with_name("vision_real.yaml")))
+    precompute = [s.name for s in real.stages if s.kind == "precompute"]
+    # Each image set once, whatever the base models: COCO, Flickr30k (SNLI-VE's, XVNLI's
+    # and xFlickr&CO's training images), xFlickr&CO's test images, MaRVL's and NLVR2's.
+    assert precompute == ["precompute/coco_lit", "precompute/snli_ve", "precompute/xflickrco",
+                          "precompute/marvl", "precompute/nlvr2"]
+    per_model = [s for s in real.stages if s.kind != "precompute"]
+    assert len(per_model) == 2 * 26
+    assert {s.name.rsplit("~", 1)[1] for s in per_model} == {"xlmr", "mclip"}
+    assert real.stage("target/xflickrco~mclip").trials == 9 * 3  # none + eight, three seeds
+    assert real.stage("after-target/bucc2018~xlmr").depends_on == tuple(
+        f"target/{task}~xlmr" for task in real.spec.target_tasks)
+    assert real.spec.for_model("mclip").model.key_map == {"transformer.": ""}

@@ -130,7 +130,8 @@ VISION_TASKS: tuple[Task, ...] = (
     # NLVR2's test, nlvr2's own test split). Image ids `<language>/<file stem>`.
     _late_fusion(
         name="marvl", languages=lang.MARVL, roles=("target",), text_fields=("sentence",),
-        labels=REASONING_LABELS, image_fields=_TWO_IMAGES, images=_images("iglue/marvl", image_ids="path"),
+        labels=REASONING_LABELS, image_fields=_TWO_IMAGES,
+        images=_images("iglue/marvl", image_ids="path"),
         train_task="nlvr2", dev_task="nlvr2",
         local=LocalSource(FileFormat.MARVL, "iglue/marvl",
                           {"test": "zero_shot/annotations/marvl-{code}.jsonl"}),
