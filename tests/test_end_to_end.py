@@ -210,12 +210,13 @@ def _pool_files() -> list[Path]:
 
 
 def test_qa_multiple_choice_retrieval_and_mining_run_end_to_end(ray_session, tmp_path):
-    """The span-QA, multiple-choice, dual-encoder, image-text and BUCC families through Tune,
-    Train and the fan-out, and retrieval after target fine-tuning."""
+    """The span-QA, multiple-choice, dual-encoder, image-text, late-fusion and BUCC families
+    through Tune, Train and the fan-out, and retrieval after target fine-tuning."""
     spec = parse_spec({
         "name": "families", "model": SMALL_MODEL, "data": SMALL_DATA,
         "intermediate_tasks": ["synth_squad", "synth_caption"],
-        "target_tasks": ["synth_xquad", "synth_xcopa", "synth_lareqa", "synth_xflickrco"],
+        "target_tasks": ["synth_xquad", "synth_xcopa", "synth_lareqa", "synth_xflickrco",
+                         "synth_xvnli"],
         "retrieval_tasks": ["synth_bucc"],
         "search": {"intermediate": {"learning_rate": 3e-3, "epochs": 1, "batch_size": 32,
                                     "evals_per_epoch": 1},
@@ -255,6 +256,8 @@ def test_qa_multiple_choice_retrieval_and_mining_run_end_to_end(ray_session, tmp
     assert kinds.loc["synth_caption", ["modality", "image_control", "image_encoder"]].tolist() \
         == ["image_text", "real", "synthetic-image-encoder"]
     assert kinds.loc["synth_squad", "modality"] == "text"
+    fused = rows[rows["stage"] == "eval/synth_xvnli"]
+    assert set(fused["metric"]) == {"accuracy"} and set(fused["language"]) == {"en", "de", "zh"}
     forgetting = rows[rows["stage"] == "after-target/synth_bucc"]
     assert set(forgetting["target_task"]) == set(spec.target_tasks)
     assert set(forgetting["language"]) == {"de", "zh"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -207,3 +208,40 @@ def test_path_ids_tell_apart_files_with_one_stem(images):
     assert "sub/blue.jpg" in [path.relative_to(images).as_posix() for path in files]
     with pytest.raises(ValueError, match="ids"):
         image_files(images, ids="name")
+
+
+@pytest.mark.slow
+def test_the_precompute_stage_embeds_on_ray_and_later_stages_read_its_table(
+        ray_session, images, encoder, tmp_path):
+    """run_precompute in the session's Ray: the table lands in the run's storage, the
+    manifest entry names it, and a later stage's data settings read COCO's vectors from it."""
+    from sweep.manifest import Manifest
+    from sweep.plan import make_plan
+    from sweep.spec import parse_spec
+    from sweep.stages import STAGES, StageContext
+    from trainables.storage import Location
+    from trainables.tasks import get_task
+
+    for number, path in enumerate(image_files(images), 1):  # COCO's file names only
+        if not path.stem.startswith("COCO_"):
+            path.rename(path.with_name(f"COCO_train2014_{number:012d}{path.suffix}"))
+    spec = parse_spec({
+        "name": "p", "target_tasks": ["synth_xnli"], "intermediate_tasks": ["coco_lit"],
+        "search": {"target": {"intermediate": ["none"]}},
+        "data": {"source": "local", "path": str(tmp_path)},
+        "precompute": {"encoder_revision": "none", "device": "cpu", "batch_size": 2}})
+    plan = make_plan(spec)
+    stage = plan.stage("precompute/coco_lit")
+    # The registry's encoder is CLIP ViT-L/14; the tiny one stands in, the folder beside.
+    stage.config.update(encoder=encoder, image_folder=str(images.relative_to(tmp_path)))
+    root = Location.of(tmp_path / "run")
+    manifest = Manifest.open(root, "p", resume=False)
+    entry = STAGES["precompute"](StageContext(plan, stage, manifest, root, False, True))
+    assert entry["image_count"] == 6 and entry["dim"] == DIM
+    assert entry["images"] == get_task("coco_lit").images.files
+    manifest.record(stage.name, {"status": "finished", **entry})
+    later = StageContext(plan, plan.stage("intermediate/coco_lit"), manifest, root, False, True)
+    data = later.data_config()
+    assert data["image_tables"] == {entry["images"]: entry["table"]}
+    table = load_image_table(data, dataclasses.replace(get_task("coco_lit").images, dim=DIM))
+    assert "391895" in table.row and table.dim == DIM  # COCO's id_pattern on the file stem
