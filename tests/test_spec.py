@@ -515,6 +515,12 @@ def test_a_list_of_base_models_runs_every_stage_per_model():
         suffix = stage.name[stage.name.index("~"):]
         assert all(dep.endswith(suffix) for dep in stage.depends_on)
         assert stage.config["base_model"] == suffix[1:]
+    from sweep.stages.base import StageContext
+
+    stage = next(s for s in plan.stages if s.name == "intermediate/synth_nli~other")
+    context = StageContext(plan, stage, None, None, False, True)
+    assert (context.spec.model.label, context.spec.model.tiny.seed) == ("other", 1)
+    assert context.spec.stage_path("target", "synth_xnli") == "target/synth_xnli~other"
     with pytest.raises(SpecError, match="model: got an empty list"):
         parse_spec({**good(), "model": []})
     one = parse_spec({**good(), "model": [good().get("model", {})]})
