@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from small import write_jsonl
 
 import trainables.data
 from trainables.data import load_examples
@@ -78,14 +79,6 @@ FLICKR_ANN = {"sentences": ["A group of people stand in the back of a truck fill
 def write_json(path, document) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document), encoding="utf-8")
-
-
-def write_jsonl(path, records, blank_after: int | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps(record) for record in records]
-    if blank_after is not None:
-        lines.insert(blank_after, "")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def test_the_readers_are_registered_under_their_formats():

@@ -5,13 +5,11 @@ the registry's xvnli, snli_ve, nlvr2 and marvl entries and their image embedding
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from small import TINY_MODEL
+from small import TINY_MODEL, write_jsonl
 
 from trainables.data import load_examples
 from trainables.families import get_family
@@ -76,14 +74,6 @@ MARVL_ID = [
                         "country_of_residence": "Indonesia", "gender": "male", "age": 31},
      "chapter": "Basic actions and technology", "id": "id-1", "label": False},
 ]
-
-
-def write_jsonl(path, records, blank_after: int | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps(record, ensure_ascii=False) for record in records]
-    if blank_after is not None:
-        lines.insert(blank_after, "")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def test_the_readers_are_registered_under_their_formats():

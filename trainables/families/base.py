@@ -125,14 +125,17 @@ class Family:
     @torch.no_grad()
     def predict_logits(self, model: nn.Module, task: Task, features: Sequence[Feature],
                        context: SplitContext) -> list[torch.Tensor]:
-        """Logits of every feature, in order, one tensor per feature."""
+        """Logits of every feature, in order, one tensor per feature; the batches' other
+        model inputs (image vectors) passed along, as in training."""
         model.eval()
         logits = []
         for start in range(0, len(features), context.batch_size):
             batch = self.collate(features[start : start + context.batch_size],
                                  context.tokenizer.pad_token_id)
-            out = model(task.name, batch["input_ids"].to(context.device),
-                        batch["attention_mask"].to(context.device))
+            inputs = {key: value.to(context.device) for key, value in batch.items()
+                      if key != "labels"}
+            out = model(task.name, inputs.pop("input_ids"), inputs.pop("attention_mask"),
+                        **inputs)
             logits += list(out.float().cpu())
         return logits
 

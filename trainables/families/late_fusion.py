@@ -14,9 +14,9 @@ images' features are concatenated in field order (left, then right), and an MLP 
 Linear to the encoder's hidden size, GELU, dropout, Linear to the labels) gives the logits.
 
 Batches carry the vectors as `images` (batch, images, dim), a model input the training loop
-and `predict_logits` pass to `forward` by name. Predictions, references and scores are
-classification's: the label of the highest logit, accuracy. Only the encoder goes
-downstream, as with every head.
+and evaluation (`Family.predict_logits`) pass to `forward` by name. Predictions, references
+and scores are classification's: the label of the highest logit, accuracy. Only the encoder
+goes downstream, as with every head.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from torch import nn
 from trainables.families.base import (
     Encode,
     Feature,
-    SplitContext,
     label_index,
     pad_sequences,
 )
@@ -124,18 +123,3 @@ class LateFusionFamily(ClassificationFamily):
         if images is None:
             raise ValueError("late fusion: the batch has no images (collate gives them)")
         return head(encode(input_ids, attention_mask, layer=head.layer), attention_mask, images)
-
-    @torch.no_grad()
-    def predict_logits(self, model: nn.Module, task: Task, features: Sequence[Feature],
-                       context: SplitContext) -> list[torch.Tensor]:
-        """Logits of every feature, in order, the batches' image vectors passed along."""
-        model.eval()
-        logits = []
-        for start in range(0, len(features), context.batch_size):
-            batch = self.collate(features[start : start + context.batch_size],
-                                 context.tokenizer.pad_token_id)
-            out = model(task.name, batch["input_ids"].to(context.device),
-                        batch["attention_mask"].to(context.device),
-                        images=batch["images"].to(context.device))
-            logits += list(out.float().cpu())
-        return logits
