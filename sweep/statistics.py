@@ -1,7 +1,7 @@
 """The statistics a comparison needs: a mean over seeds with its interval, paired tests of
-two systems on the same test examples (over examples and seeds), Holm's correction over a
-table of tests, an equivalence test (TOST) of repeated measurements, and XTREME's
-cross-lingual transfer gap.
+two systems on the same test examples (over examples and seeds), Welch's test of two
+independent samples (two base models' seeds), Holm's correction over a table of tests, an
+equivalence test (TOST) of repeated measurements, and XTREME's cross-lingual transfer gap.
 
 Scores are percentages, as everywhere in the engine. A system's per-example scores are a
 (seeds, examples) array: one row per trained seed, one column per test example (1/0 for
@@ -204,6 +204,22 @@ def paired_permutation(
     on the per-example differences of the seed means."""
     return paired_permutation_strata([stratum(candidate, name="candidate")],
                                      [stratum(baseline, name="baseline")], resamples, seed)
+
+
+def welch(candidate: Sequence[float], baseline: Sequence[float],
+          confidence: float = CONFIDENCE) -> PairedTest:
+    """Candidate minus baseline mean of two independent samples (two base models' seeds):
+    Welch's t-test (unequal variances, Welch-Satterthwaite degrees of freedom), its interval
+    and two-sided p-value; NaN interval and p-value with fewer than two values a side or no
+    variance in either."""
+    ours, theirs = (np.asarray(values, dtype=float) for values in (candidate, baseline))
+    difference = float(ours.mean() - theirs.mean())
+    if min(len(ours), len(theirs)) < 2 or (ours.var() == 0 and theirs.var() == 0):
+        return PairedTest(difference, float("nan"), float("nan"), float("nan"))
+    result = stats.ttest_ind(ours, theirs, equal_var=False)
+    interval = result.confidence_interval(confidence)
+    return PairedTest(difference, float(interval.low), float(interval.high),
+                      float(result.pvalue))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -6,7 +6,8 @@ on the same captions and against no intermediate task (the paired tests of
 `sweep.comparisons`, Holm-adjusted); and two measures of the degradation a CLIP-aligned
 encoder might reduce: the cross-lingual transfer gap (en - others) per intermediate, and
 retrieval forgetting, the retrieval score of target checkpoints (`after-target/` stages)
-minus that of the intermediate encoder they started from.
+minus that of the intermediate encoder they started from; and, with several base models (a
+CLIP-distilled encoder beside XLM-R), each one's transfer gap against the first's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from sweep.comparisons import AVERAGE, RESAMPLES, checkpoint_scores, comparisons, transfer_gaps
 from sweep.results import headline_scores, reported
-from sweep.statistics import mean_interval
+from sweep.statistics import holm, mean_interval, welch
 from trainables.tasks import REGISTRY, ImageControl
 from trainables.tasks.schema import CONTROL_SUFFIXES
 from trainables.trial import NO_INTERMEDIATE
@@ -131,6 +132,35 @@ def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
                            ).sort_index()[["seeds", "mean", "low", "high"]]
 
 
+def base_model_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """With several base models: (target task, intermediate task, modality, image control,
+    base model) -> each base model's mean transfer gap over seeds against the first base
+    model's (by name, `reference`): the difference (negative: it degrades less), Welch's
+    95% interval and p over the seeds' gaps, and p Holm-adjusted over the table."""
+    models = sorted(rows["base_model"].dropna().unique())
+    if len(models) < 2:
+        return pd.DataFrame()
+    gaps = {model: transfer_gaps(rows[rows["base_model"] == model]).reset_index()
+            for model in models}
+    keys = ["target_task", "intermediate_task"]
+    reference = dict(tuple(gaps[models[0]].groupby(keys)["gap"]))
+    found = []
+    for model in models[1:]:
+        for key, gap in gaps[model].groupby(keys)["gap"]:
+            if key not in reference:
+                continue
+            test = welch(gap.tolist(), reference[key].tolist())
+            found.append({**dict(zip(keys, key, strict=True)), "base_model": model,
+                          "reference": models[0], "seeds": len(gap), "gap": gap.mean(),
+                          "reference_gap": reference[key].mean(), **vars(test)})
+    if not found:
+        return pd.DataFrame()
+    table = pd.DataFrame(found).join(_kinds(rows).droplevel("base_model").groupby(
+        level="intermediate_task").first(), on="intermediate_task")
+    table["p_holm"] = holm(table["p_value"].tolist())
+    return table.set_index([*keys, *KIND, "base_model"]).sort_index()
+
+
 def _retrieval_means(rows: pd.DataFrame, prefix: str, keys: list[str]) -> pd.Series:
     """Each encoder's retrieval score averaged over its languages, of `prefix` stages."""
     rows = reported(rows[rows["stage"].str.startswith(prefix)])
@@ -163,7 +193,7 @@ def forgetting_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 def named_tables(rows: pd.DataFrame, predictions: pd.DataFrame | None = None,
                  test: str = "bootstrap", resamples: int = RESAMPLES) -> dict[str, pd.DataFrame]:
-    """`sweep results --vision`: the four tables by title, the empty ones left out."""
+    """`sweep results --vision`: its tables by title, the empty ones left out."""
     named = {
         "intermediate task (modality, image control) x task: mean over languages (mean over "
         "seeds, 95% interval)": modality_table(rows),
@@ -174,5 +204,7 @@ def named_tables(rows: pd.DataFrame, predictions: pd.DataFrame | None = None,
         gap_table(rows),
         "retrieval forgetting: after target fine-tuning minus the intermediate encoder "
         "(change: mean over target seeds, 95% interval)": forgetting_table(rows),
+        "transfer gap of each base model against the first (difference: Welch's 95% "
+        "interval and p over seeds, Holm-adjusted)": base_model_gaps(rows),
     }
     return {title: table for title, table in named.items() if not table.empty}

@@ -239,3 +239,20 @@ def test_tost_refuses_what_it_cannot_test():
         tost([1.0, 2.0], [1.0, 2.0], margin=0)
     with pytest.raises(ValueError, match="alpha in"):
         tost([1.0, 2.0], [1.0, 2.0], alpha=0.5)
+
+
+def test_welch_is_the_textbook_formula():
+    from sweep.statistics import welch
+
+    a, b = [3.0, 4.5, 5.0, 6.5], [1.0, 2.0, 2.5]
+    va, vb = np.var(a, ddof=1) / 4, np.var(b, ddof=1) / 3
+    freedom = (va + vb) ** 2 / (va**2 / 3 + vb**2 / 2)
+    t = (np.mean(a) - np.mean(b)) / np.sqrt(va + vb)
+    half = stats.t.ppf(0.975, freedom) * np.sqrt(va + vb)
+    result = welch(a, b)
+    assert result.difference == pytest.approx(np.mean(a) - np.mean(b))
+    assert result.p_value == pytest.approx(2 * stats.t.sf(abs(t), freedom))
+    assert (result.low, result.high) == pytest.approx((result.difference - half,
+                                                       result.difference + half))
+    assert np.isnan(welch([1.0], [2.0, 3.0]).p_value)  # one seed: no test
+    assert np.isnan(welch([1.0, 1.0], [2.0, 2.0]).p_value)

@@ -9,6 +9,7 @@ import pytest
 
 from sweep.vision import (
     against_controls,
+    base_model_gaps,
     forgetting_table,
     gap_table,
     has_images,
@@ -99,3 +100,19 @@ def test_gap_and_forgetting(rows):
 
 def test_a_run_without_images_has_no_vision_view(rows):
     assert not has_images(rows.assign(modality="text"))
+
+
+def test_base_models_are_compared_by_their_transfer_gaps(rows):
+    assert base_model_gaps(rows).empty  # one base model
+    # A CLIP-aligned encoder whose German is 5 points closer to its English (gaps 9, 10).
+    clip = rows.assign(base_model="mclip-xlmr")
+    clip.loc[clip["language"] == "de", "value"] += 5 + clip["seed"].fillna(0)
+    table = base_model_gaps(pd.concat([rows, clip]))
+    cell = table.loc[("synth_xnli", "synth_caption", "image_text", "real", "tiny-xlmr")]
+    assert cell["reference"] == "mclip-xlmr"  # the first by name
+    assert cell["difference"] == pytest.approx(5.5) and cell["seeds"] == 2
+    assert cell["low"] < cell["difference"] < cell["high"] and 0 < cell["p_holm"] <= 1
+    named = named_tables(pd.concat([rows, clip]))
+    assert any("each base model" in title for title in named)
+    gaps = gap_table(pd.concat([rows, clip]))  # per base model, never averaged together
+    assert set(gaps.index.get_level_values("base_model")) == {"tiny-xlmr", "mclip-xlmr"}
