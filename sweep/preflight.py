@@ -210,7 +210,9 @@ def check_sources(spec: Spec) -> dict[str, Any]:
                 problems.append(f"task {name!r} has no {split} split on the hub (it has "
                                 f"{', '.join(task.hub.splits)}): evaluation.splits")
                 continue
-            revision = spec.data.revisions.get(name) or task.hub.revision
+            revisions = spec.data.revisions  # a control's: its real task's
+            revision = (revisions.get(name) or revisions.get(task.files_of or name)
+                        or task.hub.revision)
             if (task.hub.path, revision) not in resolved:
                 resolved[task.hub.path, revision] = _hub_commit(task.hub.path, "dataset", revision)
                 problem = resolved[task.hub.path, revision][1]
@@ -240,7 +242,11 @@ def _image_problems(spec: Spec, tasks: set[str]) -> list[str]:
             continue
         checked.add(images)
         if spec.precompute is not None and images.image_folder:  # made by the run itself
-            folder = Path(data["path"] or ".").expanduser() / images.image_folder
+            if not data["path"]:
+                problems.append(f"task {name!r}: images to embed (precompute) are read under "
+                                "data.path, which is not set")
+                continue
+            folder = Path(data["path"]).expanduser() / images.image_folder
             if not folder.is_dir():
                 problems.append(f"task {name!r}: images to embed (precompute): {folder} is "
                                 "not a directory")

@@ -306,7 +306,7 @@ def report_context(run: Run, baseline: str = NO_INTERMEDIATE) -> dict[str, Any]:
                   if not gaps.empty else None}
     vision = None
     if has_images(rows):  # every table but the comparisons as it is; those with marks
-        vision = [html_table(title, marked(table) if "p_holm" in table else table)
+        vision = [html_table(title, marked(table) if {"mean", "p_holm"} <= set(table) else table)
                   for title, table in vision_tables(rows, run.predictions).items()]
     efficiency = None
     if run.efficiency is not None:

@@ -166,14 +166,22 @@ def tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return made
 
 
-def by_base_model(rows: pd.DataFrame, make: Callable[[pd.DataFrame], Any]) -> Any:
-    """`make(rows)` (a table, or tables by title) once per base model, each table gaining a
-    leading `base_model` level, where the run compared several base models; else as it is.
-    Scores of different base models are never averaged together."""
+def by_base_model(rows: pd.DataFrame, make: Callable[..., Any],
+                  predictions: pd.DataFrame | None = None) -> Any:
+    """`make(rows, predictions)` (a table, or tables by title) once per base model, each
+    with that model's rows and kept predictions (those of its stages), each table gaining
+    a leading `base_model` level, where the run compared several base models; else as it
+    is. Scores of different base models are never averaged or tested together."""
     models = sorted(rows["base_model"].dropna().unique()) if "base_model" in rows else []
     if len(models) < 2:
-        return make(rows)
-    parts = {model: make(rows[rows["base_model"] == model]) for model in models}
+        return make(rows, predictions)
+
+    def of(model: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        chosen = rows[rows["base_model"] == model]
+        return chosen, None if predictions is None else predictions[
+            predictions["stage"].isin(set(chosen["stage"]))]
+
+    parts = {model: make(*of(model)) for model in models}
     if not all(isinstance(part, dict) for part in parts.values()):
         return pd.concat(parts, names=["base_model"])
     titles = dict.fromkeys(title for part in parts.values() for title in part)

@@ -128,7 +128,9 @@ def stage_rows(
     """One evaluation's rows, one per metric it measured: `facts` plus the outcome of an
     `evaluate_*` task (metrics, seconds, num_examples, node_id)."""
     base = {
-        "experiment": spec.name, "stage": stage.name, "base_model": spec.model.name,
+        "experiment": spec.name, "stage": stage.name,
+        # Several base models may share a name (two revisions): their labels tell them apart.
+        "base_model": spec.model.label if spec.base_models else spec.model.name,
         "task": stage.task, "synthetic": get_task(stage.task).synthetic,
         "wall_seconds": outcome["seconds"], "num_examples": outcome["num_examples"],
         "node_id": outcome["node_id"],

@@ -317,6 +317,10 @@ class Spec(Strict):
     @classmethod
     def _model_list(cls, data: Any) -> Any:
         """`model: [a, b]` -> model a, base_models (a, b); a list of one is that model."""
+        if isinstance(data, dict) and "base_models" in data and not isinstance(
+                data.get("model"), list) and data["base_models"]:
+            raise ValueError("base_models: got a value; allowed: none (list the base models "
+                             "under model)")
         if isinstance(data, dict) and isinstance(data.get("model"), list):
             models = data["model"]
             if not models:
@@ -335,8 +339,11 @@ class Spec(Strict):
         """This spec with `model` the base model called `label` (None: unchanged)."""
         if label is None:
             return self
-        return self.model_copy(update={"model": next(
-            model for model in self.models() if model.label == label)})
+        for model in self.models():
+            if model.label == label:
+                return self.model_copy(update={"model": model})
+        raise ValueError(f"base model {label!r}: not one of "
+                         f"{', '.join(model.label for model in self.models())}")
 
     @property
     def model_suffix(self) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sweep.errors import ResultsError
 
-Tables = dict[str, pd.DataFrame]
+if TYPE_CHECKING:  # `sweep --help` and every other command load no pandas
+    import pandas as pd
+
+Tables = dict[str, "pd.DataFrame"]
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,8 @@ def _arms(frame: pd.DataFrame, path: str, args: argparse.Namespace) -> Tables:
     if not has_arms(frame):
         raise ResultsError(f"{path}: no evaluation of a target arm besides zero_shot "
                            "(search.target.arms)")
-    predictions = _predictions(path)
-    return by_base_model(frame, lambda rows: named_tables(rows, predictions, args.test,
-                                                          args.resamples))
+    return by_base_model(frame, lambda rows, predictions: named_tables(
+        rows, predictions, args.test, args.resamples), _predictions(path))
 
 
 def _vision(frame: pd.DataFrame, path: str, args: argparse.Namespace) -> Tables:
@@ -93,18 +93,19 @@ def _compare(frame: pd.DataFrame, path: str, args: argparse.Namespace) -> Tables
     from sweep.comparisons import comparisons, transfer_gaps
     from sweep.results import by_base_model
 
-    predictions = _predictions(path)
-    return by_base_model(frame, lambda rows: {
+    return by_base_model(frame, lambda rows, predictions: {
         f"intermediate task against {args.compare} (mean over seeds, 95% interval; paired "
         f"{args.test} p-values, Holm-adjusted over the table)":
         comparisons(rows, args.compare, predictions, args.test, args.resamples),
-        "cross-lingual transfer gap per checkpoint (en - others)": transfer_gaps(rows)})
+        "cross-lingual transfer gap per checkpoint (en - others)": transfer_gaps(rows)},
+        _predictions(path))
 
 
 def _default(frame: pd.DataFrame, path: str, args: argparse.Namespace) -> Tables:
     from sweep.results import by_base_model, tables
 
-    return by_base_model(frame, tables)  # a task the registry does not know: ResultsError
+    # A task the registry does not know: ResultsError.
+    return by_base_model(frame, lambda rows, predictions: tables(rows))
 
 
 VIEWS: tuple[View, ...] = (

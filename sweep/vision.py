@@ -91,7 +91,9 @@ def against_controls(rows: pd.DataFrame, predictions: pd.DataFrame | None = None
     difference and the paired test's p-values (Holm within each comparison's table)."""
     tables = []
     for base_model, group in rows.groupby("base_model"):
-        trained = set(group["intermediate_task"].dropna())
+        # The intermediates some evaluated target checkpoint started from (a partial run, or
+        # search.target.intermediate leaving a control out, has fewer).
+        trained = set(checkpoint_scores(group)["intermediate_task"].dropna())
         pairs = {(candidate, control) for candidate in trained
                  if (control := text_only_control(candidate)) in trained}
         pairs |= {(candidate, NO_INTERMEDIATE) for candidate in trained
@@ -101,7 +103,8 @@ def against_controls(rows: pd.DataFrame, predictions: pd.DataFrame | None = None
             candidates = {candidate for candidate, other in pairs if other == baseline}
             kept = group[group["intermediate_task"].isin(candidates | {baseline})]
             kept_predictions = None if predictions is None else predictions[
-                predictions["intermediate_task"].isin(candidates | {baseline})]
+                predictions["stage"].isin(set(group["stage"]))  # this base model's only
+                & predictions["intermediate_task"].isin(candidates | {baseline})]
             table = comparisons(kept, baseline, kept_predictions, test, resamples)
             table = table.xs(AVERAGE, level="language", drop_level=False)
             table = table[table.index.get_level_values("intermediate_task") != baseline]

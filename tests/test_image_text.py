@@ -70,6 +70,13 @@ def test_ties_with_a_wrong_image_count_against_the_caption():
         "tr_r@1": 0.0, "tr_r@5": 100.0, "tr_r@10": 100.0}  # 4 wrong captions tie
 
 
+def test_a_diverged_model_scores_nothing():
+    # NaN scores (an fp16 overflow) tie with every candidate: ranked last, never first.
+    assert set(iglue_recall(np.full((3, 3), np.nan), [0, 1, 2]).values()) == {0.0, 100.0}
+    assert iglue_recall(np.full((3, 3), np.nan), [0, 1, 2])["ir_r@1"] == 0.0
+    assert iglue_recall(np.full((12, 12), np.nan), list(range(12)))["tr_r@10"] == 0.0
+
+
 def test_recall_from_kept_rankings():
     assert recall_from_rankings([["a", "b"], ["a", "b"], ["c"]], ["a", "b", "b"],
                                 ks=(1, 2)) == {"ir_r@1": 100 / 3, "ir_r@2": 200 / 3}

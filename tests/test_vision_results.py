@@ -116,3 +116,22 @@ def test_base_models_are_compared_by_their_transfer_gaps(rows):
     assert any("each base model" in title for title in named)
     gaps = gap_table(pd.concat([rows, clip]))  # per base model, never averaged together
     assert set(gaps.index.get_level_values("base_model")) == {"tiny-xlmr", "mclip-xlmr"}
+
+
+def test_each_base_model_is_tested_on_its_own_predictions(rows):
+    from sweep.results import by_base_model
+
+    clip = rows.assign(base_model="mclip-xlmr", stage=rows["stage"] + "~mclip-xlmr")
+    both = pd.concat([rows, clip])
+    predictions = pd.DataFrame({"stage": ["eval/synth_xnli", "eval/synth_xnli~mclip-xlmr"],
+                                "example_id": ["1", "1"]})
+    seen = {}
+
+    def make(model_rows, model_predictions):
+        seen[model_rows["base_model"].iloc[0]] = list(model_predictions["stage"])
+        return {"t": model_rows.groupby("intermediate_task")["value"].mean().to_frame()}
+
+    named = by_base_model(both, make, predictions)
+    assert seen == {"tiny-xlmr": ["eval/synth_xnli"],
+                    "mclip-xlmr": ["eval/synth_xnli~mclip-xlmr"]}
+    assert set(named["t"].index.get_level_values("base_model")) == {"tiny-xlmr", "mclip-xlmr"}

@@ -39,7 +39,9 @@ def load_examples(
 
 def _load_split(data_cfg: Mapping[str, Any], task: Task, split: str, language: str) -> list:
     if task.reads_hub(data_cfg["source"], language):
-        revision = data_cfg.get("revisions", {}).get(task.name) or task.hub.revision
+        revisions = data_cfg.get("revisions", {})  # a control's: its real task's
+        revision = (revisions.get(task.name) or revisions.get(task.files_of or task.name)
+                    or task.hub.revision)
         return _load_from_hub(task, split, language, revision)
     files = local_files(data_cfg, task.name, split, language)
     reader = READERS[task.local.format if task.local else FileFormat.JSONL]

@@ -87,10 +87,12 @@ def _checkpoint_weights(name: str, revision: str | None) -> dict[str, torch.Tens
 
         directory = Path(snapshot_download(name, revision=revision, allow_patterns=[
             "*.safetensors", "*.bin", "*.json"]))
-    files = sorted(directory.glob("*.safetensors")) or sorted(directory.glob("*.bin"))
+    # Weights only: a checkpoint folder may hold training_args.bin or optimizer.bin too.
+    files = sorted(directory.glob("*.safetensors")) or sorted(
+        path for path in directory.glob("*.bin") if path.name.startswith("pytorch_model"))
     if not files:
-        raise FileNotFoundError(f"model {name!r}: no *.safetensors or *.bin weights in "
-                                f"{directory}")
+        raise FileNotFoundError(f"model {name!r}: no *.safetensors or pytorch_model*.bin "
+                                f"weights in {directory}")
     weights: dict[str, torch.Tensor] = {}
     for file in files:
         if file.suffix == ".safetensors":

@@ -176,9 +176,11 @@ def train_loop_per_worker(config: dict) -> None:
     else:
         model = MultiTaskModel(load_encoder(config["model"], config.get("init_checkpoint")),
                                list(tasks.values()))
+    # A mixture's other heads, and the layers above a task's pooling layer, get no gradient
+    # in a step: DDP must be told to look for unused parameters.
+    unused = len(tasks) > 1 or any(task.pool_layer != -1 for task in tasks.values())
     model = ray.train.torch.prepare_model(
-        model, parallel_strategy_kwargs={"find_unused_parameters": len(tasks) > 1}
-    )
+        model, parallel_strategy_kwargs={"find_unused_parameters": unused})
     core = model.module if hasattr(model, "module") else model
     worker_nodes = _worker_nodes(world_size)
 

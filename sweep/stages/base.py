@@ -33,9 +33,10 @@ class StageContext:
         run's precompute stages made (`image_tables`: the vectors' registry files -> the
         table in the run's storage that replaces them)."""
         data = self.spec.data.model_dump()
+        planned = {stage.name for stage in self.plan.stages if stage.kind == "precompute"}
         tables = {entry["images"]: entry["table"]
                   for name, entry in self.manifest.stages.items()
-                  if name.startswith("precompute/") and entry.get("status") == "finished"}
+                  if name in planned and entry.get("status") == "finished"}
         return {**data, "image_tables": tables} if tables else data
 
 

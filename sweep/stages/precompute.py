@@ -1,7 +1,7 @@
 """precompute/<task>: the image vectors of an image-text task whose images are a local
 folder, made in one Ray task (on a GPU where trials have GPUs) with the task's own image
 encoder (`trainables.precompute`), cached on that node by content hash and copied into the
-run's storage, `precompute/<stage>/embeddings.parquet`; every later stage reads them there
+run's storage, `precompute/<stage>-<hash>/embeddings.parquet`; every later stage reads them
 in place of the task's published files (`StageContext.data_config`)."""
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def run_precompute(ctx: StageContext) -> dict[str, Any]:
                                            and spec.resources.gpus_per_worker > 0)
     bundle = evaluation_resources(spec.resources.model_dump())
     remote = ray.remote(num_cpus=bundle["CPU"], num_gpus=1 if on_gpu else 0)(precompute_table)
-    destination = ctx.root.join("precompute", stage.slug)
+    # The config hash in the path: a rerun with other settings never overwrites a table
+    # that nodes may hold cached by its location.
+    destination = ctx.root.join("precompute", f"{stage.slug}-{stage.config_hash}")
     if not ctx.quiet:
         print(f"[{stage.name}] embedding {stage.config['image_folder']} with "
               f"{stage.config['encoder']}", file=sys.stderr)

@@ -20,12 +20,21 @@ from typing import Any
 RECALL_KS = (1, 5, 10)
 
 
+def _finite(scores: Any) -> Any:
+    """The scores with NaN and infinities as -inf: a diverged model's NaN ties with every
+    candidate, ranking its query last instead of first."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=np.float64)
+    return np.where(np.isfinite(scores), scores, -np.inf)
+
+
 def image_ranks(scores: Any, caption_image: Sequence[int]) -> Any:
     """Each caption's image rank: `scores` (captions, images), `caption_image[i]` the column
     of caption i's image."""
     import numpy as np
 
-    scores = np.asarray(scores)
+    scores = _finite(scores)
     gold = np.asarray(caption_image, dtype=np.int64)
     gold_scores = scores[np.arange(len(gold)), gold][:, None]
     higher = (scores > gold_scores).sum(axis=1)
@@ -39,7 +48,7 @@ def caption_ranks(scores: Any, caption_image: Sequence[int], images: Sequence[in
     image needs a caption."""
     import numpy as np
 
-    scores = np.asarray(scores)
+    scores = _finite(scores)
     gold = np.asarray(caption_image, dtype=np.int64)[:, None] == np.asarray(images)[None, :]
     if not gold.any(axis=0).all():
         raise ValueError("text retrieval needs at least one caption of every image")
