@@ -135,9 +135,11 @@ def make_plan(spec: Spec) -> Plan:
     # Image vectors first, once whatever the base models: every training stage reads them
     # (and so, through it, the rest).
     for task, images in precomputed_images(spec).items():
+        # What decides the vectors: not the batch size or the device.
         config = {"task": task, "image_folder": images.image_folder, "encoder": images.encoder,
                   "image_ids": images.image_ids, "data": spec.data.model_dump(),
-                  "precompute": spec.precompute.model_dump()}
+                  "precompute": spec.precompute.model_dump(include={"encoder_revision",
+                                                                    "precision"})}
         stages.append(Stage(f"precompute/{task}", "precompute", task, (), 1,
                             _eval_resources(spec), config, config_hash(config)))
     for model in spec.models():
@@ -168,10 +170,16 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
         stages.append(Stage(name, kind, task, tuple(depends_on), trials, resources, config,
                             hashes[name], repeats))
 
-    precomputed = [stage.name for stage in stages if stage.kind == "precompute"]
+    def images_of(tasks: list[str]) -> list[str]:
+        """The precompute stages whose vectors `tasks` (or their training data) read."""
+        read = {get_task(other).images for name in tasks for other in (
+            name, get_task(name).training_task, get_task(name).dev_task,
+            *get_task(name).train_also) if other}
+        return [stage.name for stage in stages
+                if stage.kind == "precompute" and get_task(stage.task).images in read]
     for name in spec.intermediate_names():
         members, cap = spec.intermediate_members(name)
-        add(named("intermediate", name), "intermediate", name, list(precomputed),
+        add(named("intermediate", name), "intermediate", name, images_of(members),
             count_training_trials(spec, "intermediate", name), _training_resources(spec),
             {**shared, "tasks": members, "cap": cap,
              "search": spec.stage_search("intermediate", name).model_dump()},
@@ -194,7 +202,7 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
                     config["search"] = {**search, "shots": spec.search.target.shots,
                                         "shot_seed": spec.search.target.shot_seed}
             after = [named("target", task)] if ARMS[arm].from_zero_shot \
-                else [*precomputed, *upstream]
+                else [*images_of([task]), *upstream]
             add(named("target", task, arm, language), "target", task, after,
                 count_training_trials(spec, "target", task, arm), _training_resources(spec),
                 config, spec.repeats("target", task))

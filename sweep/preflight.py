@@ -197,6 +197,11 @@ def check_sources(spec: Spec) -> dict[str, Any]:
         if problem:
             where = f"model[{index}].name" if spec.base_models else "model.name"
             problems.append(f"{where} {model.name!r}: {problem}")
+        if model.architecture and not Path(model.architecture).expanduser().is_dir():
+            problem = _hub_commit(model.architecture, "model", model.architecture_revision)[1]
+            if problem:
+                where = f"model[{index}]" if spec.base_models else "model"
+                problems.append(f"{where}.architecture {model.architecture!r}: {problem}")
         if spec.base_models:
             commits.setdefault("base_models", {})[model.label] = commit
         if model == spec.model:
@@ -234,7 +239,7 @@ def _image_problems(spec: Spec, tasks: set[str]) -> list[str]:
     """The image vectors of every image-text task the plan reads: the images' folder exists
     where the run precomputes them, else the hub dataset resolves or the local files exist
     (the offline benchmark writes its own)."""
-    problems, checked = [], set()
+    problems, checked, hub = [], set(), set()
     data = spec.data.model_dump()
     for name in sorted(tasks):
         images = get_task(name).images
@@ -242,6 +247,12 @@ def _image_problems(spec: Spec, tasks: set[str]) -> list[str]:
             continue
         checked.add(images)
         if spec.precompute is not None and images.image_folder:  # made by the run itself
+            if not Path(images.encoder).expanduser().is_dir() and images.encoder not in hub:
+                hub.add(images.encoder)
+                problem = _hub_commit(images.encoder, "model",
+                                      spec.precompute.encoder_revision)[1]
+                if problem:
+                    problems.append(f"precompute: image encoder {images.encoder!r}: {problem}")
             if not data["path"]:
                 problems.append(f"task {name!r}: images to embed (precompute) are read under "
                                 "data.path, which is not set")

@@ -26,6 +26,7 @@ from sweep.errors import PreflightError, StageFailed, SweepInterrupted
 from sweep.manifest import Manifest
 from sweep.plan import make_plan
 from sweep.preflight import TRIAL_DRIVER, pin_revisions, run_preflight
+from sweep.schema import ModelSpec
 from sweep.spec import Spec
 from sweep.stages import STAGES, StageContext
 from trainables.data import data_root
@@ -153,11 +154,24 @@ def run_commits(
     if "revisions" not in manifest.data:
         return {} if manifest.stages else resolved
     recorded, began = manifest.data["revisions"], manifest.data.get("spec", {})
-    commits = {**resolved, "datasets": dict(resolved.get("datasets", {}))}
+    commits = {**resolved, "datasets": dict(resolved.get("datasets", {})),
+               "base_models": dict(resolved.get("base_models") or {})}
     asked_then = {key: began.get("model", {}).get(key) for key in ("name", "revision")}
     if resolved.get("model") and recorded.get("model") and \
             asked_then == {"name": spec.model.name, "revision": spec.model.revision}:
         commits["model"] = recorded["model"]
+    # Each listed base model likewise, by its label, where it asks for what it asked then.
+    listed_then = {ModelSpec(**model).label: model for model in began.get("base_models", [])}
+    for label, commit in (resolved.get("base_models") or {}).items():
+        model = spec.for_model(label).model
+        then = listed_then.get(label, {})
+        if commit and recorded.get("base_models", {}).get(label) and \
+                (then.get("name"), then.get("revision")) == (model.name, model.revision):
+            commits["base_models"][label] = recorded["base_models"][label]
+    if spec.base_models and commits["base_models"].get(spec.model.label):
+        commits["model"] = commits["base_models"][spec.model.label]
+    if not commits["base_models"]:
+        del commits["base_models"]
     pinned_then = began.get("data", {}).get("revisions", {})
     for task in commits["datasets"]:
         if recorded.get("datasets", {}).get(task) and \

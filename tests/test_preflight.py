@@ -194,6 +194,31 @@ def test_a_resumed_run_reads_the_commits_it_began_with():
     assert run_commits(recorded, changed, resume=True, resolved=now) == now
 
 
+def test_a_resumed_run_of_several_base_models_reads_each_ones_commits():
+    from sweep.manifest import Manifest
+    from sweep.runner import run_commits
+
+    def models(clip_revision: str):
+        return parse_spec({"name": "p", "target_tasks": ["xnli"], "data": {"source": "hub"},
+                           "model": [{"source": "hub", "name": "FacebookAI/xlm-roberta-large",
+                                      "revision": "main", "tag": "xlmr"},
+                                     {"source": "hub", "name": "M-CLIP/x", "tag": "mclip",
+                                      "revision": clip_revision}]})
+
+    spec = models("main")
+    now = {"model": "n" * 40, "datasets": {}, "base_models": {"xlmr": "n" * 40,
+                                                              "mclip": "c" * 40}}
+    began = {"model": "b" * 40, "datasets": {}, "base_models": {"xlmr": "b" * 40,
+                                                                "mclip": "d" * 40}}
+    recorded = Manifest(None, {"revisions": began, "stages": {"intermediate/mnli~xlmr": {}},
+                               "spec": spec.model_dump(mode="json")})
+    assert run_commits(recorded, spec, resume=True, resolved=now) == began
+    # One model asks for another revision now: it alone is resolved afresh.
+    mixed = run_commits(recorded, models("v2"), resume=True, resolved=now)
+    assert mixed["base_models"] == {"xlmr": "b" * 40, "mclip": "c" * 40}
+    assert mixed["model"] == "b" * 40
+
+
 def test_a_pooled_split_needs_every_languages_files(tmp_path):
     """LAReQA ranks one pool of every language's sentences, whichever languages it scores."""
     spec = parse_spec({"name": "p", "model": SMALL_MODEL, "target_tasks": ["lareqa"],

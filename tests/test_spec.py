@@ -489,9 +489,16 @@ def test_precompute_stages_come_first_once_per_image_set():
                                                "precompute/flickr30k_lit"]
     assert plan.stages[:3] == tuple(first)
     assert first[0].config["image_folder"] == "coco/images"
-    for stage in plan.stages:
-        if stage.kind in ("intermediate", "target"):
-            assert {s.name for s in first} <= set(stage.depends_on)
+    # Each training stage waits for the vectors it reads, and only those.
+    assert plan.stage("intermediate/coco_lit").depends_on == ("precompute/coco_lit",)
+    assert plan.stage("intermediate/coco_lit_scrambled").depends_on == ("precompute/coco_lit",)
+    assert set(plan.stage("target/xflickrco").depends_on) == {
+        "precompute/xflickrco", "precompute/flickr30k_lit", "intermediate/coco_lit",
+        "intermediate/coco_lit_scrambled"}
+    # The batch size and the device do not change the vectors: nor the stages' hashes.
+    faster = make_plan(Spec.model_validate({**document, "precompute": {
+        "encoder_revision": "abc", "batch_size": 512, "device": "cuda"}}))
+    assert [s.config_hash for s in faster.stages] == [s.config_hash for s in plan.stages]
     # The stages besides are those of the plan without precompute, upstream of them changed.
     assert [stage.name for stage in plan.stages[3:]] == [s.name for s in without.stages]
 
