@@ -41,7 +41,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sweep.results import load, tables
+    from sweep.results import by_base_model, load, tables
     from sweep.runner import run_sweep
 
     spec = _load(args.file)
@@ -54,15 +54,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"\nsweep {spec.name!r} done in {outcome.seconds:.0f}s: ran {len(outcome.ran)} stages, "
           f"skipped {len(outcome.skipped)} finished earlier; results in {outcome.storage}")
     try:
-        for title, table in tables(load(outcome.storage)).items():
+        rows = load(outcome.storage)
+        for title, table in by_base_model(rows, lambda part, _: tables(part)).items():
             print(f"\n{title}\n{table.round(4).to_string()}")
     except FileNotFoundError:
         return 0  # no result rows: nothing to report
     if outcome.storage.is_local:
-        from sweep.report import write_report
+        from sweep.report import write_reports
 
         try:
-            print(f"\nreport: {write_report(outcome.storage)}")
+            for path in write_reports(outcome.storage):
+                print(f"\nreport: {path}")
         except SweepError as error:  # e.g. no `none` checkpoint to compare against
             print(f"no report: {error}", file=sys.stderr)
     return 0
@@ -120,11 +122,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from sweep.figures import save_figures
-    from sweep.report import load_run, run_figures
+    from sweep.report import base_model_runs, load_run, run_figures
 
     run = load_run(args.path)  # no run or no result rows: ResultsError, exit 2
-    for path in save_figures(run_figures(run, args.compare), args.out, tuple(args.format)):
-        print(path)
+    for model, part in base_model_runs(run).items():  # a folder a base model, of several
+        out = Path(args.out) / model if model else args.out
+        for path in save_figures(run_figures(part, args.compare), out, tuple(args.format)):
+            print(path)
     if run.curves is None:
         print("note: no learning curves (the run was made before training stages wrote "
               "curves/)", file=sys.stderr)
@@ -132,9 +136,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sweep.report import write_report
+    from sweep.report import write_reports
 
-    print(write_report(args.path, args.out, args.compare))
+    for path in write_reports(args.path, args.out, args.compare):
+        print(path)
     return 0
 
 

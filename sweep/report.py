@@ -337,10 +337,37 @@ def render(context: dict[str, Any]) -> str:
     return environment.get_template(TEMPLATE).render(**context)
 
 
-def write_report(storage: str | Path | Location, out: str | Path | None = None,
-                 baseline: str = NO_INTERMEDIATE) -> Path:
+def base_model_runs(run: Run) -> dict[str | None, Run]:
+    """The run as it is (key None), or, where it compared several base models, one Run per
+    model (by its label): its rows, kept predictions, trials, curves and efficiency records,
+    and the manifest's stages of that model with the precompute stages they share."""
+    models = sorted(run.rows["base_model"].dropna().unique())
+    if len(models) < 2:
+        return {None: run}
+
+    def of(frame: pd.DataFrame | None, suffix: str) -> pd.DataFrame | None:
+        if frame is None or "stage" not in frame:
+            return frame
+        return frame[frame["stage"].str.endswith(suffix)]
+
+    parts = {}
+    for model in models:
+        suffix = f"~{model}"  # a listed base model's stages end with its label
+        stages = {name: entry for name, entry in run.manifest["stages"].items()
+                  if name.endswith(suffix) or name.startswith("precompute/")}
+        parts[model] = dataclasses.replace(
+            run, manifest={**run.manifest, "stages": stages},
+            rows=run.rows[run.rows["base_model"] == model], trials=of(run.trials, suffix),
+            curves=of(run.curves, suffix), predictions=of(run.predictions, suffix),
+            efficiency=of(run.efficiency, suffix))
+    return parts
+
+
+def write_reports(storage: str | Path | Location, out: str | Path | None = None,
+                  baseline: str = NO_INTERMEDIATE) -> list[Path]:
     """Write a run's report to `out` (default: `report.html` in a local run's storage
-    folder); returns where it went."""
+    folder), one per base model where it compared several (`report-<model>.html`, never
+    averaging them together); returns where they went."""
     run = load_run(storage)
     if out is None:
         if not run.storage.is_local:
@@ -348,5 +375,19 @@ def write_report(storage: str | Path | Location, out: str | Path | None = None,
         out = Path(run.storage.uri) / REPORT
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(report_context(run, baseline)), encoding="utf-8")
-    return out
+    written = []
+    for model, part in base_model_runs(run).items():
+        context = report_context(part, baseline)
+        target = out
+        if model is not None:
+            context["run"]["experiment"] += f" (base model {model})"
+            target = out.with_name(f"{out.stem}-{model}{out.suffix}")
+        target.write_text(render(context), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def write_report(storage: str | Path | Location, out: str | Path | None = None,
+                 baseline: str = NO_INTERMEDIATE) -> Path:
+    """`write_reports`, returning where the (first) report went."""
+    return write_reports(storage, out, baseline)[0]

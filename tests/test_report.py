@@ -286,3 +286,37 @@ def test_the_browser_check_catches_errors_requests_and_blank_pages(tmp_path, bod
                     "</html>")
     with pytest.raises(AssertionError, match=problem):
         assert_clean(browse(page, tmp_path / "profile"))
+
+
+def test_a_run_of_two_base_models_gets_a_report_each_never_averaged(tmp_path, capsys):
+    """Each base model's rows, trials and stages in its own report (`~<model>` stages)."""
+    import pandas as pd
+
+    from sweep.cli import main
+    from sweep.report import base_model_runs, write_reports
+
+    root = write_run(tmp_path / "run")
+    for folder in ("rows", "trials"):
+        for file in (root / folder).glob("*.parquet"):
+            frame = pd.read_parquet(file)
+            file.unlink()
+            for model, shift in (("xlmr", 0.0), ("mclip", 10.0)):
+                part = frame.assign(stage=frame["stage"] + f"~{model}")
+                if folder == "rows":
+                    part = part.assign(base_model=model, value=part["value"] + shift)
+                part.to_parquet(file.with_name(f"{file.stem}~{model}.parquet"))
+    (root / "curves" / "all.parquet").unlink()
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["stages"] = {f"{name}~{model}": entry for name, entry in STAGES.items()
+                          for model in ("xlmr", "mclip")}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    parts = base_model_runs(load_run(root))
+    assert set(parts) == {"xlmr", "mclip"}
+    assert set(parts["mclip"].rows["base_model"]) == {"mclip"}
+    assert all(name.endswith("~mclip") for name in parts["mclip"].manifest["stages"])
+    assert set(parts["mclip"].trials["stage"].str.rsplit("~", n=1).str[1]) == {"mclip"}
+    paths = write_reports(root)
+    assert [path.name for path in paths] == ["report-mclip.html", "report-xlmr.html"]
+    assert "(base model mclip)" in paths[0].read_text()
+    assert main(["report", str(root)]) == 0
+    assert capsys.readouterr().out.split() == [str(path) for path in paths]
