@@ -26,7 +26,8 @@ from trainables.offline.builders.common import BenchmarkWriter, Inputs
 from trainables.offline.grammar import SYNTAX
 from trainables.offline.lexicon import LANGUAGES, build_lexicons
 from trainables.tasks import NLI_LABELS, Family, ImageControl, get_task
-from trainables.tasks.schema import CONTROL_SUFFIXES, check_registry
+from trainables.tasks.checks import check_registry
+from trainables.tasks.schema import CONTROL_SUFFIXES
 from trainables.tasks.synthetic import REASONING_LABELS, SYNTHETIC_IMAGE_DIM
 
 DIM = SYNTHETIC_IMAGE_DIM

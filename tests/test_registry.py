@@ -28,7 +28,8 @@ from trainables.tasks import (
     get_task,
     languages,
 )
-from trainables.tasks.schema import FAMILY_SCORERS, check_registry
+from trainables.tasks.checks import check_registry
+from trainables.tasks.schema import FAMILY_SCORERS
 
 TRAINABLE = [family for family in Family if family is not Family.RETRIEVAL]
 

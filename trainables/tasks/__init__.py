@@ -12,6 +12,7 @@ Adding a task is one entry in `real` (or `synthetic`); see CONTRIBUTING.md.
 from __future__ import annotations
 
 from trainables.readers import READERS
+from trainables.tasks.checks import check_registry
 from trainables.tasks.real import NER_TAGS, REAL_TASKS, UD_POS_TAGS
 from trainables.tasks.schema import (
     BENCHMARKS,
@@ -29,7 +30,6 @@ from trainables.tasks.schema import (
     Scorer,
     Task,
     XtremeFiles,
-    check_registry,
 )
 from trainables.tasks.synthetic import (
     NLI_LABELS,
