@@ -6,10 +6,13 @@ and the image encoder of the precompute stages, pinned, with images to embed."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sweep.plan import precomputed_images
 from sweep.schema import ModelSpec, Spec, problem
+
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # the pattern of ModelSpec.tag
 
 
 def _fields(spec: Spec) -> list[tuple[str, ModelSpec]]:
@@ -68,12 +71,17 @@ def hub_model_revision(spec: Spec) -> list[str]:
 
 
 def base_model_labels(spec: Spec) -> list[str]:
-    """Base models to compare have distinct short names (their stage names end with them)."""
+    """Base models to compare have distinct short names (their stage names end with them)
+    made of letters, digits, `.`, `_` and `-` (a name's last part, where no tag is set)."""
     labels = [model.label for model in spec.base_models]
-    return [problem(f"model[{index}].tag", model.tag,
-                    f"a name no other base model has ({label!r} is taken: set tag)")
-            for index, (model, label) in enumerate(zip(spec.base_models, labels, strict=True))
-            if label in labels[:index]]
+    problems = [problem(f"model[{index}].tag", model.tag,
+                        f"a name no other base model has ({label!r} is taken: set tag)")
+                for index, (model, label) in enumerate(zip(spec.base_models, labels,
+                                                           strict=True))
+                if label in labels[:index]]
+    return problems + [problem(f"model[{index}].tag", None, f"a tag: the name's last part "
+                               f"{label!r} is not letters, digits, '.', '_' and '-'")
+                       for index, label in enumerate(labels) if not LABEL.fullmatch(label)]
 
 
 def key_map_architecture(spec: Spec) -> list[str]:

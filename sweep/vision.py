@@ -35,9 +35,7 @@ def text_only_control(intermediate: str) -> str | None:
     task = REGISTRY.get(intermediate)
     if task is None or task.images is None or task.image_control is ImageControl.TEXT_ONLY:
         return None
-    suffix = CONTROL_SUFFIXES.get(task.image_control, "")
-    root = intermediate[: len(intermediate) - len(suffix)] if suffix else intermediate
-    control = root + CONTROL_SUFFIXES[ImageControl.TEXT_ONLY]
+    control = (task.files_of or task.name) + CONTROL_SUFFIXES[ImageControl.TEXT_ONLY]
     return control if control in REGISTRY else None
 
 

@@ -447,6 +447,10 @@ def test_base_model_labels():
         "set tag)"]
     models[1]["tag"] = "xlmr-clip"
     assert _problems(model_rules.base_model_labels, {"model": models}) == []
+    odd = [{"name": "org/xlmr"}, {"name": "/models/my model"}]
+    assert _problems(model_rules.base_model_labels, {"model": odd}) == [
+        "model[1].tag: got None; allowed: a tag: the name's last part 'my model' is not "
+        "letters, digits, '.', '_' and '-'"]
 
 
 def test_key_map_architecture():

@@ -32,6 +32,7 @@ from trainables.families.base import (
     pad_sequences,
 )
 from trainables.metrics import (
+    RECALL_KS,
     caption_ranks,
     image_ranks,
     recall_at,
@@ -39,7 +40,7 @@ from trainables.metrics import (
 )
 from trainables.tasks import ImageControl, Task
 
-KEPT_RANKING = 10  # image ids kept per caption: enough for R@10
+KEPT_RANKING = max(RECALL_KS)  # image ids kept per caption: enough for every recall
 MAX_LOGIT_SCALE = 100.0  # CLIP clamps exp(logit_scale) at 100
 SCORE_BLOCK = 1024  # captions (or images) scored at a time in evaluation
 

@@ -46,6 +46,7 @@ from trainables.metrics.bucc import (
     margin_mine,
 )
 from trainables.metrics.iglue import (
+    RECALL_KS,
     caption_ranks,
     iglue_recall,
     image_ranks,
@@ -73,8 +74,8 @@ from trainables.metrics.squad import (
 from trainables.metrics.xglue import ndcg, query_groups, xglue_ndcg
 
 __all__ = [
-    "Pair", "accuracy", "average_precision_at_k", "bucc_best_threshold", "bucc_extract",
-    "bucc_scores", "caption_ranks", "get_entities", "iglue_recall", "image_ranks",
+    "RECALL_KS", "Pair", "accuracy", "average_precision_at_k", "bucc_best_threshold",
+    "bucc_extract", "bucc_scores", "caption_ranks", "get_entities", "iglue_recall", "image_ranks",
     "lareqa_map_at_k", "margin_mine", "mewslix_map_at_20", "mixed_segmentation", "mlqa_exact",
     "mlqa_f1", "mlqa_normalize_answer", "mlqa_punctuation", "mlqa_scores", "ndcg",
     "normalize_answer", "query_groups", "recall_at", "recall_from_rankings", "seqeval_scores",

@@ -79,7 +79,9 @@ def check_registry(tasks: Iterable[Task], formats: Iterable[str]) -> dict[str, T
             if task.images and source and source.images and (
                     (source.images.encoder, source.images.dim)
                     != (task.images.encoder, task.images.dim)):
-                bad(f"its data {other!r} has images of another encoder or size")
+                bad(f"its data {other!r} has images of {source.images.encoder} "
+                    f"({source.images.dim}); its own are of {task.images.encoder} "
+                    f"({task.images.dim}): one encoder and size")
         if task.family in (Family.CLASSIFICATION, Family.TAGGING, Family.RELEVANCE,
                            Family.VL_LATE_FUSION) and not (task.labels or task.labels_from_data):
             bad("a classification or tagging task needs labels (or labels_from_data)")
