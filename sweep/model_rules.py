@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sweep.plan import precomputed_images
 from sweep.schema import ModelSpec, Spec, problem
+from trainables.tasks import REGISTRY
+from trainables.tasks.schema import IMAGED_FAMILIES
 
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # the pattern of ModelSpec.tag
 
@@ -108,5 +110,27 @@ def precompute_images(spec: Spec) -> list[str]:
     return []
 
 
+def pool_layer_settings(spec: Spec) -> list[str]:
+    """search.per_task.<task>.pool_layer is an image-text or late-fusion task's, and a
+    layer every base model has (as evaluation.retrieval.layer)."""
+    problems = []
+    for name, override in spec.search.per_task.items():
+        if override.pool_layer is None or name not in REGISTRY:
+            continue
+        path, layer = f"search.per_task.{name}.pool_layer", override.pool_layer
+        if REGISTRY[name].family not in IMAGED_FAMILIES:
+            problems.append(problem(path, layer, "left out: a pooling layer is an image-text "
+                                    f"or late-fusion task's, and {name} is "
+                                    f"{REGISTRY[name].family}"))
+            continue
+        for where, model in _fields(spec):
+            layers = model_layers(model)
+            if layers is not None and not -(layers + 1) <= layer <= layers:
+                problems.append(problem(path, layer, f"{-(layers + 1)} to {layers} for the "
+                                        f"{layers}-layer {where} (0 the embeddings, -1 the "
+                                        "last layer)"))
+    return problems
+
+
 MODEL_RULES = (local_model_directory, retrieval_layer, hub_model_revision, base_model_labels,
-               key_map_architecture, precompute_images)
+               key_map_architecture, precompute_images, pool_layer_settings)

@@ -179,11 +179,13 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
                 if stage.kind == "precompute" and get_task(stage.task).images in read]
     for name in spec.intermediate_names():
         members, cap = spec.intermediate_members(name)
+        config = {**shared, "tasks": members, "cap": cap,
+                  "search": spec.stage_search("intermediate", name).model_dump()}
+        if spec.pool_layers(members):  # only where set: other stages hash as before
+            config["pool_layers"] = spec.pool_layers(members)
         add(named("intermediate", name), "intermediate", name, images_of(members),
             count_training_trials(spec, "intermediate", name), _training_resources(spec),
-            {**shared, "tasks": members, "cap": cap,
-             "search": spec.stage_search("intermediate", name).model_dump()},
-            spec.repeats("intermediate", name))
+            config, spec.repeats("intermediate", name))
 
     choices = spec.target_intermediates()
     upstream = [named("intermediate", name) for name in choices if name != NO_INTERMEDIATE]
@@ -196,6 +198,8 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
             if not ARMS[arm].trains:
                 continue
             config = {**shared, "tasks": [task], "search": search, "intermediate": choices}
+            if spec.pool_layers([task]):
+                config["pool_layers"] = spec.pool_layers([task])
             if arm != ZERO_SHOT:
                 config["arm"] = _arm_config(task, arm, language)
                 if ARMS[arm].from_zero_shot:

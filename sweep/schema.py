@@ -168,6 +168,9 @@ class StageOverrides(Strict):
     evals_per_epoch: int | None = Field(None, ge=1)
     seeds: list[int] | None = Field(None, min_length=1)
     arms: list[str] | None = Field(None, min_length=1)  # a target task's own arms
+    # An image-text or late-fusion task's layer its text is mean-pooled at (-1: the last;
+    # left out: the registry's).
+    pool_layer: int | None = None
 
 
 class Search(Strict):
@@ -370,11 +373,17 @@ class Spec(Strict):
         search = getattr(self.search, kind)
         overrides = self.search.per_task.get(task)
         merged = {**search.model_dump(),
-                  **(overrides.model_dump(exclude_none=True, exclude={"arms"})
+                  **(overrides.model_dump(exclude_none=True, exclude={"arms", "pool_layer"})
                      if overrides else {})}
         if merged["evals_per_epoch"] is None:
             merged["evals_per_epoch"] = self.scheduler.evals_per_epoch or DEFAULT_EVALS_PER_EPOCH
         return type(search).model_validate(merged)
+
+    def pool_layers(self, tasks: list[str]) -> dict[str, int]:
+        """The pooling layers `search.per_task` sets for `tasks` (none: the registry's)."""
+        return {task: override.pool_layer for task in tasks
+                if (override := self.search.per_task.get(task)) is not None
+                and override.pool_layer is not None}
 
     def arms(self, task: str) -> list[str]:
         """The target arms of target task `task`: its own (search.per_task), else the

@@ -247,3 +247,20 @@ def test_gathered_negatives_give_the_whole_batchs_loss_and_gradient():
         assert gathered_loss == pytest.approx(loss.item(), rel=1e-6)
         np.testing.assert_allclose(gradient, head.projection.weight.grad.numpy(),
                                    rtol=1e-5, atol=1e-7)
+
+
+def test_a_pooling_layer_set_by_the_spec_survives_the_checkpoint(tmp_path):
+    from trainables.model import MultiTaskModel, load_checkpoint, load_encoder, save_checkpoint
+
+    task = replace(get_task("synth_caption"), pool_layer=0)  # the embeddings, not the top
+    model = MultiTaskModel(load_encoder(TINY_MODEL), [task])
+    assert model.heads["synth_caption"].layer == 0
+    save_checkpoint(model, tmp_path / "checkpoint", {"group": "synth_caption"})
+    loaded = load_checkpoint(TINY_MODEL, tmp_path / "checkpoint")
+    assert loaded.tasks["synth_caption"].pool_layer == 0
+    assert loaded.heads["synth_caption"].layer == 0
+    ids = torch.tensor([[0, 5, 6, 2]])
+    mask = torch.ones_like(ids)
+    with torch.no_grad():  # pooled at the embeddings: the encoder's layers play no part
+        pooled = loaded.heads["synth_caption"](loaded.encode(ids, mask, layer=0), mask)
+        assert torch.allclose(loaded("synth_caption", ids, mask), pooled)

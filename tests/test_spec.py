@@ -476,6 +476,36 @@ def test_precompute_images():
         "spec has an image folder to embed (ImageEmbeddings.image_folder)"]
 
 
+def test_pool_layer_settings():
+    trained = {"intermediate_tasks": ["synth_caption", "synth_nli"],
+               "search.target.intermediate": None}
+    assert _problems(model_rules.pool_layer_settings, {
+        **trained, "search.per_task": {"synth_caption": {"pool_layer": 1}}}) == []
+    assert _problems(model_rules.pool_layer_settings, {
+        **trained, "search.per_task": {"synth_caption": {"pool_layer": 5},
+                                       "synth_nli": {"pool_layer": 1}}}) == [
+        "search.per_task.synth_caption.pool_layer: got 5; allowed: -3 to 2 for the 2-layer "
+        "model (0 the embeddings, -1 the last layer)",
+        "search.per_task.synth_nli.pool_layer: got 1; allowed: left out: a pooling layer is "
+        "an image-text or late-fusion task's, and synth_nli is classification"]
+
+
+def test_a_pooling_layer_set_in_the_spec_reaches_the_stage_and_only_it():
+    from sweep.plan import make_plan
+
+    document = {**good(), "intermediate_tasks": ["synth_caption", "synth_nli"]}
+    document["search"]["target"]["intermediate"] = None  # none and every intermediate
+    plain = make_plan(Spec.model_validate(document))
+    document["search"] = {**document["search"],
+                          "per_task": {"synth_caption": {"pool_layer": 1}}}
+    plan = make_plan(Spec.model_validate(document))
+    assert plan.stage("intermediate/synth_caption").config["pool_layers"] == {
+        "synth_caption": 1}
+    assert "pool_layers" not in plan.stage("intermediate/synth_nli").config
+    assert plan.stage("intermediate/synth_nli").config_hash == \
+        plain.stage("intermediate/synth_nli").config_hash
+
+
 def test_precompute_stages_come_first_once_per_image_set():
     from sweep.plan import make_plan
 

@@ -138,12 +138,14 @@ class MultiTaskModel(nn.Module):
 
 
 def save_checkpoint(model: MultiTaskModel, directory: Path, meta: dict) -> None:
-    """Encoder, heads and meta.json; meta gains the tasks and each head's labels in order."""
+    """Encoder, heads and meta.json; meta gains the tasks, each head's labels in order and
+    each task's pooling layer (the spec may set another than the registry's)."""
     directory.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(directory / "encoder")
     torch.save(model.heads.state_dict(), directory / "heads.pt")
     meta = {**meta, "tasks": list(model.tasks),
-            "labels": {name: list(task.labels) for name, task in model.tasks.items()}}
+            "labels": {name: list(task.labels) for name, task in model.tasks.items()},
+            "pool_layers": {name: task.pool_layer for name, task in model.tasks.items()}}
     (directory / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
 
 
@@ -157,9 +159,11 @@ def load_checkpoint(model_cfg: Mapping[str, Any], checkpoint: str | Path) -> Mul
     resuming."""
     directory = local_directory(checkpoint)
     meta = read_meta(directory)
-    labels = meta.get("labels", {})
-    tasks = [replace(get_task(name), labels=tuple(labels[name])) if name in labels
-             else get_task(name) for name in meta["tasks"]]
+    labels, pool_layers = meta.get("labels", {}), meta.get("pool_layers", {})
+    tasks = [replace(get_task(name),
+                     **({"labels": tuple(labels[name])} if name in labels else {}),
+                     **({"pool_layer": pool_layers[name]} if name in pool_layers else {}))
+             for name in meta["tasks"]]
     model = MultiTaskModel(load_encoder(model_cfg, str(directory)), tasks)
     model.heads.load_state_dict(torch.load(directory / "heads.pt", map_location="cpu"))
     return model

@@ -14,6 +14,7 @@ import random
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,10 @@ def train_loop_per_worker(config: dict) -> None:
     started = time.time()
 
     tokenizer = load_tokenizer(config["model"])
-    tasks = {name: task_with_labels(config["data"], name) for name in config["tasks"]}
+    pool_layers = config.get("pool_layers") or {}  # the spec's, over the registry's
+    tasks = {name: replace(task_with_labels(config["data"], name),
+                           **({"pool_layer": pool_layers[name]} if name in pool_layers else {}))
+             for name in config["tasks"]}
     # A target arm's data (`trainables.arms`): None reads the English splits.
     arm = config.get("arm") or {}
     train_examples = {

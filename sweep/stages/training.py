@@ -152,6 +152,7 @@ def _trial_settings(ctx: StageContext) -> dict[str, Any]:
             "mixture_cap": stage.config.get("cap"), "max_length": spec.model.max_length,
             "evals_per_epoch": spec.evals_per_epoch(stage.kind, stage.task),
             "arm": arm, "init_heads": from_zero_shot,
+            "pool_layers": stage.config.get("pool_layers", {}),
         },
         "intermediate_checkpoints": starts,
         "resources": spec.resources.model_dump(),
