@@ -20,12 +20,17 @@ OFFLINE_DATA = {"source": "offline",
                 "offline": {"seed": 13, "train_size": 50, "eval_size": 20, "retrieval_size": 20}}
 
 
-def test_local_model_directory_loads_like_a_hub_checkout(tmp_path):
+def _local_model(folder: Path) -> Path:
+    """The tiny model's encoder and tokenizer in one folder, as a hub checkout has them."""
     tokenizer_dir, encoder_dir, _ = base_model_reference(OFFLINE)
-    local = tmp_path / "my-model"
-    shutil.copytree(encoder_dir, local)
+    shutil.copytree(encoder_dir, folder)
     for item in Path(tokenizer_dir).iterdir():
-        shutil.copy(item, local / item.name)
+        shutil.copy(item, folder / item.name)
+    return folder
+
+
+def test_local_model_directory_loads_like_a_hub_checkout(tmp_path):
+    local = _local_model(tmp_path / "my-model")
     model_cfg = {"source": "local", "name": str(local), "revision": None}
     tokenizer = load_tokenizer(model_cfg)
     encoder = load_encoder(model_cfg)
@@ -36,11 +41,7 @@ def test_local_model_directory_loads_like_a_hub_checkout(tmp_path):
 def test_a_wrapped_checkpoint_loads_its_encoder_through_the_key_map(tmp_path):
     import torch
 
-    tokenizer_dir, encoder_dir, _ = base_model_reference(OFFLINE)
-    architecture = tmp_path / "xlmr"
-    shutil.copytree(encoder_dir, architecture)
-    for item in Path(tokenizer_dir).iterdir():
-        shutil.copy(item, architecture / item.name)
+    architecture = _local_model(tmp_path / "xlmr")
     # M-CLIP's layout: the encoder under `transformer.`, a linear map beside it.
     encoder = load_encoder({"source": "local", "name": str(architecture)})
     torch.manual_seed(1)

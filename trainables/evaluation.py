@@ -20,7 +20,7 @@ import torch
 
 from trainables.data import load_examples
 from trainables.families import get_family
-from trainables.families.base import ExampleRecord, SplitContext, example_record
+from trainables.families.base import ExampleRecord, SplitContext, example_record, mean_pool
 from trainables.metrics import (
     bucc_best_threshold,
     bucc_extract,
@@ -90,11 +90,7 @@ def embed(
         batch = tokenizer(sentences[start : start + batch_size], truncation=True,
                           max_length=max_length, padding=True, return_tensors="pt").to(device)
         states = encoder(**batch, output_hidden_states=True).hidden_states[layer]
-        if pooling == "cls":
-            pooled = states[:, 0]
-        else:
-            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+        pooled = states[:, 0] if pooling == "cls" else mean_pool(states, batch["attention_mask"])
         vectors.append(pooled.float().cpu().numpy())
     matrix = np.concatenate(vectors).astype("float32")
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)

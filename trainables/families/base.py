@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -193,3 +194,24 @@ def pad_sequences(sequences: Sequence[Sequence[int]], value: int,
         padded[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
         mask[row, : len(sequence)] = 1
     return padded, mask
+
+
+def mean_pool(hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The mean of each sequence's states over its real (unpadded) positions."""
+    mask = attention_mask.unsqueeze(-1).to(hidden_states.dtype)
+    return (hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
+@torch.no_grad()
+def embed_token_ids(model: nn.Module, task: Task, token_ids: Sequence[list[int]],
+                    context: SplitContext) -> np.ndarray:
+    """The task's vectors (float32) of tokenised texts, in order, `context.batch_size` at a
+    time: what a dual encoder's or an image-text task's forward gives texts alone."""
+    model.eval()
+    vectors = []
+    for start in range(0, len(token_ids), context.batch_size):
+        input_ids, attention_mask = pad_sequences(
+            token_ids[start : start + context.batch_size], context.tokenizer.pad_token_id)
+        out = model(task.name, input_ids.to(context.device), attention_mask.to(context.device))
+        vectors.append(out.float().cpu().numpy())
+    return np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)

@@ -27,8 +27,8 @@ from trainables.families.base import (
     Feature,
     SplitContext,
     collate_choices,
+    embed_token_ids,
     example_record,
-    pad_sequences,
 )
 from trainables.metrics import average_precision_at_k, lareqa_map_at_k, mewslix_map_at_20
 from trainables.storage import publish_directory
@@ -134,8 +134,9 @@ class DualEncoderFamily(Family):
         ranked = [examples[feature["example_index"]] for feature in features]
         rankings = []
         if features:
+            query_ids = [feature["input_ids"][0] for feature in features]
             _, nearest = index.search(
-                _embed(model, task, [feature["input_ids"][0] for feature in features], context),
+                embed_token_ids(model, task, query_ids, context),
                 min(TOP_K, len(keys)))
             rankings = [[keys[position] for position in row if position >= 0]
                         for row in nearest]
@@ -161,20 +162,6 @@ class DualEncoderFamily(Family):
         return metrics, records
 
 
-@torch.no_grad()
-def _embed(model: nn.Module, task: Task, token_ids: Sequence[list[int]],
-           context: SplitContext) -> np.ndarray:
-    """Unit vectors (float32) of tokenised texts, in order."""
-    model.eval()
-    vectors = []
-    for start in range(0, len(token_ids), context.batch_size):
-        input_ids, attention_mask = pad_sequences(
-            token_ids[start : start + context.batch_size], context.tokenizer.pad_token_id)
-        out = model(task.name, input_ids.to(context.device), attention_mask.to(context.device))
-        vectors.append(out.float().cpu().numpy())
-    return np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
-
-
 def _pool_vectors(model: nn.Module, task: Task, texts: list[str],
                   context: SplitContext) -> np.ndarray:
     """The pool's vectors; with a cache directory, computed once per node for every
@@ -182,7 +169,7 @@ def _pool_vectors(model: nn.Module, task: Task, texts: list[str],
     def compute() -> np.ndarray:
         ids = context.tokenizer(texts, truncation=True,
                                 max_length=context.max_length)["input_ids"]
-        return _embed(model, task, ids, context)
+        return embed_token_ids(model, task, ids, context)
 
     if context.cache is None:
         return compute()

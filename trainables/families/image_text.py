@@ -28,7 +28,9 @@ from trainables.families.base import (
     Feature,
     SplitContext,
     collate_choices,
+    embed_token_ids,
     example_record,
+    mean_pool,
     pad_sequences,
 )
 from trainables.metrics import (
@@ -57,8 +59,7 @@ class ProjectionHead(nn.Module):
         self.gather = gather
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask.unsqueeze(-1).to(hidden_states.dtype)
-        pooled = (hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1)
+        pooled = mean_pool(hidden_states, attention_mask)
         return nn.functional.normalize(self.projection(pooled), p=2, dim=-1)
 
 
@@ -245,17 +246,9 @@ def _queries_and_pool(task: Task, examples: Sequence[dict]) -> tuple[list[int], 
     return queries, {image: index for image, index in first.items() if image in asked}
 
 
-@torch.no_grad()
 def _embed_captions(model: nn.Module, task: Task, captions: Sequence[str],
                     context: SplitContext) -> np.ndarray:
     """Unit vectors (float32) of captions through the task's text tower, in order."""
-    model.eval()
     ids = context.tokenizer(list(captions), truncation=True,
                             max_length=context.max_length)["input_ids"]
-    vectors = []
-    for start in range(0, len(ids), context.batch_size):
-        input_ids, attention_mask = pad_sequences(ids[start : start + context.batch_size],
-                                                  context.tokenizer.pad_token_id)
-        out = model(task.name, input_ids.to(context.device), attention_mask.to(context.device))
-        vectors.append(out.float().cpu().numpy())
-    return np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
+    return embed_token_ids(model, task, ids, context)

@@ -33,6 +33,7 @@ from trainables.families.base import (
     Encode,
     Feature,
     label_index,
+    mean_pool,
     pad_sequences,
 )
 from trainables.families.classification import ClassificationFamily
@@ -59,8 +60,7 @@ class LateFusionHead(nn.Module):
         if images.dim() != 3 or images.shape[1:] != (self.images, self.dim):
             raise ValueError(f"late fusion: images of shape {tuple(images.shape)}; expected "
                              f"(batch, {self.images}, {self.dim})")
-        mask = attention_mask.unsqueeze(-1).to(hidden_states.dtype)
-        pooled = (hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1)
+        pooled = mean_pool(hidden_states, attention_mask)
         scale = math.sqrt(self.dim)
         text = nn.functional.normalize(self.projection(pooled), dim=-1) * scale
         # Zero vectors (the text-only control) stay zero.
