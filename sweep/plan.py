@@ -35,7 +35,12 @@ from sweep.schema import Spec, dimension_values
 from sweep.searchers import SEARCHERS
 from trainables.arms import ARMS, ZERO_SHOT, sources
 from trainables.tasks import ImageEmbeddings, Scorer, get_task
-from trainables.trial import NO_INTERMEDIATE, evaluation_resources, worker_resources
+from trainables.trial import (
+    NO_INTERMEDIATE,
+    evaluation_resources,
+    in_trial_process,
+    worker_resources,
+)
 
 ARM_MARK = "@"  # between a stage's task and its arm: zero-shot stages have none
 
@@ -120,9 +125,11 @@ def _bundle(bundle: dict[str, float]) -> str:
 
 
 def _training_resources(spec: Spec) -> str:
-    resources = spec.resources
-    return (f"1 driver {{trial_driver: 1}} + {resources.workers_per_trial} x "
-            f"{_bundle(worker_resources(resources.model_dump()))}")
+    resources = spec.resources.model_dump()
+    if in_trial_process(resources):
+        return f"1 process {_bundle(worker_resources(resources))}"
+    return (f"1 driver {{trial_driver: 1}} + {resources['workers_per_trial']} x "
+            f"{_bundle(worker_resources(resources))}")
 
 
 def _eval_resources(spec: Spec) -> str:

@@ -28,7 +28,7 @@ from trainables.data import local_files
 from trainables.images import local_image_files
 from trainables.storage import Location, probe_storage
 from trainables.tasks import get_task
-from trainables.trial import evaluation_resources, worker_resources
+from trainables.trial import evaluation_resources, in_trial_process, worker_resources
 
 TRIAL_DRIVER = "trial_driver"  # custom resource that caps concurrent trial drivers
 PROBE_TIMEOUT_S = 60
@@ -72,12 +72,14 @@ def check_placement(spec: Spec, nodes: Sequence[NodeShape]) -> None:
     workers, strategy = resources.workers_per_trial, resources.placement_strategy
     bundle = worker_resources(spec.resources.model_dump())
     problems = []
-    if not any(_fits(node.resources, {TRIAL_DRIVER: 1}) for node in nodes):
+    # A one-worker trial trains in its own process and needs no driver slot.
+    needs_driver = not in_trial_process(spec.resources.model_dump())
+    if needs_driver and not any(_fits(node.resources, {TRIAL_DRIVER: 1}) for node in nodes):
         problems.append(f"a trial driver needs 1 {TRIAL_DRIVER}; no node advertises it "
                         f"(start the head with --resources='{{\"{TRIAL_DRIVER}\": N}}')")
     per_node = [(_fits(node.resources, bundle), node.count) for node in nodes]
     if not any(fit for fit, _ in per_node):
-        problems += _shortfalls(nodes, bundle, "a Train worker")
+        problems += _shortfalls(nodes, bundle, "a Train worker" if needs_driver else "a trial")
     elif strategy == "STRICT_PACK":
         if not any(fit >= workers for fit, _ in per_node):
             whole = {name: amount * workers for name, amount in bundle.items()}

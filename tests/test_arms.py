@@ -1,5 +1,5 @@
 """Target arms: what each reads, how the plan multiplies them, what the spec refuses, and the
-training loop on an arm's data (run in this process, Ray Train's calls stood in for)."""
+training loop on an arm's data (run in this process with a stand-in session)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from dataclasses import replace
 
 import pytest
 import torch
-from small import SMALL_DATA, SMALL_MODEL, TINY_MODEL
-from test_training_loop import _run_loop
+from small import SMALL_DATA, SMALL_MODEL, TINY_MODEL, first_report
 
 from sweep.plan import describe, make_plan
 from sweep.rows import arm_facts
@@ -130,27 +129,27 @@ def _arm(arm: str, language: str | None) -> dict:
 
 
 def test_the_loop_trains_on_translations_and_few_shot_starts_from_the_zero_shot_model(
-        tmp_path, monkeypatch):
+        tmp_path):
     torch.set_num_threads(1)
     root = generate_benchmark(tmp_path / "data", train_size=64, eval_size=10,
                               retrieval_size=10, corpus_size=10)
-    translated = _run_loop(monkeypatch, _loop_config(root, arm=_arm("translate_train", "de")),
+    translated = first_report(_loop_config(root, arm=_arm("translate_train", "de")),
                            None, tmp_path / "translated")
     assert translated["examples_seen"] == 64  # synth_xnli_mt's German copy of English train
     assert translated["target_train_examples"] == 64
-    everything = _run_loop(monkeypatch, _loop_config(root, arm=_arm("translate_train_all", None)),
+    everything = first_report(_loop_config(root, arm=_arm("translate_train_all", None)),
                            None, tmp_path / "all")
     assert everything["examples_seen"] == 8 * 64
     assert everything["target_train_examples"] == 7 * 64
-    in_language = _run_loop(monkeypatch, _loop_config(root, arm=_arm("in_language", "sw")),
+    in_language = first_report(_loop_config(root, arm=_arm("in_language", "sw")),
                             None, tmp_path / "in_language")
     assert in_language["target_train_examples"] == 64 // 8  # the small gold set
     # Few-shot: the zero-shot model (its head too), then 5 German examples.
-    zero_shot = _run_loop(monkeypatch, _loop_config(root), None, tmp_path / "zero_shot")
+    zero_shot = first_report(_loop_config(root), None, tmp_path / "zero_shot")
     few = _loop_config(root, arm=_arm("few_shot", "de"), init_checkpoint=str(
         tmp_path / "zero_shot"), init_heads=True)
     few["hparams"] = {**few["hparams"], "shots": 5, "shot_seed": 1, "batch_size": 5}
-    shot = _run_loop(monkeypatch, few, None, tmp_path / "few")
+    shot = first_report(few, None, tmp_path / "few")
     assert shot["examples_seen"] == 5 and shot["target_train_examples"] == 5
     assert zero_shot["target_train_examples"] == 0
     heads = torch.load(tmp_path / "zero_shot" / "heads.pt")
@@ -159,7 +158,7 @@ def test_the_loop_trains_on_translations_and_few_shot_starts_from_the_zero_shot_
     assert meta["tasks"] == ["synth_xnli"]
     few["hparams"]["shots"] = 10_000
     with pytest.raises(ValueError, match="10000 shots asked of 8 train examples"):
-        _run_loop(monkeypatch, {**few, "arm": _arm("few_shot", "sw")}, None, tmp_path / "x")
+        first_report({**few, "arm": _arm("few_shot", "sw")}, None, tmp_path / "x")
 
 
 def test_rows_record_the_arm():

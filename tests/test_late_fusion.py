@@ -492,32 +492,17 @@ class _Reported(Exception):
     """The loop's first report, which ends the run."""
 
 
-def test_the_training_loop_trains_and_selects_on_late_fusion_tasks(tmp_path, monkeypatch):
-    """`train_loop_per_worker` with Ray Train's calls stood in for, on a mixture of synth_ve
-    and synth_nlvr: the batches carry their images to the heads and the dev evaluation
-    scores both tasks."""
-    import ray.train
-    import ray.train.torch
+def test_the_training_loop_trains_and_selects_on_late_fusion_tasks(tmp_path):
+    """The training loop, with a stand-in session, on a mixture of synth_ve and synth_nlvr:
+    the batches carry their images to the heads and the dev evaluation scores both tasks."""
+    from small import StandInSession
 
     from trainables import training
     from trainables.offline.benchmark import generate_benchmark
 
-    class Context:
-        def get_world_rank(self) -> int:
-            return 0
-
-        def get_world_size(self) -> int:
-            return 1
-
-    def report(metrics: dict, checkpoint=None) -> None:
+    def report(metrics: dict, checkpoint) -> None:
         raise _Reported(metrics)
 
-    monkeypatch.setattr(ray.train, "get_context", Context)
-    monkeypatch.setattr(ray.train, "report", report)
-    monkeypatch.setattr(ray.train, "get_checkpoint", lambda: None)
-    monkeypatch.setattr(ray.train.torch, "get_device", lambda: torch.device("cpu"))
-    monkeypatch.setattr(ray.train.torch, "prepare_model", lambda model, **kwargs: model)
-    monkeypatch.setattr(training, "_worker_nodes", lambda world_size: "this-node")
     torch.set_num_threads(1)
     root = generate_benchmark(tmp_path / "data", train_size=32, eval_size=12,
                               retrieval_size=10, corpus_size=10)
@@ -528,7 +513,7 @@ def test_the_training_loop_trains_and_selects_on_late_fusion_tasks(tmp_path, mon
               "hparams": {"seed": 0, "batch_size": 8, "epochs": 1, "learning_rate": 1e-3,
                           "warmup_ratio": 0.1}}
     with pytest.raises(_Reported) as reported:
-        training.train_loop_per_worker(config)
+        training.train_loop(config, StandInSession(report))
     metrics = reported.value.args[0]
     assert metrics["examples_seen"] == 64 and metrics["evaluations"] == 1
     for task in ("synth_ve", "synth_nlvr"):

@@ -40,7 +40,7 @@ def test_default_plan_stages_and_order():
     assert plan.stage("eval/synth_xnli").trials == 3 * 2 * 8  # choices x seeds x languages
     # retrieval: the base model and each intermediate encoder x 7 non-English languages
     assert plan.stage("retrieval/synth_tatoeba").trials == 3 * 7
-    assert target.resources == "1 driver {trial_driver: 1} + 1 x {CPU: 1}"
+    assert target.resources == "1 process {CPU: 1}"
 
 
 def test_grid_counts_every_combination():

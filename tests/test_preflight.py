@@ -52,13 +52,24 @@ def test_nodes_the_autoscaler_can_start_count():
 
 
 def test_every_missing_resource_is_named():
-    spec = spec_with(gpus_per_worker=2, custom_per_worker={"fake_accelerator": 1})
+    spec = spec_with(workers_per_trial=2, gpus_per_worker=2,
+                     custom_per_worker={"fake_accelerator": 1})
     with pytest.raises(PreflightError) as refused:
         check_placement(spec, [NodeShape({"CPU": 4, "GPU": 1})])
     message = str(refused.value)
     assert "a trial driver needs 1 trial_driver" in message
     assert "a Train worker needs 2 GPU; the largest node has 1" in message
     assert "a Train worker needs 1 fake_accelerator; the largest node has 0" in message
+
+
+def test_a_one_worker_trial_needs_no_driver_slot():
+    """It trains in its own process: a node with its worker's bundle is enough."""
+    check_placement(spec_with(gpus_per_worker=1), [NodeShape({"CPU": 4, "GPU": 1})])
+    with pytest.raises(PreflightError) as refused:
+        check_placement(spec_with(gpus_per_worker=2), [NodeShape({"CPU": 4, "GPU": 1})])
+    message = str(refused.value)
+    assert "a trial needs 2 GPU; the largest node has 1" in message
+    assert "trial_driver" not in message
 
 
 def test_an_evaluation_task_must_fit_too():
@@ -132,7 +143,7 @@ def test_a_dashboard_url_in_ray_address_is_refused_by_run(monkeypatch, tmp_path,
 def test_resources_split_over_nodes_do_not_make_a_worker():
     spec = spec_with(cpus_per_worker=4, gpus_per_worker=1)
     split = [NodeShape({"CPU": 16, "trial_driver": 1}), NodeShape({"CPU": 2, "GPU": 4})]
-    with pytest.raises(PreflightError, match="a Train worker needs 4 CPU, 1 GPU on one node; "
+    with pytest.raises(PreflightError, match="a trial needs 4 CPU, 1 GPU on one node; "
                                              "no node has all of them"):
         check_placement(spec, split)
 

@@ -1,55 +1,17 @@
-"""The training loop run in this process with Ray Train's calls stood in for: a loop resumed
-from a checkpoint goes on counting from it (examples seen, evaluations, training time)."""
+"""The training loop run in this process with a stand-in session: a loop resumed from a
+checkpoint goes on counting from it (examples seen, evaluations, training time), and one rank
+counts a mixture's examples as a DDP trial's ranks do together."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
 import torch
-from small import TINY_MODEL
+from small import TINY_MODEL, StandInSession, first_report
 
 from trainables import training
 from trainables.offline.benchmark import generate_benchmark
 
 
-class Crash(Exception):
-    """Stands for a worker lost after its first report."""
-
-
-class FakeContext:
-    def get_world_rank(self) -> int:
-        return 0
-
-    def get_world_size(self) -> int:
-        return 1
-
-
-def _run_loop(monkeypatch, config: dict, resume_from: Path | None, kept: Path) -> dict:
-    """Run `train_loop_per_worker` until its first report; return that report's metrics
-    and keep its checkpoint in `kept`."""
-    import ray.train
-    import ray.train.torch
-
-    def report(metrics: dict, checkpoint=None) -> None:
-        with checkpoint.as_directory() as directory:
-            shutil.copytree(directory, kept, dirs_exist_ok=True)
-        raise Crash(metrics)
-
-    monkeypatch.setattr(ray.train, "get_context", FakeContext)
-    monkeypatch.setattr(ray.train, "report", report)
-    monkeypatch.setattr(ray.train, "get_checkpoint", lambda: resume_from and
-                        ray.train.Checkpoint.from_directory(str(resume_from)))
-    monkeypatch.setattr(ray.train.torch, "get_device", lambda: torch.device("cpu"))
-    monkeypatch.setattr(ray.train.torch, "prepare_model", lambda model, **kwargs: model)
-    monkeypatch.setattr(training, "_worker_nodes", lambda world_size: "this-node")
-    with pytest.raises(Crash) as crashed:
-        training.train_loop_per_worker(config)
-    return crashed.value.args[0]
-
-
-def test_a_resumed_loop_counts_on_from_its_checkpoint(tmp_path, monkeypatch):
+def test_a_resumed_loop_counts_on_from_its_checkpoint(tmp_path):
     torch.set_num_threads(1)
     root = generate_benchmark(tmp_path / "data", train_size=64, eval_size=10,
                               retrieval_size=10, corpus_size=10)
@@ -59,7 +21,7 @@ def test_a_resumed_loop_counts_on_from_its_checkpoint(tmp_path, monkeypatch):
               "init_checkpoint": None,
               "hparams": {"seed": 0, "batch_size": 16, "epochs": 3, "learning_rate": 1e-3,
                           "warmup_ratio": 0.1}}
-    first = _run_loop(monkeypatch, config, None, tmp_path / "first")
+    first = first_report(config, None, tmp_path / "first")
     assert first["evaluations"] == 1 and first["examples_seen"] == 64
     # The time the lost worker had trained, as its checkpoint recorded it, made long enough
     # that a loop counting from zero again cannot reach it.
@@ -68,6 +30,27 @@ def test_a_resumed_loop_counts_on_from_its_checkpoint(tmp_path, monkeypatch):
     saved["state"]["train_seconds"] = 1000.0
     torch.save(saved, state_file)
 
-    second = _run_loop(monkeypatch, config, tmp_path / "first", tmp_path / "second")
+    second = first_report(config, tmp_path / "first", tmp_path / "second")
     assert second["evaluations"] == 2 and second["examples_seen"] == 2 * 64
     assert 1000.0 < second["train_seconds"] < 1000.0 + 600
+
+
+def test_one_rank_sees_a_mixture_as_the_ddp_trial_does(tmp_path):
+    """The mixture `test_ray_small`'s two-worker DDP trial trains (synth_nli + synth_pos,
+    capped at 100, batch 16, one epoch) seen by the one-worker loop: the same 200 examples,
+    the same steps, both heads scored."""
+    torch.set_num_threads(1)
+    root = generate_benchmark(tmp_path / "data", train_size=300, eval_size=20,
+                              retrieval_size=10, corpus_size=10)
+    config = {"model": TINY_MODEL, "data": {"source": "local", "path": str(root)},
+              "tasks": ["synth_nli", "synth_pos"], "group": "mix", "mixture_cap": 100,
+              "max_length": 32, "evals_per_epoch": 1, "intermediate": "none",
+              "init_checkpoint": None,
+              "hparams": {"seed": 0, "batch_size": 16, "epochs": 1, "learning_rate": 1e-3,
+                          "warmup_ratio": 0.1}}
+    reports: list[dict] = []
+    training.train_loop(config, StandInSession(lambda metrics, _: reports.append(metrics)))
+    assert len(reports) == 1
+    assert reports[0]["examples_seen"] == 200
+    assert reports[0]["step"] == 2 * 7  # ceil(100 / 16) batches of each task
+    assert {"synth_nli/accuracy", "synth_pos/accuracy"} <= set(reports[0])

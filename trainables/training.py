@@ -1,10 +1,11 @@
-"""The training loop every Ray Train worker runs (intermediate and target stages alike).
+"""The training loop of every trial (intermediate and target stages alike): on each Ray Train
+worker of a DDP trial, or in the trial's own process for a one-worker trial
+(`trainables.session`).
 
 One loop serves a single task and a multi-task mixture: each step draws a global batch from
 one task (tasks sampled in proportion to their capped size), every rank trains on its slice of
 that batch, and at each evaluation interval rank 0 scores the English dev sets and reports them
-with a checkpoint. The trial's Train run is named after the Tune trial, so a restarted trial
-finds its last checkpoint and resumes from it.
+with a checkpoint. A restarted trial finds its last checkpoint and resumes from it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from trainables.model import (
     load_tokenizer,
     save_checkpoint,
 )
+from trainables.session import LoopSession
 from trainables.tasks import Task
 
 SCORE = "score"  # the metric ASHA and model selection read: the English dev metric
@@ -135,18 +137,21 @@ def score_task(
 
 
 def train_loop_per_worker(config: dict) -> None:
-    """Ray Train entry point: train, evaluate each interval, report score and checkpoint."""
+    """Ray Train entry point: the loop on one rank of a DDP worker group."""
+    from trainables.session import TrainWorkerSession  # lazy: imports Ray Train
+
+    train_loop(config, TrainWorkerSession())
+
+
+def train_loop(config: dict, session: LoopSession) -> None:
+    """Train, evaluate each interval, report score and checkpoint through `session`."""
     # Lazy, as every Ray and transformers import here: worker-side only, and the driver
     # imports this module for its names.
-    import ray.train
-    import ray.train.torch
     from transformers import get_linear_schedule_with_warmup
 
-    context = ray.train.get_context()
-    rank, world_size = context.get_world_rank(), context.get_world_size()
+    rank, world_size, device = session.rank, session.world_size, session.device
     hparams = config["hparams"]
     set_seed(int(hparams["seed"]))
-    device = ray.train.torch.get_device()
     started = time.time()
 
     tokenizer = load_tokenizer(config["model"])
@@ -183,10 +188,9 @@ def train_loop_per_worker(config: dict) -> None:
     # A mixture's other heads, and the layers above a task's pooling layer, get no gradient
     # in a step: DDP must be told to look for unused parameters.
     unused = len(tasks) > 1 or any(task.pool_layer != -1 for task in tasks.values())
-    model = ray.train.torch.prepare_model(
-        model, parallel_strategy_kwargs={"find_unused_parameters": unused})
+    model = session.prepare_model(model, find_unused=unused)
     core = model.module if hasattr(model, "module") else model
-    worker_nodes = _worker_nodes(world_size)
+    worker_nodes = session.node_ids()
 
     batch_size = int(hparams["batch_size"])
     sizes = {name: len(features) for name, features in train_sets.items()}
@@ -205,17 +209,16 @@ def train_loop_per_worker(config: dict) -> None:
 
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "examples_seen": 0,
              "evaluations": 0, "best_score": -math.inf, "train_seconds": 0.0}
-    resumed = ray.train.get_checkpoint()
-    if resumed:
-        with resumed.as_directory() as directory:
-            saved = torch.load(Path(directory) / "training_state.pt", map_location="cpu",
+    with session.resumed() as directory:
+        if directory is not None:
+            saved = torch.load(directory / "training_state.pt", map_location="cpu",
                                weights_only=False)
             core.load_state_dict(load_checkpoint(config["model"], directory).state_dict())
             optimizer.load_state_dict(saved["optimizer"])
             scheduler.load_state_dict(saved["scheduler"])
             state = saved["state"]
-        # Training time accumulates across restarts, as examples_seen does.
-        started -= state["train_seconds"]
+            # Training time accumulates across restarts, as examples_seen does.
+            started -= state["train_seconds"]
 
     eval_steps = evaluation_steps(steps_per_epoch, int(config["evals_per_epoch"]))
     pad_id = tokenizer.pad_token_id
@@ -245,34 +248,21 @@ def train_loop_per_worker(config: dict) -> None:
                     state["epoch"] += 1
                     state["step_in_epoch"] = 0
                 _evaluate_and_report(config, core, dev_sets, state, optimizer, scheduler,
-                                     rank, tokenizer, device, started, worker_nodes)
+                                     session, tokenizer, started, worker_nodes)
         if state["step_in_epoch"]:  # epoch ended without an evaluation step at its end
             state["epoch"] += 1
             state["step_in_epoch"] = 0
 
 
-def _worker_nodes(world_size: int) -> str:
-    """The Ray node ids of the trial's workers, by rank, comma-joined (where DDP ran)."""
-    import ray  # lazy: worker-side only
-
-    node = ray.get_runtime_context().get_node_id()
-    if world_size == 1:
-        return node
-    nodes: list[str] = [""] * world_size
-    torch.distributed.all_gather_object(nodes, node)
-    return ",".join(nodes)
-
-
 def _evaluate_and_report(
     config: Mapping[str, Any], core: MultiTaskModel, dev_sets: Mapping[str, tuple], state: dict,
-    optimizer: torch.optim.Optimizer, scheduler: Any, rank: int, tokenizer: Any,
-    device: torch.device, started: float, worker_nodes: str,
+    optimizer: torch.optim.Optimizer, scheduler: Any, session: LoopSession, tokenizer: Any,
+    started: float, worker_nodes: str,
 ) -> None:
-    import ray.train  # lazy: worker-side only
-
-    if rank != 0:
-        ray.train.report({}, checkpoint=None)
+    if session.rank != 0:
+        session.report({}, checkpoint=None)
         return
+    device = session.device
     metrics: dict[str, Any] = {}
     for task_name, (examples, features) in dev_sets.items():
         task = core.tasks[task_name]
@@ -303,4 +293,4 @@ def _evaluate_and_report(
         torch.save({"optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "state": dict(state)},
                    Path(directory) / "training_state.pt")
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
+        session.report(metrics, checkpoint=Path(directory))

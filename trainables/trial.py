@@ -1,9 +1,11 @@
-"""The Tune trial: a function trainable that runs one Ray Train (DDP) fit.
+"""The Tune trial: a function trainable that runs the training loop once.
 
 Tune hands it a sampled configuration (learning rate, epochs, ..., and in the target stage the
-intermediate checkpoint to start from); it builds a `TorchTrainer` whose workers run
-`trainables.training.train_loop_per_worker`, and `TuneReportCallback` forwards rank 0's
-reports to Tune so ASHA can stop the trial between evaluations.
+intermediate checkpoint to start from). With several workers per trial it builds a
+`TorchTrainer` whose workers run `trainables.training.train_loop_per_worker` (DDP), and
+`TuneReportCallback` forwards rank 0's reports to Tune so ASHA can stop the trial between
+evaluations. With one worker the loop runs in the trial's own process and reports to Tune
+directly: no worker group, controller or placement group to start for each trial.
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ def worker_resources(resources: Mapping[str, Any]) -> dict[str, float]:
     return {**bundle, **resources["custom_per_worker"]}
 
 
+def in_trial_process(resources: Mapping[str, Any]) -> bool:
+    """Whether a trial runs its loop in its own process (one worker) rather than on a Train
+    worker group."""
+    return resources["workers_per_trial"] == 1
+
+
+def trial_resources(resources: Mapping[str, Any], driver_resource: str) -> dict[str, float]:
+    """What a trial's own process asks Ray for: one worker's bundle where it trains in
+    process, else a driver slot (`driver_resource`) while its Train workers ask for the rest."""
+    if in_trial_process(resources):
+        return worker_resources(resources)
+    return {"CPU": 0, driver_resource: 1}
+
+
 def evaluation_resources(resources: Mapping[str, Any]) -> dict[str, float]:
     """What one evaluation or retrieval Ray task asks for: `eval_cpus`, and one GPU where
     the trials use GPUs."""
@@ -47,16 +63,6 @@ def evaluation_resources(resources: Mapping[str, Any]) -> dict[str, float]:
 
 def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
     """Tune function trainable. `config` is the sampled point, `run` the stage's fixed part."""
-    # Lazy: `sweep plan` and spec validation import this module for its resource helpers
-    # and must load neither Ray nor torch (trainables.training imports torch).
-    from ray import tune
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
-    from ray.tune.integration.ray_train import TuneReportCallback
-
-    from trainables.storage import Location
-    from trainables.training import SCORE, train_loop_per_worker
-
     config = with_seed(config, run.get("seeds"))
     intermediate = config.get("intermediate", NO_INTERMEDIATE)
     hparams = {key: value for key, value in config.items() if key != "intermediate"}
@@ -66,6 +72,28 @@ def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
         "intermediate": intermediate,
         "init_checkpoint": run["intermediate_checkpoints"].get(intermediate),
     }
+    resources = run["resources"]
+    # Imports are lazy here: `sweep plan` and spec validation import this module for its
+    # resource helpers and must load neither Ray nor torch.
+    if in_trial_process(resources):
+        from trainables.session import TrialProcessSession
+        from trainables.training import train_loop
+
+        train_loop(loop_config, TrialProcessSession(resources["cpus_per_worker"]))
+    else:
+        _fit_worker_group(loop_config, run)
+
+
+def _fit_worker_group(loop_config: dict[str, Any], run: dict[str, Any]) -> None:
+    """One Ray Train fit of the loop on `workers_per_trial` DDP workers."""
+    from ray import tune
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from trainables.storage import Location
+    from trainables.training import SCORE, train_loop_per_worker
+
     resources = run["resources"]
     use_gpu = resources["gpus_per_worker"] > 0
     storage = Location.parse(run["train_storage"])

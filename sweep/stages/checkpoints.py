@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 
 import pandas as pd
+from ray.train.constants import CHECKPOINT_DIR_NAME
 from ray.tune import Result
 
 from sweep.manifest import BestCheckpoint
@@ -27,8 +28,16 @@ def best_of_trial(result: Result, spec: Spec, root: Location,
     """The best reported checkpoint of one trial that Train still keeps, with what produced
     it; None if the trial kept none."""
     history = result.metrics_dataframe
-    if history is None or SCORE not in history or "checkpoint_path" not in history:
+    if history is None or SCORE not in history:
         return None
+    if "checkpoint_path" not in history:
+        # A trial that trained in its own process: Tune kept its checkpoints in the trial's
+        # folder and names each result's.
+        if CHECKPOINT_DIR_NAME not in history:
+            return None
+        history = history.assign(checkpoint_path=[
+            f"{result.path}/{name}" if isinstance(name, str) else None
+            for name in history[CHECKPOINT_DIR_NAME]])
     history = history.dropna(subset=["checkpoint_path"])
     # Best first, so only the best kept checkpoint's existence is asked for (one request
     # each on an object store); reported paths become URIs users can open.

@@ -35,7 +35,13 @@ from trainables.arms import ARMS, ZERO_SHOT
 from trainables.storage import Location
 from trainables.tasks import get_task
 from trainables.training import EVALUATIONS, SCORE
-from trainables.trial import NO_INTERMEDIATE, TRIAL_INDEX, train_trial
+from trainables.trial import (
+    NO_INTERMEDIATE,
+    TRIAL_INDEX,
+    in_trial_process,
+    train_trial,
+    trial_resources,
+)
 
 
 def run_training(ctx: StageContext) -> dict[str, Any]:
@@ -46,10 +52,11 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     def expected(config: dict[str, Any]) -> int:
         return expected_iterations(spec, stage.kind, stage.task, config, max_t)
 
-    # 1. The trainable: one driver slot per trial; the Train workers ask for the rest.
-    trainable = tune.with_resources(
-        tune.with_parameters(train_trial, run=_trial_settings(ctx)), {"CPU": 0, TRIAL_DRIVER: 1}
-    )
+    # 1. The trainable: a one-worker trial holds its worker's resources and trains in its own
+    #    process; a DDP trial holds a driver slot and its Train workers ask for the rest.
+    resources = spec.resources.model_dump()
+    trainable = tune.with_resources(tune.with_parameters(train_trial, run=_trial_settings(ctx)),
+                                    trial_resources(resources, TRIAL_DRIVER))
 
     # 2. The tuner. Experiments are named by config hash: a changed config starts a new one
     #    beside the old, and --resume restores only the experiment its own config started.
@@ -83,6 +90,15 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
             run_config=tune.RunConfig(
                 name=experiment_name, storage_path=tune_root.path,
                 storage_filesystem=filesystem, verbose=0, callbacks=callbacks,
+                # Where a trial trains in its own process, Tune keeps its checkpoints (the
+                # best and the latest) and restarts it from the latest; a DDP trial's Train
+                # run does both itself.
+                checkpoint_config=tune.CheckpointConfig(
+                    num_to_keep=1, checkpoint_score_attribute=SCORE,
+                    checkpoint_score_order="max"),
+                failure_config=tune.FailureConfig(
+                    max_failures=spec.resources.max_failures
+                    if in_trial_process(resources) else 0),
             ),
         )
 
