@@ -25,6 +25,7 @@ from trainables.arms import Sources, english_sources
 from trainables.data import load_examples, task_with_labels
 from trainables.families import get_family
 from trainables.families.base import Feature, SplitContext
+from trainables.feature_cache import featurize_cached
 from trainables.model import (
     MultiTaskModel,
     load_checkpoint,
@@ -83,11 +84,12 @@ def split_examples(
 def featurize_split(
     config: Mapping[str, Any], task: Task, split: str, language: str, tokenizer: Any,
     sources: Sources | None = None,
-) -> tuple[list[dict], list[Feature]]:
-    """Examples and features of one task split (`split_examples`)."""
+) -> tuple[list[dict], Sequence[Feature]]:
+    """Examples and features of one task split (`split_examples`), the features from this
+    node's cache (`trainables.feature_cache`)."""
     examples, _ = split_examples(config, task, split, language, sources)
     max_length = config.get("max_length") or task.max_length
-    return examples, get_family(task.family).featurize(task, examples, tokenizer, max_length)
+    return examples, featurize_cached(task, examples, tokenizer, max_length)
 
 
 def epoch_schedule(
@@ -167,8 +169,8 @@ def train_loop(config: dict, session: LoopSession) -> None:
         for name, task in tasks.items()
     }
     train_sets = {
-        name: get_family(task.family).featurize(task, train_examples[name][0], tokenizer,
-                                                config.get("max_length") or task.max_length)
+        name: featurize_cached(task, train_examples[name][0], tokenizer,
+                               config.get("max_length") or task.max_length)
         for name, task in tasks.items()
     }
     # Target-language training examples: what a direct arm trains on beside English.

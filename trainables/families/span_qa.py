@@ -85,7 +85,8 @@ class SpanQAFamily(Family):
                     "labels": self._label(offsets, start, end, len(prefix), answer),
                     "example_index": index,
                     "context_start": len(prefix),  # position of the window's first token
-                    "offsets": [tuple(pair) for pair in offsets[start:end]],
+                    # Lists, not tuples: what the feature cache's Arrow file gives back.
+                    "offsets": [list(pair) for pair in offsets[start:end]],
                 })
         return features
 
