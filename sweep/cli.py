@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sweep.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, SweepError
+
+if TYPE_CHECKING:
+    from sweep.plan import Plan
 
 # Commands import their modules when they run: `sweep validate` and `sweep plan` never load
 # Ray, torch or pandas.
@@ -35,9 +41,55 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from sweep.plan import describe, make_plan
     from sweep.runner import resolve_storage
 
+    if not args.estimate and (args.gpus is not None or args.tokens_per_second is not None):
+        print("error: --gpus and --tokens-per-second go with --estimate", file=sys.stderr)
+        return EXIT_BAD_INPUT
     spec = _load(args.file)
-    print(describe(make_plan(spec), str(resolve_storage(spec, args.storage))))
+    plan = make_plan(spec)
+    text = describe(plan, str(resolve_storage(spec, args.storage)))
+    if args.estimate:
+        try:
+            text += "\n\n" + _estimate(plan, args)
+        except ValueError as error:  # no throughput, too few GPUs, a malformed benchmark file
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    print(text)
     return 0
+
+
+def _estimate(plan: Plan, args: argparse.Namespace) -> str:
+    """`sweep plan --estimate`'s table, at the throughput given or else measured."""
+    from sweep.estimate import (
+        DEFAULT_GPUS,
+        THROUGHPUT_FILE,
+        describe_estimate,
+        estimate,
+        read_throughput,
+    )
+
+    tokens_per_second, source = args.tokens_per_second, "--tokens-per-second"
+    if tokens_per_second is None:
+        tokens_per_second, source = read_throughput(), str(THROUGHPUT_FILE)
+    if tokens_per_second is None:
+        raise ValueError(f"--estimate needs a throughput: pass --tokens-per-second X "
+                         f"(training tokens/s on one GPU), or run the GPU benchmark to write "
+                         f"{THROUGHPUT_FILE}")
+    return describe_estimate(estimate(plan, args.gpus or DEFAULT_GPUS, tokens_per_second,
+                                      source))
+
+
+def _positive(kind: type, allowed: str) -> Callable[[str], Any]:
+    """An argparse type: a finite number of `kind` above zero, else a message naming what is
+    allowed (argparse names the flag and exits 2)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not (0 < value < math.inf):
+            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: {allowed}")
+        return value
+    return parse
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -233,6 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="print the stages, trials and resources; no Ray")
     plan.add_argument("file")
     plan.add_argument("--storage")
+    plan.add_argument("--estimate", action="store_true",
+                      help="also print each stage's GPU-hours and the sweep's makespan, one "
+                           "stage at a time and as a DAG")
+    plan.add_argument("--gpus", type=_positive(int, "a whole number of GPUs, at least 1"),
+                      metavar="N", help="with --estimate: the cluster's GPUs (default 8)")
+    plan.add_argument("--tokens-per-second", type=_positive(float, "a number above 0"),
+                      metavar="X", help="with --estimate: training tokens/s on one GPU "
+                      "(default: what the GPU benchmark measured)")
     plan.set_defaults(handler=cmd_plan)
 
     validate = commands.add_parser("validate", help="check a search-space file")

@@ -108,13 +108,14 @@ _TASKS: tuple[Task, ...] = (
     # --- sentence and sentence-pair classification ---
     _classification(
         name="mnli", text_fields=("premise", "hypothesis"), languages=("en",), labels=NLI_LABELS,
-        roles=("intermediate",),
+        roles=("intermediate",), train_examples=392_702,
         hub=HubSource("nyu-mll/glue", "mnli", splits={"train": "train",
                                                       "dev": "validation_matched"}),
     ),
     _classification(
         name="snli", text_fields=("premise", "hypothesis"), languages=("en",), labels=NLI_LABELS,
         roles=(),  # only part of ANLI+
+        train_examples=549_367,  # of 550,152: those with a gold label
         hub=HubSource("stanfordnlp/snli", "plain_text", splits=_TRAIN_DEV,
                       columns=_NLI_COLUMNS, label_values=(0, 1, 2)),
     ),
@@ -122,6 +123,7 @@ _TASKS: tuple[Task, ...] = (
         # ANLI+ (X-STILTs): ANLI rounds 1-3 with MNLI and SNLI, gold labels only.
         name="anli_plus", text_fields=("premise", "hypothesis"), languages=("en",),
         labels=NLI_LABELS, roles=("intermediate",), train_also=("mnli", "snli"),
+        train_examples=16_946 + 45_460 + 100_459,  # rounds 1-3; MNLI's and SNLI's are theirs
         hub=HubSource("facebook/anli", "plain_text",
                       splits={"train": ("train_r1", "train_r2", "train_r3"),
                               "dev": ("dev_r1", "dev_r2", "dev_r3")},
@@ -129,12 +131,12 @@ _TASKS: tuple[Task, ...] = (
     ),
     _classification(
         name="qqp", text_fields=("question1", "question2"), languages=("en",),
-        labels=PARAPHRASE_LABELS, roles=("intermediate",),
+        labels=PARAPHRASE_LABELS, roles=("intermediate",), train_examples=363_846,
         hub=HubSource("nyu-mll/glue", "qqp", splits=_TRAIN_DEV),
     ),
     _classification(
         name="xnli", text_fields=("premise", "hypothesis"), languages=lang.XNLI,
-        labels=NLI_LABELS, train_task="mnli", benchmarks=XTREME_BENCHMARKS,
+        labels=NLI_LABELS, train_task="mnli", benchmarks=XTREME_BENCHMARKS, eval_examples=5_010,
         translations="xnli_mt", test_translations="xnli_translate_test",
         hub=HubSource("facebook/xnli", "{code}", splits={"dev": "validation", "test": "test"}),
         xtreme_files=XtremeFiles(PredictionFormat.LABELS),
@@ -142,45 +144,46 @@ _TASKS: tuple[Task, ...] = (
     _classification(
         name="pawsx", text_fields=("sentence1", "sentence2"), languages=lang.PAWSX,
         labels=PARAPHRASE_LABELS, benchmarks=("xtreme",),  # XTREME-R dropped PAWS-X
+        train_examples=49_401, eval_examples=2_000,
         translations="pawsx_mt", test_translations="pawsx_translate_test", hub=PAWSX_HUB,
         xtreme_files=XtremeFiles(PredictionFormat.LABELS),
     ),
     # --- multiple choice ---
     _multiple_choice(
-        name="hellaswag", languages=("en",), roles=("intermediate",),
+        name="hellaswag", languages=("en",), roles=("intermediate",), train_examples=39_905,
         hub=HubSource("Rowan/hellaswag", splits=_TRAIN_DEV,
                       columns={"context": "ctx", "choices": "endings", "label": "label"},
                       label_values=("0", "1", "2", "3")),
     ),
     _multiple_choice(
-        name="cosmosqa", languages=("en",), roles=("intermediate",),
+        name="cosmosqa", languages=("en",), roles=("intermediate",), train_examples=25_262,
         hub=HubSource("allenai/cosmos_qa", splits=_TRAIN_DEV,
                       columns={"context": "context", "question": "question", "label": "label"},
                       lists={"choices": ("answer0", "answer1", "answer2", "answer3")}),
     ),
     _multiple_choice(
-        name="commonsenseqa", languages=("en",), roles=("intermediate",),
+        name="commonsenseqa", languages=("en",), roles=("intermediate",), train_examples=9_741,
         hub=HubSource("tau/commonsense_qa", splits=_TRAIN_DEV,
                       columns={"context": "question", "choices": "choices.text",
                                "label": "answerKey"},
                       label_values=("A", "B", "C", "D", "E")),
     ),
     _multiple_choice(
-        name="socialiqa", languages=("en",), roles=("intermediate",),
+        name="socialiqa", languages=("en",), roles=("intermediate",), train_examples=33_410,
         hub=HubSource("allenai/social_i_qa", splits=_TRAIN_DEV,
                       columns={"context": "context", "question": "question", "label": "label"},
                       lists={"choices": ("answerA", "answerB", "answerC")},
                       label_values=("1", "2", "3")),
     ),
     _multiple_choice(
-        name="copa", languages=("en",), roles=("intermediate",),
+        name="copa", languages=("en",), roles=("intermediate",), train_examples=400,
         hub=HubSource("aps/super_glue", "copa", splits=_TRAIN_DEV,
                       columns=_COPA_COLUMNS, lists=_COPA_LISTS),
     ),
     _multiple_choice(
         # XTREME-R: trained on COPA (optionally after SocialIQA as the intermediate task).
         name="xcopa", languages=lang.XCOPA, train_task="copa", dev_task="copa",
-        benchmarks=("xtreme-r",),
+        benchmarks=("xtreme-r",), eval_examples=500,
         hub=HubSource("cambridgeltl/xcopa", "{code}",
                       splits={"dev": "validation", "test": "test"},
                       columns=_COPA_COLUMNS, lists=_COPA_LISTS),
@@ -190,6 +193,9 @@ _TASKS: tuple[Task, ...] = (
         # XTREME's: UD 2.5. `sweep score` sums in XTREME-R's order, which extends XTREME's.
         name="udpos", languages=lang.UDPOS, language_codes=lang.UDPOS_NAMES,
         labels=UD_POS_TAGS, benchmarks=("xtreme",), in_language="udpos_gold",
+        # XTREME's table: 21,253 English sentences; test sets of 47 to 20,436 sentences, so
+        # the typical language's is a guess [approximate, unverified].
+        train_examples=21_253, eval_examples=2_000,
         hub=HubSource("google/xtreme", "udpos.{code}", splits=_TRAIN_DEV_TEST,
                       columns={"tokens": "tokens", "tags": "pos_tags"}),
         local=LocalSource(FileFormat.CONLLU, "ud", _UD_FILES),
@@ -199,6 +205,8 @@ _TASKS: tuple[Task, ...] = (
         # XTREME-R's: UD 2.7, 38 languages; no hub copy of every treebank, so its files.
         name="udpos_r", languages=lang.UDPOS_R, language_codes=lang.UDPOS_R_NAMES,
         labels=UD_POS_TAGS, benchmarks=("xtreme-r",),
+        # UD 2.5's counts (udpos'); UD 2.7's English treebanks are somewhat larger [unverified].
+        train_examples=21_253, eval_examples=2_000,
         local=LocalSource(FileFormat.CONLLU, "ud-2.7", _UD_FILES),
     ),
     _tagging(
@@ -206,6 +214,8 @@ _TASKS: tuple[Task, ...] = (
         # Rahimi et al.'s splits have train and dev in every language: its own in-language data.
         name="panx", languages=lang.PANX_R, labels=NER_TAGS, in_language="panx",
         benchmarks=XTREME_BENCHMARKS, benchmark_languages={"xtreme": lang.PANX},
+        # English's splits; most languages test on 10,000 sentences, some on 1,000 or 100.
+        train_examples=20_000, eval_examples=10_000,
         hub=HubSource("unimelb-nlp/wikiann", "{code}", splits=_TRAIN_DEV_TEST,
                       columns={"tokens": "tokens", "tags": "ner_tags"}),
         xtreme_files=XtremeFiles(PredictionFormat.TAGS),
@@ -216,19 +226,21 @@ _TASKS: tuple[Task, ...] = (
         name="ccg", family=Family.TAGGING, languages=("en",), metric="accuracy",
         scorer=Scorer.ACCURACY, text_fields=("tokens",), label_field="tags",
         labels_from_data=True, roles=("intermediate",),
+        train_examples=39_604,  # sentences of sections 02-21, as commonly cited [unverified]
         local=LocalSource(FileFormat.CCGBANK_AUTO, "ccgbank", {
             "train": tuple(f"data/AUTO/{section:02d}/*.auto" for section in range(2, 22)),
             "dev": "data/AUTO/00/*.auto", "test": "data/AUTO/23/*.auto"}),
     ),
     # --- span QA ---
-    _span_qa(name="squad", languages=("en",), roles=("intermediate",),
+    _span_qa(name="squad", languages=("en",), roles=("intermediate",), train_examples=87_599,
              hub=HubSource("rajpurkar/squad", "plain_text", splits=_TRAIN_DEV)),
     _span_qa(name="squad_v2", scorer=Scorer.SQUAD_V2, languages=("en",),
-             roles=("intermediate",),
+             roles=("intermediate",), train_examples=130_319,
              hub=HubSource("rajpurkar/squad_v2", "squad_v2", splits=_TRAIN_DEV)),
     _span_qa(
         name="xquad", languages=lang.XQUAD_R, train_task="squad", dev_task="squad",
         benchmarks=XTREME_BENCHMARKS, benchmark_languages={"xtreme": lang.XQUAD},
+        eval_examples=1_190,
         hub=HubSource("google/xquad", "xquad.{code}", splits={"test": "validation"}),
         local=LocalSource(FileFormat.SQUAD_JSON, "xquad", {"test": "xquad.{code}.json"}),
         xtreme_files=_QA_FILES,
@@ -237,6 +249,8 @@ _TASKS: tuple[Task, ...] = (
         # Context and question in the same language (MLQA's cross-language pairs are not used).
         name="mlqa", scorer=Scorer.MLQA, languages=lang.MLQA, train_task="squad",
         benchmarks=XTREME_BENCHMARKS,
+        # The mean of MLQA's seven test sets (4,517 to 11,590 questions) [approximate].
+        eval_examples=6_035,
         hub=HubSource("facebook/mlqa", "mlqa.{code}.{code}",
                       splits={"dev": "validation", "test": "test"}),
         xtreme_files=_QA_FILES,
@@ -247,6 +261,9 @@ _TASKS: tuple[Task, ...] = (
         # reads a fixed tenth of the English training data held out of training.
         name="tydiqa", languages=lang.TYDIQA, benchmarks=XTREME_BENCHMARKS,
         dev_slice=DevSlice(every=10, key="id"),
+        # English's 3,696 (the dev slice comes out of them); the mean test set, 5,077
+        # questions over nine languages [approximate, unverified].
+        train_examples=3_696, eval_examples=564,
         hub=HubSource("google-research-datasets/tydiqa", "secondary_task",
                       splits={"train": "train", "test": "validation"},
                       id_prefix=lang.TYDIQA_PREFIXES),
@@ -261,6 +278,9 @@ _TASKS: tuple[Task, ...] = (
         name="lareqa", family=Family.DUAL_ENCODER, languages=lang.LAREQA, metric="map@20",
         scorer=Scorer.LAREQA, label_field=None, max_length=256, query_length=96,
         benchmarks=("xtreme-r",), pooled_splits=("test",),
+        # SQuAD v1.1's questions; a language's 1,190 questions and the pool of every
+        # language's sentences, about 13,000 [approximate, unverified].
+        train_examples=87_599, eval_examples=14_000,
         local=LocalSource(FileFormat.LAREQA_JSON, "", {
             "train": "squad/train-v1.1.json", "dev": "squad/dev-v1.1.json",
             "test": "lareqa/xquad-r/{code}.json"}),
@@ -275,6 +295,9 @@ _TASKS: tuple[Task, ...] = (
         name="mewsli_x", family=Family.DUAL_ENCODER, languages=lang.MEWSLI_X,
         metric="map@20", scorer=Scorer.MEWSLI_X, label_field=None, max_length=64,
         benchmarks=("xtreme-r",),
+        # About 117,000 English pairs; a language's mentions and the million candidate
+        # entities every language's test reads [approximate, unverified].
+        train_examples=117_000, eval_examples=1_000_000,
         local=LocalSource(FileFormat.MEWSLI_X, "mewsli-x", {
             "train": "wikipedia_pairs-train.jsonl", "dev": "wikipedia_pairs-dev.jsonl",
             "test": ("wikinews_mentions-test.jsonl", "candidate_set_entities.jsonl")},
@@ -286,6 +309,7 @@ _TASKS: tuple[Task, ...] = (
         name="tatoeba", family=Family.RETRIEVAL, languages=lang.TATOEBA_R,
         metric="accuracy", scorer=Scorer.TATOEBA, label_field=None, roles=("retrieval",),
         language_codes=lang.TATOEBA_R_CODES, benchmarks=XTREME_BENCHMARKS,
+        eval_examples=2 * 1_000,  # 1,000 pairs a language (a few have fewer), both sides
         benchmark_languages={"xtreme": lang.TATOEBA},
         # Hub sentences keep a trailing newline; the loader strips it. google/xtreme holds
         # XTREME's 36: XTREME-R's five others come from LASER's files.
@@ -302,6 +326,9 @@ _TASKS: tuple[Task, ...] = (
         name="bucc2018", family=Family.RETRIEVAL, languages=lang.BUCC, metric="f1",
         scorer=Scorer.BUCC, label_field=None, roles=("retrieval",), benchmarks=("xtreme",),
         retrieval_splits=("dev", "test"),
+        # Every sentence of both sides, the mean over its four languages of `training`
+        # (about 660,000) and `sample` (about a tenth as many) [approximate, unverified].
+        eval_examples=730_000,
         local=LocalSource(FileFormat.BUCC, "bucc2018", {"dev": "{code}-en.sample",
                                                         "test": "{code}-en.training"}),
         xtreme_files=XtremeFiles(PredictionFormat.PAIRS),

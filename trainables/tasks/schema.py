@@ -294,6 +294,8 @@ class Task:
     dev_task: str | None = None  # English dev data (model selection) from this task
     dev_slice: DevSlice | None = None  # English dev data held out of the training split
     max_length: int = 256  # X-STILTs: 256, 384 for QA (the span-QA default)
+    train_examples: int | None = None  # its English train split's size (sweep plan --estimate)
+    eval_examples: int | None = None  # what one language's evaluation reads, typically
     query_length: int | None = None  # dual encoders: the queries' own limit (else max_length)
     # Splits whose candidate pool is every language's candidates (LAReQA's test).
     pooled_splits: tuple[str, ...] = ()

@@ -73,6 +73,7 @@ VISION_TASKS: tuple[Task, ...] = (
     # against CLIP ViT-L/14's image vectors, and the controls on the same captions.
     *with_controls(_image_text(
         name="coco_lit", languages=("en",), roles=("intermediate",),
+        train_examples=113_287 * 5,  # a few images have more than five [approximate]
         local=_karpathy("coco", "dataset_coco.json"),
         # Captions name images by COCO id; files by COCO_<split>2014_<12-digit id>.jpg.
         images=_images("coco", id_pattern=r"(?:COCO_[a-z]+2014_)?0*(\d+)"),
@@ -87,6 +88,7 @@ VISION_TASKS: tuple[Task, ...] = (
     # dev data, and an intermediate task of its own.
     _image_text(
         name="flickr30k_lit", languages=("en",), roles=("intermediate",),
+        train_examples=29_000 * 5,
         local=_karpathy("flickr30k", "dataset_flickr30k.json"), images=_images("flickr30k"),
     ),
     # IGLUE's xFlickr&CO: 2,000 test images (1,000 Flickr30k, 1,000 COCO) captioned in
@@ -95,6 +97,7 @@ VISION_TASKS: tuple[Task, ...] = (
     _image_text(
         name="xflickrco", languages=lang.XFLICKRCO, roles=("target",),
         train_task="flickr30k_lit", dev_task="flickr30k_lit",
+        eval_examples=2_000,  # a caption an image [approximate, unverified]
         local=LocalSource(FileFormat.IGLUE_CAPTIONS, "iglue/xFlickrCO",
                           {"test": "annotations/{code}/test.jsonl"}),
         images=_images("iglue/xFlickrCO"),
@@ -104,6 +107,8 @@ VISION_TASKS: tuple[Task, ...] = (
     # out of both. An intermediate task, with its controls.
     *with_controls(_visual_entailment(
         name="snli_ve", languages=("en",), roles=("intermediate",),
+        # SNLI-VE's train; IGLUE's re-split, without XVNLI's images, is a little smaller.
+        train_examples=529_527,
         local=LocalSource(FileFormat.SNLI_VE, "iglue/XVNLI", {
             "train": "annotations/en/train.jsonl", "dev": "annotations/en/dev.jsonl"}),
     )),
@@ -111,7 +116,7 @@ VISION_TASKS: tuple[Task, ...] = (
     # trained and selected on SNLI-VE's English, tested zero-shot.
     _visual_entailment(
         name="xvnli", languages=lang.XVNLI, roles=("target",),
-        train_task="snli_ve", dev_task="snli_ve",
+        train_task="snli_ve", dev_task="snli_ve", eval_examples=1_164,
         local=LocalSource(FileFormat.SNLI_VE, "iglue/XVNLI",
                           {"test": "annotations/{code}/test.jsonl"}),
     ),
@@ -121,6 +126,7 @@ VISION_TASKS: tuple[Task, ...] = (
     _late_fusion(
         name="nlvr2", languages=("en",), roles=("intermediate",), text_fields=("sentence",),
         labels=REASONING_LABELS, image_fields=_TWO_IMAGES, images=_images("iglue/nlvr2"),
+        train_examples=86_373,
         local=LocalSource(FileFormat.NLVR2, "iglue/nlvr2", {
             "train": "annotations/train.jsonl", "dev": "annotations/dev.jsonl",
             "test": "annotations/test.jsonl"}),
@@ -133,6 +139,7 @@ VISION_TASKS: tuple[Task, ...] = (
         labels=REASONING_LABELS, image_fields=_TWO_IMAGES,
         images=_images("iglue/marvl", image_ids="path"),
         train_task="nlvr2", dev_task="nlvr2",
+        eval_examples=1_100,  # 5,670 statements over five languages [approximate, unverified]
         local=LocalSource(FileFormat.MARVL, "iglue/marvl",
                           {"test": "zero_shot/annotations/marvl-{code}.jsonl"}),
     ),
