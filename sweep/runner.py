@@ -64,6 +64,10 @@ def init_ray(spec: Spec) -> None:
     # Ray Train gives a trial's workers 60 s to start; on a busy small machine that fails a
     # trial that would have run. Local Ray's processes inherit this environment.
     os.environ.setdefault(WORKER_START_TIMEOUT, WORKER_START_SECONDS)
+    # A one-worker trial checkpoints through Tune at every evaluation, and with num_to_keep=1
+    # Tune snapshots the experiment each time (what keeps --resume exact): wanted, so its
+    # warning about frequent snapshots is not shown.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     address = os.environ.get("RAY_ADDRESS", "")
     if address.startswith(("http://", "https://")):
         raise PreflightError(
