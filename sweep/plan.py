@@ -164,6 +164,8 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
     shared = {"model": spec.model.hashed(), "data": spec.data.model_dump(),
               "scheduler": spec.scheduler.model_dump(exclude={"evals_per_epoch"}),
               "searcher": spec.searcher.model_dump()}
+    if spec.resources.precision != "fp32":  # only where set: fp32 stages hash as before
+        shared["precision"] = spec.resources.precision
     which = {"base_model": spec.model.label} if suffix else {}
     hashes = {stage.name: stage.config_hash for stage in stages}
 

@@ -72,13 +72,19 @@ def test_every_stage_finished(finished_run):
         assert manifest.stages[name]["status"] == "finished"
 
 
+def _trial_folders(storage: Path) -> list[str]:
+    """The trials' folders of every training stage's Tune experiment (one-worker trials keep
+    their checkpoints there)."""
+    return sorted(path.name for path in (storage / "tune").glob("*/train_trial_*")
+                  if path.is_dir())
+
+
 def test_intermediate_trained_once_and_shared(finished_run):
     _, storage, _ = finished_run
     trials = load_trials(storage)
     assert (trials["stage"] == "intermediate/synth_nli").sum() == 1
-    # Train runs on disk: one per Tune trial, none extra for the second target task.
-    train_runs = [path for path in (storage / "train").iterdir() if path.is_dir()]
-    assert len(train_runs) == len(trials) == 2 + 2 * 4
+    # Trial folders on disk: one per Tune trial, none extra for the second target task.
+    assert len(_trial_folders(storage)) == len(trials) == 2 + 2 * 4
     manifest = Manifest.read(storage)
     intermediate = manifest.best("intermediate/synth_nli").checkpoint
     for target in ("target/synth_xnli", "target/synth_pos"):
@@ -188,12 +194,12 @@ def test_results_cli_reads_finished_run(finished_run, capsys, tmp_path):
 
 def test_resume_of_finished_run_trains_nothing(finished_run):
     spec, storage, _ = finished_run
-    runs_before = sorted(p.name for p in (storage / "train").iterdir())
+    runs_before = _trial_folders(storage)
     rows_before = load(storage)
     outcome = run_sweep(spec, storage=str(storage), resume=True, quiet=True)
     assert outcome.ran == []
     assert outcome.skipped == [stage.name for stage in make_plan(spec).stages]
-    assert sorted(p.name for p in (storage / "train").iterdir()) == runs_before
+    assert _trial_folders(storage) == runs_before
     pd.testing.assert_frame_equal(load(storage), rows_before)
 
 

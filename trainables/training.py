@@ -23,6 +23,14 @@ import torch
 
 from trainables.arms import Sources, english_sources
 from trainables.data import load_examples, task_with_labels
+from trainables.device_loop import (
+    adamw,
+    autocast,
+    configure_device,
+    grad_scaler,
+    one_ahead,
+    to_device,
+)
 from trainables.families import get_family
 from trainables.families.base import Feature, SplitContext
 from trainables.feature_cache import featurize_cached
@@ -152,6 +160,8 @@ def train_loop(config: dict, session: LoopSession) -> None:
     from transformers import get_linear_schedule_with_warmup
 
     rank, world_size, device = session.rank, session.world_size, session.device
+    precision = config.get("precision", "fp32")
+    configure_device(device, precision)
     hparams = config["hparams"]
     set_seed(int(hparams["seed"]))
     started = time.time()
@@ -201,10 +211,9 @@ def train_loop(config: dict, session: LoopSession) -> None:
     steps_per_epoch = len(epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), 0))
     epochs = int(hparams["epochs"])
     total_steps = steps_per_epoch * epochs
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=float(hparams["learning_rate"]),
-        weight_decay=float(hparams.get("weight_decay", 0.0)),
-    )
+    optimizer = adamw(model.parameters(), float(hparams["learning_rate"]),
+                      float(hparams.get("weight_decay", 0.0)), device)
+    scaler = grad_scaler(device, precision)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(float(hparams["warmup_ratio"]) * total_steps), total_steps
     )
@@ -218,6 +227,8 @@ def train_loop(config: dict, session: LoopSession) -> None:
             core.load_state_dict(load_checkpoint(config["model"], directory).state_dict())
             optimizer.load_state_dict(saved["optimizer"])
             scheduler.load_state_dict(saved["scheduler"])
+            if scaler is not None and saved.get("scaler"):
+                scaler.load_state_dict(saved["scaler"])
             state = saved["state"]
             # Training time accumulates across restarts, as examples_seen does.
             started -= state["train_seconds"]
@@ -226,21 +237,34 @@ def train_loop(config: dict, session: LoopSession) -> None:
     pad_id = tokenizer.pad_token_id
     while state["epoch"] < epochs:
         schedule = epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), state["epoch"])
-        for step_in_epoch in range(state["step_in_epoch"], len(schedule)):
+
+        def batches(schedule=schedule):
+            for step_in_epoch in range(state["step_in_epoch"], len(schedule)):
+                task_name, global_batch = schedule[step_in_epoch]
+                local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
+                family = get_family(tasks[task_name].family)
+                batch = to_device(family.collate(
+                    local or [train_sets[task_name][global_batch[0]]], pad_id), device)
+                yield step_in_epoch, task_name, global_batch, family, batch
+
+        for step_in_epoch, task_name, global_batch, family, batch in one_ahead(batches()):
             model.train()
-            task_name, global_batch = schedule[step_in_epoch]
-            local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
-            family = get_family(tasks[task_name].family)
-            batch = {key: value.to(device) for key, value in family.collate(
-                local or [train_sets[task_name][global_batch[0]]], pad_id).items()}
             labels = batch.pop("labels")
-            logits = model(task_name, batch.pop("input_ids"), batch.pop("attention_mask"),
-                           **batch)
-            loss = family.loss(logits, labels)
+            with autocast(device, precision):
+                logits = model(task_name, batch.pop("input_ids"), batch.pop("attention_mask"),
+                               **batch)
+                loss = family.loss(logits, labels)
             optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
+            if scaler is None:
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+            else:  # fp16: scaled loss, gradients unscaled before clipping
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                scaler.step(optimizer)
+                scaler.update()
             scheduler.step()
             state["global_step"] += 1
             state["examples_seen"] += len(global_batch)
@@ -250,7 +274,7 @@ def train_loop(config: dict, session: LoopSession) -> None:
                     state["epoch"] += 1
                     state["step_in_epoch"] = 0
                 _evaluate_and_report(config, core, dev_sets, state, optimizer, scheduler,
-                                     session, tokenizer, started, worker_nodes)
+                                     scaler, session, tokenizer, started, worker_nodes)
         if state["step_in_epoch"]:  # epoch ended without an evaluation step at its end
             state["epoch"] += 1
             state["step_in_epoch"] = 0
@@ -258,8 +282,8 @@ def train_loop(config: dict, session: LoopSession) -> None:
 
 def _evaluate_and_report(
     config: Mapping[str, Any], core: MultiTaskModel, dev_sets: Mapping[str, tuple], state: dict,
-    optimizer: torch.optim.Optimizer, scheduler: Any, session: LoopSession, tokenizer: Any,
-    started: float, worker_nodes: str,
+    optimizer: torch.optim.Optimizer, scheduler: Any, scaler: torch.amp.GradScaler | None,
+    session: LoopSession, tokenizer: Any, started: float, worker_nodes: str,
 ) -> None:
     if session.rank != 0:
         session.report({}, checkpoint=None)
@@ -293,6 +317,7 @@ def _evaluate_and_report(
         save_checkpoint(core, Path(directory), meta)
         # Weights are in encoder/ and heads.pt already; this adds what resuming needs.
         torch.save({"optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "state": dict(state)},
+                    "scheduler": scheduler.state_dict(), "state": dict(state),
+                    "scaler": scaler.state_dict() if scaler is not None else None},
                    Path(directory) / "training_state.pt")
         session.report(metrics, checkpoint=Path(directory))

@@ -169,6 +169,7 @@ def _trial_settings(ctx: StageContext) -> dict[str, Any]:
             "evals_per_epoch": spec.evals_per_epoch(stage.kind, stage.task),
             "arm": arm, "init_heads": from_zero_shot,
             "pool_layers": stage.config.get("pool_layers", {}),
+            "precision": spec.resources.precision,
         },
         "intermediate_checkpoints": starts,
         "resources": spec.resources.model_dump(),
