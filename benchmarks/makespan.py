@@ -1,11 +1,12 @@
 """The paper grid's makespan under the runner's scheduling policy against the lower bound.
 
-`search_spaces/xstilts.yaml` on N GPUs (default 32: eight of its four-GPU trials at once), its work sized from the registry
-(`sweep.estimate`) at one training throughput, scheduled by `sweep/schedule.py`'s policy
-both ways: one stage at a time (how `sweep run` runs stages today) and as the DAG (a stage
-starts when what it needs is done; stages share the sweep's trial slots). The bound is
-max(critical path, the busiest pool's work / its size). Goal (issue 11): the runner's
-policy at most 1.1 times the bound. The throughput sets the time unit, not the ratios.
+`search_spaces/xstilts.yaml` on N GPUs (default 32: eight of its four-GPU trials at once),
+its work sized from the registry (`sweep.estimate`) at one training throughput, scheduled
+by `sweep/schedule.py`'s policy both ways: one stage at a time (how `sweep run` runs stages
+today) and as the DAG (a stage starts when what it needs is done; stages share the sweep's
+trial slots). The bound is max(critical path, the busiest pool's work / its size). Goal
+(issue 11): the runner's policy at most 1.1 times the bound. The throughput sets the time
+unit, not the ratios.
 
 Run: .venv/bin/python benchmarks/makespan.py [--gpus N] [--max-concurrent-trials K]
 (seconds; on 8 GPUs, where the paper grid's evaluations keep every GPU busy, both

@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import faiss
 import numpy as np
 import ray
 import torch
@@ -21,6 +20,7 @@ import torch
 from trainables.data import load_examples
 from trainables.families import get_family
 from trainables.families.base import ExampleRecord, SplitContext, example_record, mean_pool
+from trainables.knn import exact_knn
 from trainables.metrics import (
     bucc_best_threshold,
     bucc_extract,
@@ -97,10 +97,9 @@ def embed(
 
 
 def nearest_candidates(queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """The index of each query's cosine nearest candidate (faiss, exact), shape (queries, 1)."""
-    index = faiss.IndexFlatIP(candidates.shape[1])
-    index.add(candidates)
-    return index.search(queries, 1)[1]
+    """The index of each query's cosine nearest candidate (exact; on the GPU where there is
+    one), shape (queries, 1)."""
+    return exact_knn(queries, candidates, 1)[1]
 
 
 def evaluate_retrieval(

@@ -81,18 +81,16 @@ def margin_mine(x: np.ndarray, y: np.ndarray, k: int = 4,
     import faiss  # lazy: `sweep score` loads this module without faiss
     import numpy as np  # lazy: see the TYPE_CHECKING import
 
+    from trainables.knn import exact_knn
+
     x = np.array(x, dtype=np.float32, order="C", copy=True)
     y = np.array(y, dtype=np.float32, order="C", copy=True)
     faiss.normalize_L2(x)
     faiss.normalize_L2(y)
 
-    def knn(queries: np.ndarray, database: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        index = faiss.IndexFlatIP(database.shape[1])
-        index.add(database)
-        return index.search(queries, n)
-
-    x2y_sim, x2y_ind = knn(x, y, min(y.shape[0], k))
-    y2x_sim, y2x_ind = knn(y, x, min(x.shape[0], k))
+    # Exact search as the reference's faiss IndexFlatIP (on a GPU where there is one).
+    x2y_sim, x2y_ind = exact_knn(x, y, min(y.shape[0], k))
+    y2x_sim, y2x_ind = exact_knn(y, x, min(x.shape[0], k))
     x2y_mean, y2x_mean = x2y_sim.mean(axis=1), y2x_sim.mean(axis=1)
 
     def score_candidates(a: np.ndarray, b: np.ndarray, inds: np.ndarray, fwd_mean: np.ndarray,
