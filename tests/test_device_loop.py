@@ -1,5 +1,5 @@
 """The loop's accelerator settings (`trainables.device_loop`), checked on the CPU: autocast at
-bf16 and fp16 (with loss scaling) trains, fp32 is the loop as it always ran, batches come in
+bf16 and fp16 (with loss scaling) trains, fp32 is what an unset precision runs, batches come in
 order one step ahead, and the precision is part of what a training stage hashes."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _reports(data_root, **extra) -> list[dict]:
     return reports
 
 
-def test_fp32_is_the_loop_as_it_ran_before(data_root):
+def test_fp32_is_the_default(data_root):
     unset, fp32 = _reports(data_root), _reports(data_root, precision="fp32")
     assert [r["score"] for r in unset] == [r["score"] for r in fp32]
     assert [r["examples_seen"] for r in fp32] == [64, 128]

@@ -9,7 +9,7 @@ refused on a GPU without bf16) or fp16 (autocast with loss scaling).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -73,3 +73,34 @@ def one_ahead(items: Iterable[Any]) -> Iterator[Any]:
         pending, started = item, True
     if started:
         yield pending
+
+
+def train_step(
+    model: torch.nn.Module, task_name: str, loss_of: Callable[..., torch.Tensor],
+    batch: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, scheduler: Any,
+    scaler: torch.amp.GradScaler | None, device: torch.device, precision: str,
+) -> torch.Tensor:
+    """One optimiser step of the training loop on a batch already on `device` (its
+    `labels`, `input_ids`, `attention_mask` and the family's extra inputs): forward under
+    the precision's autocast, gradients clipped to norm 1, then the schedule. Returns the
+    loss (not synchronised: reading it waits for the GPU)."""
+    model.train()
+    inputs = dict(batch)
+    labels = inputs.pop("labels")
+    with autocast(device, precision):
+        logits = model(task_name, inputs.pop("input_ids"), inputs.pop("attention_mask"),
+                       **inputs)
+        loss = loss_of(logits, labels)
+    optimizer.zero_grad()
+    if scaler is None:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    else:  # fp16: scaled loss, gradients unscaled before clipping
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
+    scheduler.step()
+    return loss.detach()

@@ -25,11 +25,11 @@ from trainables.arms import Sources, english_sources
 from trainables.data import load_examples, task_with_labels
 from trainables.device_loop import (
     adamw,
-    autocast,
     configure_device,
     grad_scaler,
     one_ahead,
     to_device,
+    train_step,
 )
 from trainables.families import get_family
 from trainables.families.base import Feature, SplitContext
@@ -248,24 +248,8 @@ def train_loop(config: dict, session: LoopSession) -> None:
                 yield step_in_epoch, task_name, global_batch, family, batch
 
         for step_in_epoch, task_name, global_batch, family, batch in one_ahead(batches()):
-            model.train()
-            labels = batch.pop("labels")
-            with autocast(device, precision):
-                logits = model(task_name, batch.pop("input_ids"), batch.pop("attention_mask"),
-                               **batch)
-                loss = family.loss(logits, labels)
-            optimizer.zero_grad()
-            if scaler is None:
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-            else:  # fp16: scaled loss, gradients unscaled before clipping
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                scaler.step(optimizer)
-                scaler.update()
-            scheduler.step()
+            train_step(model, task_name, family.loss, batch, optimizer, scheduler, scaler,
+                       device, precision)
             state["global_step"] += 1
             state["examples_seen"] += len(global_batch)
             state["step_in_epoch"] = step_in_epoch + 1
