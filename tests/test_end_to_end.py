@@ -288,3 +288,18 @@ def test_efficiency_measures_every_encoder_in_separate_processes(finished_run, c
     assert "speed per encoder" in shown and "search cost per index" in shown
     assert main(["report", str(storage), "--out", str(tmp_path / "report.html")]) == 0
     assert 'id="efficiency"' in (tmp_path / "report.html").read_text()
+
+
+def test_the_offline_default_benchmark_reads_a_finished_run(finished_run):
+    """`benchmarks/offline_default.py --run`: the run's work fits in its wall time."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "offline_default.py"
+    spec = importlib.util.spec_from_file_location("offline_default", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _, storage, _ = finished_run
+    result = module.measure(storage)
+    assert result["trials"] == len(load_trials(storage))
+    assert 0 < result["floor"] <= result["wall"] and 0 < result["share"] <= 1
+    assert result["training"] <= result["trial_time"]  # the loop runs inside the trial
