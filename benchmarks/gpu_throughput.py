@@ -4,12 +4,15 @@ bare PyTorch loop and Hugging Face `Trainer`, side by side in one run.
 Random weights (no download), XNLI's three-way classification head, random token ids at a
 fixed length, batch 32; for each precision (fp32, bf16) and length (128, 256):
   1. the engine: `trainables.device_loop.train_step` on the engine's `MultiTaskModel`, with
-     its optimiser (fused AdamW), precision (autocast; TF32 at fp32) and batches moved one
-     step ahead from pinned memory, as `trainables.training.train_loop` runs them;
+     its optimiser (fused AdamW), precision (autocast; TF32 at fp32) and batches
+     copied from pinned memory, as `trainables.training.train_loop` runs them;
   2. a bare loop: `XLMRobertaForSequenceClassification`, `torch.optim.AdamW`, autocast, the
      same clipping, PyTorch's defaults otherwise;
-  3. `Trainer` with the matching `bf16` / `tf32` flags, no evaluation, logging or saving.
-Each is timed over steps after a warm-up, between CUDA synchronisations. Prints tokens/s and
+  3. `Trainer` with the matching `bf16` flag, no evaluation, logging or saving.
+At fp32 all three run TF32 matmuls (the engine switches them on first, through the legacy
+flags only: mixing them with PyTorch's new fp32_precision API is an error). The engine and
+the bare loop take collated tensors; Trainer collates its rows each step, as it always
+does. Each is timed over steps after a warm-up, between CUDA synchronisations. Prints tokens/s and
 model FLOPs utilisation (6 x non-embedding parameters + 12 x layers x hidden x length FLOPs
 per token, against the GPU's dense peak) and the engine's ratio to `Trainer`. Goal (issue
 11) on an H100/H200: at least 45% MFU at bf16 and 1.2 x Trainer's tokens/s. Writes
@@ -85,7 +88,6 @@ def engine(config, batches, warmup, device, precision) -> float:
         adamw,
         configure_device,
         grad_scaler,
-        one_ahead,
         to_device,
         train_step,
     )
@@ -100,11 +102,9 @@ def engine(config, batches, warmup, device, precision) -> float:
     scheduler = get_linear_schedule_with_warmup(optimizer, 0, len(batches))
     scaler = grad_scaler(device, precision)
     loss = get_family(task.family).loss
-    moved = one_ahead(to_device(batch, device) for batch in batches)
-
-    def step(_) -> None:
-        train_step(model, task.name, loss, next(moved), optimizer, scheduler, scaler, device,
-                   precision)
+    def step(batch) -> None:
+        train_step(model, task.name, loss, to_device(batch, device), optimizer, scheduler,
+                   scaler, device, precision)
 
     return _timed(step, batches, warmup, device)
 
@@ -113,7 +113,6 @@ def bare(config, batches, warmup, device, precision) -> float:
     """A plain loop: the Hugging Face classifier, AdamW, autocast at bf16."""
     from transformers import XLMRobertaForSequenceClassification
 
-    torch.backends.cuda.matmul.allow_tf32 = False  # PyTorch's default
     model = XLMRobertaForSequenceClassification(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
     dtype = torch.bfloat16 if precision == "bf16" else None
@@ -153,7 +152,7 @@ def trainer(config, batches, warmup, device, precision) -> float:
         arguments = TrainingArguments(
             output_dir=output, per_device_train_batch_size=BATCH, max_steps=len(batches),
             learning_rate=2e-5, bf16=precision == "bf16",
-            tf32=precision == "fp32" and device.type == "cuda", use_cpu=device.type != "cuda",
+            use_cpu=device.type != "cuda",
             logging_strategy="no", save_strategy="no", eval_strategy="no", report_to=[],
             dataloader_pin_memory=device.type == "cuda", max_grad_norm=1.0, disable_tqdm=True)
         Trainer(model=XLMRobertaForSequenceClassification(config), args=arguments,

@@ -207,8 +207,8 @@ class Resources(Strict):
     # How Ray Train places a trial's workers: PACK fills nodes first, STRICT_PACK keeps
     # every worker on one node (fast NCCL), SPREAD puts them on different nodes.
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
-    # The training step's precision (`trainables.device_loop`): fp32 (TF32 matmuls on a GPU),
-    # bf16 or fp16 autocast; evaluation stays fp32.
+    # The training step's precision (`trainables.device_loop`): fp32, bf16 or fp16 autocast.
+    # Evaluations are not autocast; on a GPU every matmul, evaluations' too, is TF32.
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
 
 

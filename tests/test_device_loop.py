@@ -1,6 +1,6 @@
 """The loop's accelerator settings (`trainables.device_loop`), checked on the CPU: autocast at
-bf16 and fp16 (with loss scaling) trains, fp32 is what an unset precision runs, batches come in
-order one step ahead, and the precision is part of what a training stage hashes."""
+bf16 and fp16 (with loss scaling) trains, fp32 is what an unset precision runs, and the precision is
+part of what a training stage hashes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from small import SMALL_DATA, SMALL_MODEL, TINY_MODEL, StandInSession
 from sweep.plan import make_plan
 from sweep.spec import parse_spec
 from trainables import training
-from trainables.device_loop import autocast, configure_device, grad_scaler, one_ahead
+from trainables.device_loop import autocast, configure_device, grad_scaler
 from trainables.offline.benchmark import generate_benchmark
 
 
@@ -60,22 +60,6 @@ def test_autocast_and_scaler_follow_the_precision():
     assert grad_scaler(cpu, "bf16") is None and grad_scaler(cpu, "fp32") is None
     with pytest.raises(ValueError, match=r"resources.precision: 'int8' is not one of"):
         configure_device(cpu, "int8")
-
-
-def test_batches_come_in_order_one_ahead():
-    prepared: list[int] = []
-
-    def items():
-        for index in range(3):
-            prepared.append(index)
-            yield index
-
-    seen = []
-    for item in one_ahead(items()):
-        seen.append(item)
-        assert prepared[-1] == min(item + 1, 2)  # the next one is ready before this step
-    assert seen == [0, 1, 2]
-    assert list(one_ahead([])) == []
 
 
 def test_precision_is_hashed_only_where_set():

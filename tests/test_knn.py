@@ -1,5 +1,5 @@
 """Exact kNN (`trainables.knn`): the torch path a GPU takes, run here on the CPU, finds what
-faiss's IndexFlatIP finds, over several blocks of queries; without a GPU faiss answers."""
+faiss's IndexFlatIP finds, over several blocks of queries; without a device, faiss answers."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _vectors(rows: int, seed: int) -> np.ndarray:
 def test_torch_search_finds_what_faiss_finds(monkeypatch):
     queries, database = _vectors(300, 0), _vectors(500, 1)
     monkeypatch.setattr(knn, "BLOCK_SIMILARITIES", 500 * 7)  # 7 queries a block: 43 blocks
-    faiss_sim, faiss_ind = exact_knn(queries, database, 4)
+    faiss_sim, faiss_ind = knn._faiss_knn(queries, database, 4)
     torch_sim, torch_ind = exact_knn(queries, database, 4, device="cpu")
     np.testing.assert_array_equal(torch_ind, faiss_ind)
     np.testing.assert_allclose(torch_sim, faiss_sim, rtol=1e-5, atol=1e-6)

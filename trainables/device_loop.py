@@ -1,6 +1,7 @@
 """What the training loop does differently on an accelerator: precision, matmul mode, a fused
-optimiser and batches moved ahead of their step. On the CPU at fp32 every helper here is
-the plain PyTorch the loop always ran.
+optimiser and pinned, non-blocking batch copies. On the CPU at fp32 every helper here is the
+plain PyTorch the loop always ran. (The next batch is collated while the GPU runs the step
+already: kernels launch asynchronously and the fp32 / bf16 step never waits for them.)
 
 `resources.precision` (the spec): fp32 (TF32 matmuls on a GPU that has them), bf16 (autocast;
 refused on a GPU without bf16) or fp16 (autocast with loss scaling).
@@ -9,7 +10,7 @@ refused on a GPU without bf16) or fp16 (autocast with loss scaling).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -56,34 +57,22 @@ def adamw(parameters: Iterable[torch.nn.Parameter], learning_rate: float, weight
 
 def to_device(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[str, Any]:
     """A collated batch on `device`; on a GPU through pinned memory without blocking, so the
-    copy is queued behind the step before instead of waiting for it."""
+    host does not wait for the copy."""
     if device.type != "cuda":
         return {key: value.to(device) for key, value in batch.items()}
     return {key: value.pin_memory().to(device, non_blocking=True)
             for key, value in batch.items()}
 
 
-def one_ahead(items: Iterable[Any]) -> Iterator[Any]:
-    """`items`, each prepared one step ahead: the next batch is collated and queued for the
-    device while the current step's kernels run (the GPU works asynchronously)."""
-    pending, started = None, False
-    for item in items:
-        if started:
-            yield pending
-        pending, started = item, True
-    if started:
-        yield pending
-
-
 def train_step(
     model: torch.nn.Module, task_name: str, loss_of: Callable[..., torch.Tensor],
     batch: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, scheduler: Any,
     scaler: torch.amp.GradScaler | None, device: torch.device, precision: str,
-) -> torch.Tensor:
+) -> None:
     """One optimiser step of the training loop on a batch already on `device` (its
     `labels`, `input_ids`, `attention_mask` and the family's extra inputs): forward under
-    the precision's autocast, gradients clipped to norm 1, then the schedule. Returns the
-    loss (not synchronised: reading it waits for the GPU)."""
+    the precision's autocast, gradients clipped to norm 1, then the schedule. Nothing is
+    read back, so the host never waits for the GPU here."""
     model.train()
     inputs = dict(batch)
     labels = inputs.pop("labels")
@@ -103,4 +92,3 @@ def train_step(
         scaler.step(optimizer)
         scaler.update()
     scheduler.step()
-    return loss.detach()

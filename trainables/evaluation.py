@@ -96,10 +96,15 @@ def embed(
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)
 
 
+def _search_device() -> str | None:
+    """Where retrieval's exact search runs: the GPU Ray gave this task, else faiss."""
+    return "cuda" if torch.cuda.is_available() else None
+
+
 def nearest_candidates(queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """The index of each query's cosine nearest candidate (exact; on the GPU where there is
-    one), shape (queries, 1)."""
-    return exact_knn(queries, candidates, 1)[1]
+    """The index of each query's cosine nearest candidate (exact; on this task's GPU where
+    it has one), shape (queries, 1)."""
+    return exact_knn(queries, candidates, 1, _search_device())[1]
 
 
 def evaluate_retrieval(
@@ -154,7 +159,7 @@ def _mining_candidates(
     texts = {side: list(by_text) for side, by_text in ids.items()}
     scores = {}
     for score, source, target in margin_mine(encode(texts["other"]), encode(texts["english"]),
-                                             k=4):
+                                             k=4, device=_search_device()):
         for other_id in ids["other"][texts["other"][source]]:
             for english_id in ids["english"][texts["english"][target]]:
                 scores[(other_id, english_id)] = score

@@ -152,8 +152,15 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
     import tokenizers
     import transformers
 
-    digest = hashlib.sha256(backend.to_str().encode())
+    # Without the truncation and padding state, which earlier calls of the tokenizer set:
+    # the key depends on what tokenises, not on what tokenised before.
+    serialised = json.loads(backend.to_str())
+    for state in ("truncation", "padding"):
+        serialised.pop(state, None)
+    digest = hashlib.sha256(json.dumps(serialised, sort_keys=True).encode())
     extra = {"class": type(tokenizer).__qualname__, "tokenizers": tokenizers.__version__,
+             "truncation_side": getattr(tokenizer, "truncation_side", None),
+             "padding_side": getattr(tokenizer, "padding_side", None),
              "transformers": transformers.__version__,
              **{name: getattr(tokenizer, name, None) for name in SPECIAL_TOKENS}}
     digest.update(json.dumps(extra, sort_keys=True).encode())

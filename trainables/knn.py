@@ -1,9 +1,10 @@
-"""Exact inner-product k nearest neighbours, on the GPU where the process has one.
+"""Exact inner-product k nearest neighbours, on the GPU when the caller names one.
 
 Retrieval's search is exact in XTREME (faiss `IndexFlatIP`): mining BUCC-sized pools (400k x
-400k at 1024 dimensions, about 160 TFLOP) is minutes on a GPU and hours on a CPU. On a GPU the
-similarities are fp32 matmuls (TF32 off) over blocks of queries with `torch.topk`; on the CPU
-it is faiss as before, so CPU results are the reference's bit for bit.
+400k at 1024 dimensions, about 330 TFLOP each way) is minutes on a GPU and hours on a CPU.
+Evaluation tasks that hold a GPU pass it: the similarities are fp32 matmuls (TF32 off) over
+blocks of queries with `torch.topk` (on tied similarities its order may differ from faiss's).
+Without a device it is faiss as the reference scorers use it, bit for bit (`sweep score`).
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ BLOCK_SIMILARITIES = 2**28  # similarities in one block of queries (1 GiB of fp3
 def exact_knn(queries: np.ndarray, database: np.ndarray, k: int,
               device: str | torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(similarities, indices), each (queries, k), best first: on `device` through torch,
-    else on a GPU when there is one, else faiss on the CPU."""
-    import torch  # lazy: `sweep score` loads the metrics without torch
-
-    if device is None and torch.cuda.is_available():
-        device = "cuda"
+    else faiss on the CPU. `k` at most the database's size."""
     if device is None:
         return _faiss_knn(queries, database, k)
+    import torch  # lazy: `sweep score` loads the metrics without torch
+
     return _torch_knn(queries, database, k, torch.device(device))
 
 

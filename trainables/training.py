@@ -27,7 +27,6 @@ from trainables.device_loop import (
     adamw,
     configure_device,
     grad_scaler,
-    one_ahead,
     to_device,
     train_step,
 )
@@ -237,17 +236,12 @@ def train_loop(config: dict, session: LoopSession) -> None:
     pad_id = tokenizer.pad_token_id
     while state["epoch"] < epochs:
         schedule = epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), state["epoch"])
-
-        def batches(schedule=schedule):
-            for step_in_epoch in range(state["step_in_epoch"], len(schedule)):
-                task_name, global_batch = schedule[step_in_epoch]
-                local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
-                family = get_family(tasks[task_name].family)
-                batch = to_device(family.collate(
-                    local or [train_sets[task_name][global_batch[0]]], pad_id), device)
-                yield step_in_epoch, task_name, global_batch, family, batch
-
-        for step_in_epoch, task_name, global_batch, family, batch in one_ahead(batches()):
+        for step_in_epoch in range(state["step_in_epoch"], len(schedule)):
+            task_name, global_batch = schedule[step_in_epoch]
+            local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
+            family = get_family(tasks[task_name].family)
+            batch = to_device(family.collate(
+                local or [train_sets[task_name][global_batch[0]]], pad_id), device)
             train_step(model, task_name, family.loss, batch, optimizer, scheduler, scaler,
                        device, precision)
             state["global_step"] += 1

@@ -35,6 +35,9 @@ def best_of_trial(result: Result, spec: Spec, root: Location,
         # folder and names each result's.
         if CHECKPOINT_DIR_NAME not in history:
             return None
+        # A restarted trial may report a checkpoint's evaluation again and rewrite its
+        # folder: the later report is the one that describes the weights kept there.
+        history = history.drop_duplicates(CHECKPOINT_DIR_NAME, keep="last")
         history = history.assign(checkpoint_path=[
             f"{result.path}/{name}" if isinstance(name, str) else None
             for name in history[CHECKPOINT_DIR_NAME]])

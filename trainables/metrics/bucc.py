@@ -65,8 +65,8 @@ def bucc_extract(candidate_scores: Mapping[Pair, float], threshold: float) -> li
     return [pair for pair, score in candidate_scores.items() if score >= threshold]
 
 
-def margin_mine(x: np.ndarray, y: np.ndarray, k: int = 4,
-                threshold: float = 0.0) -> list[tuple[float, int, int]]:
+def margin_mine(x: np.ndarray, y: np.ndarray, k: int = 4, threshold: float = 0.0,
+                device: str | None = None) -> list[tuple[float, int, int]]:
     """Ratio-margin bitext mining, xtreme/LASER ``mine_bitext`` (mode 'mine', retrieval 'max',
     margin 'ratio', cosine, no embedding shift).
 
@@ -77,6 +77,7 @@ def margin_mine(x: np.ndarray, y: np.ndarray, k: int = 4,
     Each source's and each target's best candidate are pooled and taken greedily by score,
     each source and target used once. Returns ``(score, source index, target index)`` with
     score > threshold, best first: the reference's candidates file, before the id mapping.
+    `device` (a GPU an evaluation holds) runs the exact search there instead of in faiss.
     """
     import faiss  # lazy: `sweep score` loads this module without faiss
     import numpy as np  # lazy: see the TYPE_CHECKING import
@@ -88,9 +89,9 @@ def margin_mine(x: np.ndarray, y: np.ndarray, k: int = 4,
     faiss.normalize_L2(x)
     faiss.normalize_L2(y)
 
-    # Exact search as the reference's faiss IndexFlatIP (on a GPU where there is one).
-    x2y_sim, x2y_ind = exact_knn(x, y, min(y.shape[0], k))
-    y2x_sim, y2x_ind = exact_knn(y, x, min(x.shape[0], k))
+    # Exact search: the reference's faiss IndexFlatIP, or the same search on `device`.
+    x2y_sim, x2y_ind = exact_knn(x, y, min(y.shape[0], k), device)
+    y2x_sim, y2x_ind = exact_knn(y, x, min(x.shape[0], k), device)
     x2y_mean, y2x_mean = x2y_sim.mean(axis=1), y2x_sim.mean(axis=1)
 
     def score_candidates(a: np.ndarray, b: np.ndarray, inds: np.ndarray, fwd_mean: np.ndarray,
