@@ -13,12 +13,9 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sweep.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, SweepError
-
-if TYPE_CHECKING:
-    from sweep.plan import Plan
 
 # Commands import their modules when they run: `sweep validate` and `sweep plan` never load
 # Ray, torch or pandas.
@@ -49,33 +46,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     text = describe(plan, str(resolve_storage(spec, args.storage)))
     if args.estimate:
         try:
-            text += "\n\n" + _estimate(plan, args)
+            from sweep.estimate import estimate_text
+
+            text += "\n\n" + estimate_text(plan, args.gpus, args.tokens_per_second)
         except ValueError as error:  # no throughput, too few GPUs, a malformed benchmark file
             print(f"error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
     print(text)
     return 0
-
-
-def _estimate(plan: Plan, args: argparse.Namespace) -> str:
-    """`sweep plan --estimate`'s table, at the throughput given or else measured."""
-    from sweep.estimate import (
-        DEFAULT_GPUS,
-        THROUGHPUT_FILE,
-        describe_estimate,
-        estimate,
-        read_throughput,
-    )
-
-    tokens_per_second, source = args.tokens_per_second, "--tokens-per-second"
-    if tokens_per_second is None:
-        tokens_per_second, source = read_throughput(), str(THROUGHPUT_FILE)
-    if tokens_per_second is None:
-        raise ValueError(f"--estimate needs a throughput: pass --tokens-per-second X "
-                         f"(training tokens/s on one GPU), or run the GPU benchmark to write "
-                         f"{THROUGHPUT_FILE}")
-    return describe_estimate(estimate(plan, args.gpus or DEFAULT_GPUS, tokens_per_second,
-                                      source))
 
 
 def _positive(kind: type, allowed: str) -> Callable[[str], Any]:

@@ -354,3 +354,16 @@ def describe_estimate(result: Estimate) -> str:
           for note in result.notes),
     ]
     return "\n".join(lines)
+
+
+def estimate_text(plan: Plan, gpus: int | None, tokens_per_second: float | None) -> str:
+    """`sweep plan --estimate`'s table, at the throughput given or else the GPU benchmark's;
+    ValueError naming what to pass where there is neither."""
+    source = "--tokens-per-second"
+    if tokens_per_second is None:
+        tokens_per_second, source = read_throughput(), str(THROUGHPUT_FILE)
+    if tokens_per_second is None:
+        raise ValueError(f"--estimate needs a throughput: pass --tokens-per-second X "
+                         f"(training tokens/s on one GPU), or run the GPU benchmark to write "
+                         f"{THROUGHPUT_FILE}")
+    return describe_estimate(estimate(plan, gpus or DEFAULT_GPUS, tokens_per_second, source))
