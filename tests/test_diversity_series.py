@@ -1,12 +1,14 @@
 """The shipped offline diversity series (`search_spaces/diversity_offline.yaml`) end to end on
-the session's Ray, its efficiency grid narrowed to one dtype and batch size to fit the
-suite: one encoder per mixture of growing diversity at one budget, plus the single-task
-control and the base model, each measured in separate processes, and the answer table."""
+the session's Ray, on the tests' smaller model and with its efficiency grid narrowed to one
+dtype and batch size to fit the suite (its data and mixtures as shipped): one encoder per
+mixture of growing diversity at one budget, plus the single-task control and the base model,
+each measured in separate processes, and the answer table."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
+from small import SMALL_MODEL
 
 from sweep.efficiency import efficiency_table, load_efficiency, summary
 from sweep.runner import run_sweep
@@ -20,7 +22,9 @@ SERIES = {"div1_nli": 1, "div2": 2, "div3": 3, "div5": 5, "control_squad": 1}
 def test_the_diversity_series_answers_with_one_row_per_encoder(ray_session, tmp_path):
     path = default_spec_path().with_name("diversity_offline.yaml")
     document = yaml.safe_load(path.read_text())
-    document["evaluation"]["efficiency"].update(dtypes=["fp32"], batch_sizes=[32])
+    document["model"] = SMALL_MODEL
+    document["evaluation"]["efficiency"].update(dtypes=["fp32"], batch_sizes=[32],
+                                                max_sentences=64)
     outcome = run_sweep(parse_spec(document, str(path)), storage=str(tmp_path / "run"),
                         quiet=True)
     assert "efficiency/synth_tatoeba" in outcome.ran
