@@ -488,20 +488,12 @@ def test_a_hypothesis_is_drawn_alike_whatever_its_label():
 # -- the training loop, in this process ------------------------------------------------------
 
 
-class _Reported(Exception):
-    """The loop's first report, which ends the run."""
-
-
 def test_the_training_loop_trains_and_selects_on_late_fusion_tasks(tmp_path):
     """The training loop, with a stand-in session, on a mixture of synth_ve and synth_nlvr:
     the batches carry their images to the heads and the dev evaluation scores both tasks."""
-    from small import StandInSession
+    from small import first_report
 
-    from trainables import training
     from trainables.offline.benchmark import generate_benchmark
-
-    def report(metrics: dict, checkpoint) -> None:
-        raise _Reported(metrics)
 
     torch.set_num_threads(1)
     root = generate_benchmark(tmp_path / "data", train_size=32, eval_size=12,
@@ -512,9 +504,7 @@ def test_the_training_loop_trains_and_selects_on_late_fusion_tasks(tmp_path):
               "intermediate": "none", "init_checkpoint": None,
               "hparams": {"seed": 0, "batch_size": 8, "epochs": 1, "learning_rate": 1e-3,
                           "warmup_ratio": 0.1}}
-    with pytest.raises(_Reported) as reported:
-        training.train_loop(config, StandInSession(report))
-    metrics = reported.value.args[0]
+    metrics = first_report(config, None, tmp_path / "first")
     assert metrics["examples_seen"] == 64 and metrics["evaluations"] == 1
     for task in ("synth_ve", "synth_nlvr"):
         assert 0 <= metrics[f"{task}/accuracy"] <= 100
