@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 import time
 from typing import Any
 
@@ -62,6 +63,8 @@ class Manifest:
     def __init__(self, location: Location, data: dict[str, Any]) -> None:
         self.location = location
         self.data = data
+        # Stages running side by side record their entries from their own threads.
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, storage: Location | str, experiment: str, resume: bool) -> Manifest:
@@ -121,13 +124,17 @@ class Manifest:
                 for choice, group in seeds.items()}
 
     def record(self, name: str, entry: dict[str, Any]) -> None:
-        self.stages[name] = {**entry, "recorded_at": time.time()}
-        self.save()
+        with self._lock:
+            self.stages[name] = {**entry, "recorded_at": time.time()}
+            self.save()
 
     def save(self) -> None:
         # Serialised first, then written whole (`Location.write_bytes`): a crash or a failed
-        # write leaves the previous manifest, never half of one.
-        self.location.write_text(json.dumps(self.data, indent=2, sort_keys=True, default=str))
+        # write leaves the previous manifest, never half of one. One writer at a time, so
+        # that no update is written over by an older copy.
+        with self._lock:
+            self.location.write_text(json.dumps(self.data, indent=2, sort_keys=True,
+                                                default=str))
 
 
 def _parse(location: Location) -> dict[str, Any]:

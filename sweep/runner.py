@@ -4,7 +4,8 @@
   2. join or start Ray, check the cluster and inputs, pin the hub commits the run reads;
   3. record the spec and commits, once nothing refused the run;
   4. build the offline assets every trial shares;
-  5. run each stage with its kind's function (`sweep.stages.STAGES`) and record its entry.
+  5. run each stage with its kind's function (`sweep.stages.STAGES`), in a thread of its
+     own once the stages it waits for have finished (`sweep.dag`), and record its entry.
 
 Training stages are Tune experiments (`sweep.stages.training`); eval and retrieval stages fan
 Ray tasks out over checkpoints x languages (`sweep.stages.evaluation`).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +24,16 @@ from typing import Any
 import pyarrow
 import ray
 
+from sweep.dag import run_dag
 from sweep.errors import PreflightError, StageFailed, SweepInterrupted
 from sweep.manifest import Manifest
-from sweep.plan import make_plan
+from sweep.plan import Stage, make_plan
 from sweep.preflight import TRIAL_DRIVER, pin_revisions, run_preflight
+from sweep.progress import ProgressBoard
 from sweep.schema import ModelSpec
 from sweep.spec import Spec
 from sweep.stages import STAGES, StageContext
+from sweep.stages.gate import TrialSlots
 from trainables.data import data_root
 from trainables.model import base_model_reference
 from trainables.storage import Location
@@ -129,19 +134,22 @@ def run_sweep(
     # 4. Shared offline assets.
     prepare_offline_assets(spec, quiet)
 
-    # 5. The stages, upstream first.
-    ran, skipped = [], []
-    for stage in plan.stages:
-        if manifest.is_finished(stage.name, stage.config_hash):
-            skipped.append(stage.name)
-            if not quiet:
-                print(f"[{stage.name}] finished earlier, skipped", file=sys.stderr)
-            continue
+    # 5. The stages, each once those it waits for have finished, side by side.
+    board = ProgressBoard()
+    skipped = [stage.name for stage in plan.stages
+               if manifest.is_finished(stage.name, stage.config_hash)]
+    for name in skipped if not quiet else []:
+        board.say(f"[{name}] finished earlier, skipped")
+    slots = TrialSlots(spec.resources.max_concurrent_trials)
+
+    def run_stage(stage: Stage, stop: threading.Event) -> None:
         stage_started = time.time()
-        entry = STAGES[stage.kind](StageContext(plan, stage, manifest, root, resume, quiet))
+        entry = STAGES[stage.kind](StageContext(plan, stage, manifest, root, resume, quiet,
+                                                slots, stop, board))
         manifest.record(stage.name, {"status": "finished", "config_hash": stage.config_hash,
                                      "kind": stage.kind, "started_at": stage_started, **entry})
-        ran.append(stage.name)
+
+    ran = run_dag(plan, plan.stages, set(skipped), run_stage)
     return SweepOutcome(root, ran, skipped, time.time() - started)
 
 

@@ -1,11 +1,12 @@
 """The Tune trial: a function trainable that runs the training loop once.
 
 Tune hands it a sampled configuration (learning rate, epochs, ..., and in the target stage the
-intermediate checkpoint to start from). With several workers per trial it builds a
-`TorchTrainer` whose workers run `trainables.training.train_loop_per_worker` (DDP), and
-`TuneReportCallback` forwards rank 0's reports to Tune so ASHA can stop the trial between
-evaluations. With one worker the loop runs in the trial's own process and reports to Tune
-directly: no worker group, controller or placement group to start for each trial.
+intermediate choice, with the checkpoint the driver started it from under START_CHECKPOINT).
+With several workers per trial it builds a `TorchTrainer` whose workers run
+`trainables.training.train_loop_per_worker` (DDP), and `TuneReportCallback` forwards rank 0's
+reports to Tune so ASHA can stop the trial between evaluations. With one worker the loop runs
+in the trial's own process and reports to Tune directly: no worker group, controller or
+placement group to start for each trial.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ NO_INTERMEDIATE = "none"
 # The config key where Tune's Repeater numbers the repeats of one suggestion
 # (ray.tune.search.repeater.TRIAL_INDEX; written out so that this module loads without Ray).
 TRIAL_INDEX = "__trial_index__"
+# The config key where the driver puts the checkpoint a trial starts from when it starts it
+# (`sweep.stages.gate`): not a sampled value.
+START_CHECKPOINT = "start_checkpoint"
 
 
 def with_seed(config: Mapping[str, Any], seeds: list[int] | None) -> dict[str, Any]:
     """A trial's sampled point with the seed it trains with: the seeds' entry its repeat
     index names, where a searcher repeats each configuration by index; else as sampled."""
-    point = {key: value for key, value in config.items() if key != TRIAL_INDEX}
+    point = {key: value for key, value in config.items()
+             if key not in (TRIAL_INDEX, START_CHECKPOINT)}
     if seeds and TRIAL_INDEX in config:
         point["seed"] = seeds[int(config[TRIAL_INDEX])]
     return point
@@ -62,16 +67,17 @@ def evaluation_resources(resources: Mapping[str, Any]) -> dict[str, float]:
 
 
 def train_trial(config: dict[str, Any], run: dict[str, Any]) -> None:
-    """Tune function trainable. `config` is the sampled point, `run` the stage's fixed part."""
+    """Tune function trainable. `config` is the sampled point (and where it starts from),
+    `run` the stage's fixed part."""
+    start = config.get(START_CHECKPOINT)
     config = with_seed(config, run.get("seeds"))
     intermediate = config.get("intermediate", NO_INTERMEDIATE)
+    if start is None and intermediate != NO_INTERMEDIATE:
+        raise ValueError(f"a trial from intermediate {intermediate!r} was started without "
+                         f"its checkpoint (config key {START_CHECKPOINT!r})")
     hparams = {key: value for key, value in config.items() if key != "intermediate"}
-    loop_config = {
-        **run["loop"],
-        "hparams": hparams,
-        "intermediate": intermediate,
-        "init_checkpoint": run["intermediate_checkpoints"].get(intermediate),
-    }
+    loop_config = {**run["loop"], "hparams": hparams, "intermediate": intermediate,
+                   "init_checkpoint": start}
     resources = run["resources"]
     # Imports are lazy here: `sweep plan` and spec validation import this module for its
     # resource helpers and must load neither Ray nor torch.

@@ -79,11 +79,11 @@ def run_efficiency(ctx: StageContext) -> dict[str, Any]:
             jobs[ref] = {**facts, "repeat": repeat}
 
     # 2. The records, as each job finishes; a failure is reported once all have.
-    progress = StageProgress(stage.name, len(jobs), metric="sentences/s")
+    progress = StageProgress(stage.name, len(jobs), metric="sentences/s", board=ctx.board)
     progress.running = len(jobs)
     records, failures = [], []
     while jobs:
-        [done], _ = ray.wait(list(jobs), num_returns=1)
+        done = ctx.wait_one(list(jobs))
         facts = jobs.pop(done)
         progress.running -= 1
         try:

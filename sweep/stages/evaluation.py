@@ -108,16 +108,16 @@ def collect_jobs(
     manifest entry; `shows_best` picks the jobs whose score the progress line may show."""
     stage = ctx.stage
     metric = get_task(stage.task).metric
-    progress = StageProgress(stage.name, len(jobs), metric=metric)
+    progress = StageProgress(stage.name, len(jobs), metric=metric, board=ctx.board)
     progress.running = len(jobs)
     pending = {ref: facts for facts, ref in jobs}
     rows, examples, failures = [], [], []
     while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        facts = pending.pop(done[0])
+        done = ctx.wait_one(list(pending))
+        facts = pending.pop(done)
         progress.running -= 1
         try:
-            outcome = ray.get(done[0])
+            outcome = ray.get(done)
         except Exception as error:  # keep the others; report every failure at the end
             failures.append(f"{facts['language']}: {error}")
             progress.errored += 1

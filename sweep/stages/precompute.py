@@ -6,11 +6,11 @@ in place of the task's published files (`StageContext.data_config`)."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import ray
 
+from sweep.progress import say
 from sweep.stages.base import StageContext
 from trainables.precompute import TABLE, precompute_table
 from trainables.tasks import get_task
@@ -30,13 +30,13 @@ def run_precompute(ctx: StageContext) -> dict[str, Any]:
     # that nodes may hold cached by its location.
     destination = ctx.root.join("precompute", f"{stage.slug}-{stage.config_hash}")
     if not ctx.quiet:
-        print(f"[{stage.name}] embedding {stage.config['image_folder']} with "
-              f"{stage.config['encoder']}", file=sys.stderr)
-    record = ray.get(remote.remote(
+        say(ctx.board, f"[{stage.name}] embedding {stage.config['image_folder']} with "
+            f"{stage.config['encoder']}")
+    record = ray.get(ctx.wait_one([remote.remote(
         spec.data.model_dump(), stage.config["image_folder"], stage.config["encoder"],
         settings.encoder_revision, destination.uri, device="cuda" if on_gpu else "cpu",
         precision=settings.precision, batch_size=settings.batch_size,
-        ids=stage.config["image_ids"]))
+        ids=stage.config["image_ids"])]))
     return {"table": destination.join(TABLE).uri, "images": get_task(stage.task).images.files,
             "image_count": record["images"], "dim": record["dim"], "key": record["key"],
             "encoder": record["encoder"], "encoder_revision": record["revision"],

@@ -30,6 +30,8 @@ from sweep.stages.checkpoints import (
     chosen_configuration,
     chosen_per_intermediate,
 )
+from sweep.stages.gate import GateState, StageGate, StartOf, TrialSlots, entered
+from sweep.stages.tune_threads import stopped_by
 from sweep.tracking import tracking_callbacks
 from trainables.arms import ARMS, ZERO_SHOT
 from trainables.storage import Location
@@ -63,7 +65,8 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     metric = get_task(stage.task).metric if stage.kind == "target" else "score"
     arm = stage.config.get("arm", {})
     selected_on = f"{arm['dev'][0][1]} dev" if arm else "en dev"
-    progress = StageProgress(stage.name, stage.trials, metric=f"{selected_on} {metric}")
+    progress = StageProgress(stage.name, stage.trials, metric=f"{selected_on} {metric}",
+                             board=ctx.board)
     callbacks = [] if ctx.quiet else [TuneProgress(progress, expected)]
     callbacks += tracking_callbacks(spec, stage.name)  # MLflow, TensorBoard, W&B
     tune_root = root.join("tune")
@@ -83,7 +86,8 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
             trainable,
             param_space=param_space,
             tune_config=tune.TuneConfig(
-                metric=SCORE, mode="max", scheduler=build_scheduler(spec, max_t),
+                metric=SCORE, mode="max",
+                scheduler=StageGate(build_scheduler(spec, max_t), experiment_name),
                 search_alg=search_alg, num_samples=num_samples,
                 max_concurrent_trials=spec.resources.max_concurrent_trials,
             ),
@@ -102,8 +106,13 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
             ),
         )
 
-    # 3. Fit.
-    grid = tuner.fit()
+    # 3. Fit, the stage's trials started by its gate; Ctrl-C, `sweep stop` or a failed
+    #    upstream stage sets `ctx.stop`, which ends the fit as Ctrl-C ends Tune's.
+    gate_state = GateState(ctx.slots or TrialSlots(spec.resources.max_concurrent_trials),
+                           _start_of(ctx))
+    with entered(experiment_name, ctx.plan.stages.index(stage), gate_state), \
+            stopped_by(ctx.stop):
+        grid = tuner.fit()
     if not ctx.quiet:
         progress.close()
     if _was_interrupted(experiment, stage):
@@ -148,19 +157,38 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     return entry
 
 
+def _from_zero_shot(stage: Stage) -> bool:
+    arm = stage.config.get("arm")
+    return bool(arm) and ARMS[arm["name"]].from_zero_shot
+
+
+def _start_of(ctx: StageContext) -> StartOf:
+    """Where a trial of the stage starts, by its intermediate choice, once it may: from the
+    intermediate stage's best checkpoint once that stage has finished (the base model for
+    `none`, at once). A few-shot stage starts each choice from the zero-shot stage's model
+    of that choice (its best seed), head included; that stage finished before this began."""
+    spec, stage, manifest = ctx.spec, ctx.stage, ctx.manifest
+    if _from_zero_shot(stage):
+        chosen = manifest.chosen_by_intermediate(stage.depends_on[0])
+        starts = {name: best_seed(group).checkpoint for name, group in chosen.items()}
+        return lambda name: (True, starts[name])
+
+    def start_of(name: str | None) -> tuple[bool, str | None]:
+        if name in (None, NO_INTERMEDIATE):
+            return True, None
+        upstream = spec.stage_path("intermediate", name)
+        if not manifest.is_finished(upstream, ctx.plan.stage(upstream).config_hash):
+            return False, None
+        return True, manifest.best(upstream).checkpoint
+    return start_of
+
+
 def _trial_settings(ctx: StageContext) -> dict[str, Any]:
-    """`train_trial`'s `run`: what every trial of the stage shares. A few-shot stage starts
-    each intermediate choice from the zero-shot stage's model of that choice (its best
-    seed), head included."""
+    """`train_trial`'s `run`: what every trial of the stage shares (where each starts from
+    is the gate's, see `_start_of`)."""
     spec, stage = ctx.spec, ctx.stage
     arm = stage.config.get("arm")
-    from_zero_shot = bool(arm) and ARMS[arm["name"]].from_zero_shot
-    if from_zero_shot:
-        chosen = ctx.manifest.chosen_by_intermediate(stage.depends_on[0])
-        starts = {name: best_seed(group).checkpoint for name, group in chosen.items()}
-    else:
-        starts = {name: ctx.manifest.best(spec.stage_path("intermediate", name)).checkpoint
-                  for name in stage.config.get("intermediate") or [] if name != NO_INTERMEDIATE}
+    from_zero_shot = _from_zero_shot(stage)
     return {
         "loop": {
             "model": spec.model.model_dump(), "data": ctx.data_config(),
@@ -171,7 +199,6 @@ def _trial_settings(ctx: StageContext) -> dict[str, Any]:
             "pool_layers": stage.config.get("pool_layers", {}),
             "precision": spec.resources.precision,
         },
-        "intermediate_checkpoints": starts,
         "resources": spec.resources.model_dump(),
         "train_storage": ctx.root.join("train").uri,
         "max_failures": spec.resources.max_failures,

@@ -1,0 +1,117 @@
+"""Running a plan's stages as a DAG: each stage in a driver thread of its own, started as soon
+as the stages it must wait for have finished (`waits_for`).
+
+A target stage waits for its images only: it starts at once, and its gate
+(`sweep.stages.gate`) starts each trial once that trial's own intermediate checkpoint
+exists. Every other stage waits for all it depends on. Stages running at the same time share
+the sweep's trial slots (training) and the cluster (evaluation tasks).
+
+When a stage fails (or is interrupted), no stage starts after it, the running stages that
+wait for it (target trials from its checkpoint) are stopped, their state saved, and the
+others run to their end; then the failure is raised. Ctrl-C (or `sweep stop`) stops every
+running stage the same way and raises SweepInterrupted: `--resume` continues each stage
+where it stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from sweep.errors import SweepInterrupted
+from sweep.plan import Plan, Stage
+
+POLL_SECONDS = 0.5  # how often the driver looks up from its wait (Ctrl-C lands between)
+
+# Runs one stage to its end (recording it in the manifest); it returns early, raising
+# SweepInterrupted, once the event is set.
+RunStage = Callable[[Stage, threading.Event], None]
+
+
+def waits_for(plan: Plan, stage: Stage) -> tuple[str, ...]:
+    """The stages that must finish before `stage` starts: all it depends on, but for a target
+    stage its intermediate stages, for which its trials wait one by one."""
+    if stage.kind != "target":
+        return stage.depends_on
+    return tuple(name for name in stage.depends_on if plan.stage(name).kind != "intermediate")
+
+
+def _upstream(plan: Plan, name: str) -> set[str]:
+    """Every stage `name` depends on, directly or through others."""
+    found: set[str] = set()
+    todo = list(plan.stage(name).depends_on)
+    while todo:
+        other = todo.pop()
+        if other not in found:
+            found.add(other)
+            todo += plan.stage(other).depends_on
+    return found
+
+
+def run_dag(plan: Plan, stages: Sequence[Stage], finished: set[str], run_stage: RunStage
+            ) -> list[str]:
+    """Run `stages` (of `plan`, in plan order; those in `finished` are done already) with
+    `run_stage`, each once the stages it waits for are done. Returns the names of the stages
+    run, in plan order."""
+    done, ran = set(finished), []
+    todo = [stage for stage in stages if stage.name not in done]
+    running: dict[Future, tuple[Stage, threading.Event]] = {}
+    events: dict[str, threading.Event] = {}
+    failures: list[BaseException] = []
+    interrupted: list[str] = []
+    stopping = False  # Ctrl-C, or a failure: nothing new starts
+    with ThreadPoolExecutor(max_workers=max(len(todo), 1),
+                            thread_name_prefix="stage") as pool:
+        try:
+            while todo or running:
+                for stage in [] if stopping else list(todo):
+                    if set(waits_for(plan, stage)) <= done:
+                        todo.remove(stage)
+                        # Kept before the stage starts, so that Ctrl-C landing in between
+                        # still stops it.
+                        event = events[stage.name] = threading.Event()
+                        running[pool.submit(run_stage, stage, event)] = (stage, event)
+                if not running:
+                    break  # what is left waits for a stage that failed
+                ended, _ = wait(list(running), timeout=POLL_SECONDS,
+                                return_when=FIRST_COMPLETED)
+                for future in ended:
+                    stage, _ = running.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        done.add(stage.name)
+                        ran.append(stage.name)
+                        continue
+                    if isinstance(error, SweepInterrupted):
+                        interrupted.append(stage.name)
+                    else:
+                        failures.append(error)
+                    stopping = True
+                    for other, event in running.values():  # they would wait for ever
+                        if stage.name in _upstream(plan, other.name):
+                            event.set()
+        except KeyboardInterrupt:
+            stopping = True
+            for event in events.values():
+                event.set()
+            for future, (stage, _) in running.items():
+                error = future.exception()  # each stage saves its state, then ends
+                if error is None:
+                    done.add(stage.name)
+                    ran.append(stage.name)
+                elif not isinstance(error, SweepInterrupted):
+                    failures.append(error)
+            if not failures:
+                raise SweepInterrupted(_interrupted_message(
+                    [name for name in events if name not in done])) from None
+    if failures:
+        raise failures[0]
+    if interrupted:
+        raise SweepInterrupted(_interrupted_message(interrupted))
+    return [stage.name for stage in stages if stage.name in ran]
+
+
+def _interrupted_message(stages: list[str]) -> str:
+    return (f"interrupted while {', '.join(stages)} ran; their state is saved. "
+            "Rerun with --resume to continue them.")
