@@ -3,7 +3,8 @@ as the stages it must wait for have finished (`waits_for`).
 
 A target stage waits for its images only: it starts at once, and its gate
 (`sweep.stages.gate`) starts each trial once that trial's own intermediate checkpoint
-exists. Every other stage waits for all it depends on. Stages running at the same time share
+exists; a retrieval stage likewise starts each encoder's jobs once that encoder exists.
+Every other stage waits for all it depends on. Stages running at the same time share
 the sweep's trial slots (training) and the cluster (evaluation tasks).
 
 When a stage fails (or is interrupted), no stage starts after it, the running stages that
@@ -29,10 +30,16 @@ POLL_SECONDS = 0.5  # how often the driver looks up from its wait (Ctrl-C lands 
 RunStage = Callable[[Stage, threading.Event], None]
 
 
+# Kinds whose work waits for intermediate stages item by item: a target trial for the
+# checkpoint it starts from (its gate), a retrieval or efficiency job for the encoder it
+# reads (`sweep.stages.evaluation.encoder_feed`).
+ITEM_BY_ITEM = ("target", "retrieval", "efficiency")
+
+
 def waits_for(plan: Plan, stage: Stage) -> tuple[str, ...]:
-    """The stages that must finish before `stage` starts: all it depends on, but for a target
-    stage its intermediate stages, for which its trials wait one by one."""
-    if stage.kind != "target":
+    """The stages that must finish before `stage` starts: all it depends on, but the
+    intermediate stages of a stage whose work waits for them item by item."""
+    if stage.kind not in ITEM_BY_ITEM:
         return stage.depends_on
     return tuple(name for name in stage.depends_on if plan.stage(name).kind != "intermediate")
 

@@ -73,6 +73,12 @@ def init_ray(spec: Spec) -> None:
     # Tune snapshots the experiment each time (what keeps --resume exact): wanted, so its
     # warning about frequent snapshots is not shown.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # A stage's trials wait in its gate for slots and checkpoints, which Tune would take for
+    # a cluster too small for them after a minute; the pre-flight refuses any trial no node
+    # can hold.
+    for cluster in ("", "_AUTOSCALER"):  # (Ray's spelling)
+        os.environ.setdefault(f"TUNE_WARN_INSUFFICENT_RESOURCE_THRESHOLD_S{cluster}",
+                              str(7 * 24 * 3600))
     address = os.environ.get("RAY_ADDRESS", "")
     if address.startswith(("http://", "https://")):
         raise PreflightError(
@@ -141,6 +147,11 @@ def run_sweep(
     for name in skipped if not quiet else []:
         board.say(f"[{name}] finished earlier, skipped")
     slots = TrialSlots(spec.resources.max_concurrent_trials)
+    for order, stage in enumerate(plan.stages):
+        if stage.kind == "intermediate" and stage.name not in skipped:
+            # Its trials may all start at once: they come first for the slots, even before
+            # its Tune loop has made them (a target's wait for checkpoints anyway).
+            slots.expect(stage.name, order, min(stage.trials, slots.budget))
 
     def run_stage(stage: Stage, stop: threading.Event) -> None:
         stage_started = time.time()

@@ -12,11 +12,12 @@ later ones that do. Two policies:
   finished target's evaluation runs while other targets still train, and retrieval from an
   intermediate encoder starts once that encoder exists. Independent stages share the pools.
 - one stage at a time (`one_stage_at_a_time=True`): a stage's items start only once every
-  stage before it in plan order is done, as the runner executes a plan today.
+  stage before it in plan order is done, as the runner executed a plan before it ran the
+  DAG.
 
 A stage is done when its last item ends; every stage an item waits for must have an item
 (a zero-second one will do). `sweep plan --estimate` and a makespan benchmark read the same
-policy from here, and so will a runner that executes the DAG.
+policy from here; the runner (`sweep.dag`, `sweep.stages.gate`) follows the DAG policy.
 """
 
 from __future__ import annotations

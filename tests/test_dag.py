@@ -26,11 +26,10 @@ def plan():
     return make_plan(spec_from())  # the offline default: 2 intermediates, 5 targets
 
 
-def test_a_target_stage_waits_for_no_intermediate_stage(plan):
+def test_target_and_retrieval_stages_wait_for_their_intermediates_item_by_item(plan):
     assert waits_for(plan, plan.stage("target/synth_xnli")) == ()
+    assert waits_for(plan, plan.stage("retrieval/synth_tatoeba")) == ()
     assert waits_for(plan, plan.stage("eval/synth_xnli")) == ("target/synth_xnli",)
-    assert set(waits_for(plan, plan.stage("retrieval/synth_tatoeba"))) == {
-        "intermediate/synth_nli", "intermediate/synth_squad"}
 
 
 class Trace:
@@ -67,11 +66,11 @@ def test_stages_run_once_what_they_wait_for_is_done_and_overlap(plan):
     for stage in plan.stages:
         for upstream in waits_for(plan, stage):
             assert spans[upstream][1] <= spans[stage.name][0], (upstream, stage.name)
-    # Targets train while the intermediates do, a finished target's evaluation runs while
-    # another target still trains, and retrieval starts once both intermediates exist.
+    # Targets and retrieval run while the intermediates train, and a finished target's
+    # evaluation runs while another target still trains.
     assert spans["target/synth_xnli"][0] < spans["intermediate/synth_nli"][1]
+    assert spans["retrieval/synth_tatoeba"][0] < spans["intermediate/synth_nli"][1]
     assert spans["eval/synth_xnli"][0] < spans["target/synth_pos"][1]
-    assert spans["retrieval/synth_tatoeba"][0] < spans["target/synth_pos"][1]
 
 
 def test_finished_stages_are_not_run_again(plan):
@@ -83,17 +82,17 @@ def test_finished_stages_are_not_run_again(plan):
 
 def test_a_failure_stops_what_waits_for_it_and_lets_the_rest_finish(plan):
     trace = Trace({"intermediate/synth_nli": 0.2, "intermediate/synth_squad": 0.8,
-                   **{f"target/{task}": 5.0 for task in ("synth_xnli", "synth_pos",
-                                                          "synth_xquad", "synth_xcopa",
-                                                          "synth_lareqa")}},
+                   **{stage.name: 5.0 for stage in plan.stages
+                      if stage.kind in ("target", "retrieval")}},
                   fail="intermediate/synth_nli")
     with pytest.raises(StageFailed, match="intermediate/synth_nli"):
         run_dag(plan, plan.stages, set(), trace)
-    # The other intermediate ran to its end; every target (whose trials may start from the
-    # failed stage's checkpoint) was stopped, and nothing downstream began.
+    # The other intermediate ran to its end; every target and retrieval stage (whose work
+    # may read the failed stage's checkpoint) was stopped, and no evaluation began.
     assert "intermediate/synth_squad" in trace.spans
-    assert {f"target/{task}" for task in ("synth_xnli", "synth_pos")} <= trace.stopped
-    assert not any(name.startswith(("eval/", "retrieval/")) for name in trace.spans)
+    assert {"target/synth_xnli", "target/synth_pos", "retrieval/synth_tatoeba"} <= \
+        trace.stopped
+    assert not any(name.startswith("eval/") for name in trace.spans)
 
 
 def test_ctrl_c_stops_every_running_stage(plan):

@@ -75,8 +75,8 @@ def test_every_stage_finished(finished_run):
 def _trial_folders(storage: Path) -> list[str]:
     """The trials' folders of every training stage's Tune experiment (one-worker trials keep
     their checkpoints there)."""
-    return sorted(path.name for path in (storage / "tune").glob("*/train_trial_*")
-                  if path.is_dir())
+    return sorted(path.name for experiment in (storage / "tune").iterdir()
+                  for path in experiment.iterdir() if path.is_dir())
 
 
 def test_intermediate_trained_once_and_shared(finished_run):

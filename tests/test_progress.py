@@ -51,3 +51,63 @@ def test_the_last_line_counts_trials_restored_as_finished():
     line = stream.getvalue().splitlines()[-1]
     assert "0 running | 1 stopped early | 1/3 finished | 1 failed" in line
     assert "best score 70.0000 (lr 0.001)" in line
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, and the screen its output leaves (the cursor
+    moves the board uses: up N lines, carriage return, clear line, clear below)."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def screen(self) -> list[str]:
+        import re
+
+        lines, row, column = [""], 0, 0
+        for token in re.findall(r"\x1b\[(\d*)([AKJ])|(\r)|(\n)|([^\x1b\r\n]+)",
+                                self.getvalue()):
+            count, code, carriage, newline, text = token
+            if code == "A":
+                row = max(row - int(count or 1), 0)
+            elif code == "K":
+                lines[row] = lines[row][:column]
+            elif code == "J":
+                lines[row] = lines[row][:column]
+                del lines[row + 1:]
+            elif carriage:
+                column = 0
+            elif newline:
+                row, column = row + 1, 0
+                if row == len(lines):
+                    lines.append("")
+            else:
+                lines[row] = lines[row][:column] + text
+                column += len(text)
+        return [line for line in lines if line]
+
+
+def test_the_terminal_shows_one_line_per_running_stage():
+    from sweep.progress import ProgressBoard
+
+    terminal = Terminal()
+    board = ProgressBoard(terminal)
+    board.interval = 0  # every change drawn
+    stages = [StageProgress(name, total=3, board=board)
+              for name in ("intermediate/synth_nli", "target/synth_pos", "eval/synth_pos")]
+    board.say("[retrieval/synth_tatoeba] finished earlier, skipped")
+    for step in range(3):
+        for progress in stages:
+            progress.running, progress.finished = 3 - step, step
+            progress.show()
+    stages[0].running, stages[0].finished = 0, 3
+    stages[0].close()
+    stages[1].running = 0
+    stages[1].show()
+    screen = terminal.screen()
+    # What stays (the notice, the finished stage's last line), then the live block: one
+    # line per running stage, each its latest.
+    assert screen[0] == "[retrieval/synth_tatoeba] finished earlier, skipped"
+    assert screen[1].startswith("[intermediate/synth_nli] | 0 running | 0 stopped early "
+                                "| 3/3 finished")
+    assert [line.split(" | ")[:2] for line in screen[2:]] == [
+        ["[target/synth_pos]", "0 running"], ["[eval/synth_pos]", "1 running"]]

@@ -1,6 +1,7 @@
-"""--resume after a real interruption: finished stages are skipped, the Tune experiment that
-was cut short is restored (its one-worker trials keep their ids and go on from their last
-checkpoint), and the run completes."""
+"""--resume after a real interruption with two stages in flight: the intermediate stage and
+the target stage, whose `none` trial trains beside it (its other trial waits for the
+intermediate checkpoint). Each Tune experiment cut short is restored (its one-worker trials
+keep their ids and go on from their last checkpoint), and the run completes."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from trainables.training import EVALUATIONS
 
 pytestmark = pytest.mark.slow
 
-EPOCHS = 20  # long enough for Ctrl-C to land in the first target trial (~1 s an epoch)
+EPOCHS = 12  # long enough for Ctrl-C to land while both stages train (~1 s an epoch)
 SPEC = {
     "name": "interrupted",
     "model": SMALL_MODEL,
@@ -32,13 +33,13 @@ SPEC = {
     "intermediate_tasks": ["synth_nli"],
     "target_tasks": ["synth_pos"],
     "search": {
-        "intermediate": {"learning_rate": 1e-3, "epochs": 1, "evals_per_epoch": 2},
-        "target": {"intermediate": ["synth_nli"], "epochs": EPOCHS,
-                   "learning_rate": {"choice": [3e-3, 1e-3]}, "evals_per_epoch": 2},
+        "intermediate": {"learning_rate": 1e-3, "epochs": EPOCHS, "evals_per_epoch": 2},
+        "target": {"intermediate": ["none", "synth_nli"], "epochs": EPOCHS,
+                   "learning_rate": 1e-3, "evals_per_epoch": 2},
     },
     "scheduler": {"type": "fifo"},
     "searcher": {"type": "grid"},
-    "resources": {"max_concurrent_trials": 1},
+    "resources": {"max_concurrent_trials": 2},
     "evaluation": {"languages": ["en", "de"]},
 }
 
@@ -59,7 +60,7 @@ def _trial_folders(storage: Path, stage_slug: str) -> set[str]:
             for path in experiment.iterdir() if path.is_dir()}
 
 
-def test_resume_restores_an_interrupted_stage(ray_session, tmp_path):
+def test_resume_restores_the_stages_in_flight(ray_session, tmp_path):
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(SPEC))
     storage = tmp_path / "run"
@@ -69,49 +70,61 @@ def test_resume_restores_an_interrupted_stage(ray_session, tmp_path):
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        def target_trial_has_checkpointed() -> bool:
-            manifest = storage / "manifest.json"
-            if not manifest.exists():
-                return False
-            intermediate = json.loads(manifest.read_text())["stages"].get(
-                "intermediate/synth_nli", {})
-            if intermediate.get("status") != "finished":
-                return False
-            # Its second: the first is then surely in the experiment's saved state.
-            return any(path.name != "checkpoint_000000" for path in
-                       (storage / "tune").glob("target-synth_pos-*/*/checkpoint_*"))
+        def both_stages_have_checkpointed() -> bool:
+            # Each one's second: the first is then surely in its experiment's saved state.
+            return all(any(path.name != "checkpoint_000000" for path in
+                           (storage / "tune").glob(f"{slug}-*/*/checkpoint_*"))
+                       for slug in ("intermediate-synth_nli", "target-synth_pos"))
 
-        _wait_for(target_trial_has_checkpointed, 240, "a checkpoint of the first target trial")
+        _wait_for(both_stages_have_checkpointed, 240, "checkpoints of both stages' trials")
         sweep.send_signal(signal.SIGINT)  # what Ctrl-C sends
         output, _ = sweep.communicate(timeout=120)
     finally:
         if sweep.poll() is None:
             sweep.kill()
     assert sweep.returncode == 130, output
-    assert "--resume" in output
+    assert "--resume" in output and "intermediate/synth_nli, target/synth_pos" in output
 
     manifest = Manifest.read(storage)
-    assert manifest.stages["intermediate/synth_nli"]["status"] == "finished"
+    assert manifest.stages["intermediate/synth_nli"]["status"] == "running"
     assert manifest.stages["target/synth_pos"]["status"] == "running"
-    trials_before = _trial_folders(storage, "target-synth_pos")
+    before = {slug: _trial_folders(storage, slug)
+              for slug in ("intermediate-synth_nli", "target-synth_pos")}
+    assert len(before["target-synth_pos"]) == 1  # the `none` trial; the other waits
 
     outcome = run_sweep(parse_spec(SPEC), storage=str(storage), resume=True, quiet=True)
-    assert outcome.skipped == ["intermediate/synth_nli"]
-    assert outcome.ran == ["target/synth_pos", "eval/synth_pos"]
+    assert outcome.skipped == []
+    assert outcome.ran == ["intermediate/synth_nli", "target/synth_pos", "eval/synth_pos"]
 
+    for slug, folders in before.items():
+        assert folders <= _trial_folders(storage, slug)  # each went on in its own folder
     trials_after = _trial_folders(storage, "target-synth_pos")
-    assert trials_before <= trials_after  # the interrupted trial continued in its own folder
     assert len(trials_after) == 2  # two target trials: nothing redone
     trials = load_trials(storage)
-    target = trials[trials["stage"] == "target/synth_pos"]
-    assert len(target) == 2
-    assert (target["evaluations"] == EPOCHS * 2).all()  # counted across the interruption
-    assert not target["stopped_early"].any()
-    # The interrupted trial went on from a checkpoint rather than from scratch: each trial
+    assert (trials["evaluations"] == EPOCHS * 2).all()  # counted across the interruption
+    assert not trials["stopped_early"].any()
+    # The target trial from synth_nli started from the intermediate stage's best checkpoint,
+    # which the manifest names, once that stage had finished.
+    manifest = Manifest.read(storage)
+    target = trials[trials["stage"] == "target/synth_pos"].set_index("config/intermediate")
+    assert target.loc["synth_nli", "config/start_checkpoint"] == \
+        manifest.best("intermediate/synth_nli").checkpoint
+    assert manifest.stages["intermediate/synth_nli"]["recorded_at"] <= \
+        manifest.stages["target/synth_pos"]["recorded_at"]
+    # Each stage's trials trained that stage's task (stages fitting side by side keep their
+    # own settings), from the start each was given.
+    chosen = {("synth_nli", "none"): manifest.chosen("intermediate/synth_nli"),
+              **{("synth_pos", choice): group for choice, group in
+                 manifest.chosen_by_intermediate("target/synth_pos").items()}}
+    for (task, start), checkpoints in chosen.items():
+        for checkpoint in checkpoints:
+            meta = json.loads((Path(checkpoint.checkpoint) / "meta.json").read_text())
+            assert (meta["group"], meta["intermediate"]) == (task, start)
+    # The interrupted trials went on from a checkpoint rather than from scratch: each trial
     # reported every evaluation, and its first only once (what came after the last saved
     # checkpoint may be reported again).
     curves = load_curves(storage)
-    for _, curve in curves[curves["stage"] == "target/synth_pos"].groupby("trial_id"):
+    for _, curve in curves.groupby("trial_id"):
         assert set(curve[EVALUATIONS]) == set(range(1, EPOCHS * 2 + 1))
         assert list(curve[EVALUATIONS]).count(1) == 1
     assert set(load(storage)["language"]) == {"en", "de"}

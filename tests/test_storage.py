@@ -143,8 +143,9 @@ def test_a_sweep_keeps_everything_in_the_bucket(ray_session, s3_endpoint, capsys
     best = manifest.best("target/synth_xnli").checkpoint
     experiment = Location.parse(manifest.stages["target/synth_xnli"]["experiment"])
     assert experiment.uri.startswith("s3://sweeps/on-s3/tune/target-synth_xnli-")
-    # A one-worker trial's checkpoints are in its folder of the stage's experiment.
-    assert best.startswith(experiment.uri.split("?")[0] + "/train_trial_")
+    # A one-worker trial's checkpoints are in its folder of the stage's experiment, which
+    # the trainable's name, the stage's, begins.
+    assert best.startswith(experiment.uri.split("?")[0] + "/target-synth_xnli_")
     assert Location.parse(best).exists()
     assert "tuner.pkl" in {file.name for file in experiment.files()}
     rows = load(root.uri)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,7 @@ import ray
 from sweep.errors import SweepInterrupted
 from sweep.manifest import Manifest
 from sweep.plan import Plan, Stage
-from sweep.progress import ProgressBoard
+from sweep.progress import ProgressBoard, StageProgress
 from sweep.spec import Spec
 from sweep.stages.gate import TrialSlots
 from trainables.storage import Location
@@ -53,18 +53,42 @@ class StageContext:
                   if name in planned and entry.get("status") == "finished"}
         return {**data, "image_tables": tables} if tables else data
 
-    def wait_one(self, refs: Sequence[ray.ObjectRef]) -> ray.ObjectRef:
-        """The first of `refs` to finish; if the stage is stopped first, the rest are
-        cancelled and SweepInterrupted says that --resume reruns the stage."""
-        while True:
-            done, _ = ray.wait(list(refs), num_returns=1, timeout=POLL_SECONDS)
-            if done:
-                return done[0]
+    def finished_jobs(self, jobs: Sequence[Job], more: MoreJobs | None = None,
+                      progress: StageProgress | None = None) -> Iterator[Job]:
+        """Each job (its facts and its Ray task) once it has finished, first come first
+        served; `more()` gives the jobs that can start now, None once none will come, and
+        `progress` counts the jobs running. Stopping the stage cancels the rest and raises
+        SweepInterrupted (--resume runs the stage again; its finished jobs are not kept)."""
+        pending = {ref: facts for facts, ref in jobs}
+        while pending or more is not None:
+            new = more() if more is not None else []
+            if new is None:
+                more = None
+            else:
+                pending.update({ref: facts for facts, ref in new})
+            if progress is not None:
+                progress.running = len(pending)
+            if pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
+            else:
+                done = []
+                self.stop.wait(POLL_SECONDS if more is not None else 0)
             if self.stop.is_set():
-                for ref in refs:
+                for ref in pending:
                     ray.cancel(ref)
                 raise SweepInterrupted(f"{self.stage.name} was interrupted; --resume runs it "
-                                       "again (its finished evaluations are not kept)")
+                                       "again")
+            for ref in done:
+                facts = pending.pop(ref)
+                if progress is not None:
+                    progress.running = len(pending)
+                yield facts, ref
+
+
+# A job: the facts of its future rows and the Ray task computing the rest.
+Job = tuple[dict[str, Any], ray.ObjectRef]
+# The jobs that can start now ([] if none yet), or None once no more will come.
+MoreJobs = Callable[[], list[Job] | None]
 
 
 # Runs one stage; returns its manifest entry (the runner adds status, config hash and kind).

@@ -21,7 +21,8 @@ import ray
 from sweep.efficiency import EFFICIENCY_DIR
 from sweep.errors import StageFailed
 from sweep.progress import StageProgress
-from sweep.stages.base import StageContext
+from sweep.stages.base import Job, StageContext
+from sweep.stages.evaluation import encoder_feed
 from trainables.efficiency.measure import measure_efficiency
 from trainables.storage import Location
 from trainables.tasks import REGISTRY
@@ -56,36 +57,34 @@ def run_efficiency(ctx: StageContext) -> dict[str, Any]:
     """Measure every encoder `noise_repeats` times; returns the stage's manifest entry."""
     spec, stage = ctx.spec, ctx.stage
     config = stage.config
-    encoders = [(NO_INTERMEDIATE, None)] + [
-        (name, checkpoint) for name in spec.intermediate_names()
-        for checkpoint in ctx.manifest.chosen(spec.stage_path("intermediate", name))]
     bundle = evaluation_resources(spec.resources.model_dump())
     remote = ray.remote(num_cpus=bundle["CPU"], num_gpus=bundle.get("GPU", 0),
                         max_calls=1)(measure_efficiency)
+    encoders = encoder_feed(ctx)
 
-    # 1. The jobs.
-    jobs = {}
-    for name, checkpoint in encoders:
-        facts = {"stage": stage.name, "task": stage.task, "intermediate_task": name,
-                 "seed": checkpoint.config.get("seed") if checkpoint else None,
-                 "checkpoint_uri": checkpoint.checkpoint if checkpoint else
-                 f"base:{spec.model.name}",
-                 **diversity(spec, name, checkpoint.checkpoint if checkpoint else None),
-                 "equivalence_margin": config["efficiency"]["equivalence_margin"]}
-        for repeat in range(config["efficiency"]["noise_repeats"]):
-            ref = remote.remote(config["model"], config["data"],
-                                checkpoint.checkpoint if checkpoint else None, stage.task,
-                                config["languages"], config["retrieval"], config["efficiency"])
-            jobs[ref] = {**facts, "repeat": repeat}
+    # 1. The jobs, an encoder's once it exists.
+    def more() -> list[Job] | None:
+        ready = encoders()
+        if ready is None:
+            return None
+        jobs: list[Job] = []
+        for name, checkpoint in ready:
+            facts = {"stage": stage.name, "task": stage.task, "intermediate_task": name,
+                     "seed": checkpoint.config.get("seed") if checkpoint else None,
+                     "checkpoint_uri": checkpoint.checkpoint if checkpoint else
+                     f"base:{spec.model.name}",
+                     **diversity(spec, name, checkpoint.checkpoint if checkpoint else None),
+                     "equivalence_margin": config["efficiency"]["equivalence_margin"]}
+            jobs += [({**facts, "repeat": repeat}, remote.remote(
+                config["model"], config["data"], checkpoint.checkpoint if checkpoint else None,
+                stage.task, config["languages"], config["retrieval"], config["efficiency"]))
+                for repeat in range(config["efficiency"]["noise_repeats"])]
+        return jobs
 
     # 2. The records, as each job finishes; a failure is reported once all have.
-    progress = StageProgress(stage.name, len(jobs), metric="sentences/s", board=ctx.board)
-    progress.running = len(jobs)
+    progress = StageProgress(stage.name, stage.trials, metric="sentences/s", board=ctx.board)
     records, failures = [], []
-    while jobs:
-        done = ctx.wait_one(list(jobs))
-        facts = jobs.pop(done)
-        progress.running -= 1
+    for facts, done in ctx.finished_jobs([], more, progress):
         try:
             outcome = ray.get(done)
         except Exception as error:  # keep the others

@@ -6,7 +6,7 @@
                     zero-shot stage's checkpoints on translated test sets, for
                     translate-test);
   retrieval/<task>  the base model and every seed's encoder of each intermediate task x
-                    languages.
+                    languages, each encoder's jobs started once it exists.
 
 Each job is the facts of its future rows plus the Ray task computing the rest; a failed task
 fails the stage only once every other task has finished and been recorded. Every
@@ -26,12 +26,10 @@ from sweep.predictions import prediction_rows, write_predictions
 from sweep.progress import StageProgress
 from sweep.rows import arm_facts, encoder_facts, stage_rows, target_facts, write_rows
 from sweep.spec import Spec
-from sweep.stages.base import StageContext
+from sweep.stages.base import Job, MoreJobs, StageContext
 from trainables.evaluation import evaluate_checkpoint, evaluate_retrieval
 from trainables.tasks import get_task
 from trainables.trial import NO_INTERMEDIATE, evaluation_resources
-
-Job = tuple[dict[str, Any], ray.ObjectRef]
 
 
 def run_eval(ctx: StageContext) -> dict[str, Any]:
@@ -62,27 +60,58 @@ def run_eval(ctx: StageContext) -> dict[str, Any]:
 
 
 def run_retrieval(ctx: StageContext) -> dict[str, Any]:
-    """Retrieve with the base model and every intermediate encoder in every language."""
+    """Retrieve with the base model and every intermediate encoder in every language, each
+    encoder once it exists."""
     spec, stage = ctx.spec, ctx.stage
     retrieval = spec.evaluation.retrieval
-    encoders: list[tuple[str, BestCheckpoint | None]] = [(NO_INTERMEDIATE, None)] + [
-        (name, checkpoint) for name in spec.intermediate_names()
-        for checkpoint in ctx.manifest.chosen(spec.stage_path("intermediate", name))
-    ]
     model_cfg, data_cfg = spec.model.model_dump(), ctx.data_config()
     remote = remote_task(spec, evaluate_retrieval)
-    jobs: list[Job] = []
-    for name, checkpoint in encoders:
-        facts = {**encoder_facts(checkpoint, spec.model.name), "intermediate_task": name,
-                 "retrieval_layer": retrieval.layer, "retrieval_pooling": retrieval.pooling,
-                 "split": "test"}
-        for language in stage.config["languages"]:
-            jobs.append(({**facts, "language": language}, remote.remote(
-                model_cfg, data_cfg, checkpoint.checkpoint if checkpoint else None,
-                stage.task, language, retrieval.layer, retrieval.pooling,
-                retrieval.direction, retrieval.max_length)))
+    encoders = encoder_feed(ctx)
+
+    def more() -> list[Job] | None:
+        ready = encoders()
+        if ready is None:
+            return None
+        jobs: list[Job] = []
+        for name, checkpoint in ready:
+            facts = {**encoder_facts(checkpoint, spec.model.name), "intermediate_task": name,
+                     "retrieval_layer": retrieval.layer, "retrieval_pooling": retrieval.pooling,
+                     "split": "test"}
+            for language in stage.config["languages"]:
+                jobs.append(({**facts, "language": language}, remote.remote(
+                    model_cfg, data_cfg, checkpoint.checkpoint if checkpoint else None,
+                    stage.task, language, retrieval.layer, retrieval.pooling,
+                    retrieval.direction, retrieval.max_length)))
+        return jobs
     # English is the other side of every pair, so any language's score may show as the best.
-    return collect_jobs(ctx, jobs, shows_best=lambda facts: True)
+    return collect_jobs(ctx, [], shows_best=lambda facts: True, more=more)
+
+
+Encoder = tuple[str, BestCheckpoint | None]  # intermediate task (`none`), its checkpoint
+
+
+def encoder_feed(ctx: StageContext) -> Callable[[], list[Encoder] | None]:
+    """The encoders a retrieval stage reads, each once it exists: the base model at once,
+    every seed's encoder of an intermediate task once its stage has finished. Each call
+    gives the ones new since the last ([] while others train), then None."""
+    spec, manifest = ctx.spec, ctx.manifest
+    waiting = [NO_INTERMEDIATE, *spec.intermediate_names()]
+
+    def new() -> list[Encoder] | None:
+        if not waiting:
+            return None
+        ready: list[Encoder] = []
+        for name in list(waiting):
+            if name == NO_INTERMEDIATE:
+                ready.append((name, None))
+            else:
+                upstream = spec.stage_path("intermediate", name)
+                if not manifest.is_finished(upstream, ctx.plan.stage(upstream).config_hash):
+                    continue
+                ready += [(name, checkpoint) for checkpoint in manifest.chosen(upstream)]
+            waiting.remove(name)
+        return ready
+    return new
 
 
 def upstream_checkpoint(spec: Spec, manifest: Manifest, checkpoint: BestCheckpoint,
@@ -102,20 +131,20 @@ def remote_task(spec: Spec, function: Callable[..., dict[str, Any]]) -> Any:
 
 
 def collect_jobs(
-    ctx: StageContext, jobs: list[Job], shows_best: Callable[[dict[str, Any]], bool]
+    ctx: StageContext, jobs: list[Job], shows_best: Callable[[dict[str, Any]], bool],
+    more: MoreJobs | None = None,
 ) -> dict[str, Any]:
-    """Wait for every job, turn each outcome into rows, write the stage's rows and return its
-    manifest entry; `shows_best` picks the jobs whose score the progress line may show."""
+    """Wait for every job (and those `more` gives, as they can start), turn each outcome into
+    rows, write the stage's rows and return its manifest entry; `shows_best` picks the jobs
+    whose score the progress line may show."""
     stage = ctx.stage
     metric = get_task(stage.task).metric
-    progress = StageProgress(stage.name, len(jobs), metric=metric, board=ctx.board)
-    progress.running = len(jobs)
-    pending = {ref: facts for facts, ref in jobs}
+    progress = StageProgress(stage.name, len(jobs) if more is None else stage.trials,
+                             metric=metric, board=ctx.board)
     rows, examples, failures = [], [], []
-    while pending:
-        done = ctx.wait_one(list(pending))
-        facts = pending.pop(done)
-        progress.running -= 1
+    evaluations = 0
+    for facts, done in ctx.finished_jobs(jobs, more, progress):
+        evaluations += 1
         try:
             outcome = ray.get(done)
         except Exception as error:  # keep the others; report every failure at the end
@@ -136,4 +165,4 @@ def collect_jobs(
                           + "\n  ".join(failures))
     return {"rows": write_rows(ctx.root, stage.slug, rows),
             "predictions": write_predictions(ctx.root, stage.slug, examples),
-            "evaluations": len(jobs)}
+            "evaluations": evaluations}

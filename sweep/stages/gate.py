@@ -11,14 +11,18 @@ starts it, through the scheduler's `choose_trial_to_run`, once
 A trial started from a checkpoint carries it in its config (`START_CHECKPOINT`): the driver
 decides where a trial starts, when it starts it.
 
+A stage whose trials all wait is idle, and Tune's loop would spin through it without pause
+(it waits on the futures of running trials, and there are none): the gate makes it pause.
+
 Tune pickles the scheduler with its experiment (and `--resume` unpickles it), so a gate holds
-only its experiment's name and finds the live state of its stage in `GATES`, which the stage
-fills while it fits (`entered`).
+only its stage's name and finds the live state of its stage in `GATES`, which the stage fills
+while it fits (`entered`).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +34,7 @@ from ray.tune.schedulers import TrialScheduler
 from trainables.trial import START_CHECKPOINT
 
 HOLDS_A_SLOT = (Trial.RUNNING, Trial.PENDING)  # started by a gate: paused ones are not
+IDLE_SECONDS = 0.2  # the pause of a stage's loop while none of its trials runs
 
 
 @dataclass
@@ -38,15 +43,21 @@ class TrialSlots:
 
     budget: int
     lock: threading.Lock = field(default_factory=threading.Lock)
-    held: dict[str, set[str]] = field(default_factory=dict)  # experiment -> trial ids
-    ready: dict[str, int] = field(default_factory=dict)  # experiment -> trials ready to start
-    order: dict[str, int] = field(default_factory=dict)  # experiment -> plan index
+    held: dict[str, set[str]] = field(default_factory=dict)  # stage -> trial ids
+    ready: dict[str, int] = field(default_factory=dict)  # stage -> trials ready to start
+    order: dict[str, int] = field(default_factory=dict)  # stage -> plan index
 
-    def free_for(self, experiment: str) -> int:
-        """Slots `experiment` may take now: the free ones less those the ready trials of
-        stages before it in plan order ask for. Call with `lock` held."""
+    def expect(self, stage: str, order: int, ready: int) -> None:
+        """A stage that will train: until its own loop counts its trials, `ready` of them
+        are taken to be waiting, so that later stages starting sooner leave them the slots."""
+        with self.lock:
+            self.order[stage], self.ready[stage] = order, ready
+
+    def free_for(self, stage: str) -> int:
+        """Slots `stage` may take now: the free ones less those the ready trials of stages
+        before it in plan order ask for. Call with `lock` held."""
         free = self.budget - sum(len(trials) for trials in self.held.values())
-        first = self.order[experiment]
+        first = self.order[stage]
         return free - sum(count for other, count in self.ready.items()
                           if self.order.get(other, first) < first)
 
@@ -72,28 +83,29 @@ GATES: dict[str, GateState] = {}
 
 
 @contextmanager
-def entered(experiment: str, order: int, state: GateState) -> Iterator[None]:
+def entered(stage: str, order: int, state: GateState) -> Iterator[None]:
     """Register a stage's gate state for the fit inside; its slots are given back after."""
     slots = state.slots
     with slots.lock:
-        slots.order[experiment] = order
-        slots.held[experiment], slots.ready[experiment] = set(), 0
-    GATES[experiment] = state
+        slots.order[stage] = order
+        slots.held[stage] = set()
+        slots.ready.setdefault(stage, 0)
+    GATES[stage] = state
     try:
         yield
     finally:
-        GATES.pop(experiment, None)
+        GATES.pop(stage, None)
         with slots.lock:
-            slots.held.pop(experiment, None)
-            slots.ready.pop(experiment, None)
+            for counts in (slots.held, slots.ready, slots.order):
+                counts.pop(stage, None)
 
 
 class StageGate(TrialScheduler):
     """A stage's scheduler (`inner`: ASHA, FIFO) whose trials start only through the gate."""
 
-    def __init__(self, inner: TrialScheduler, experiment: str) -> None:
+    def __init__(self, inner: TrialScheduler, stage: str) -> None:
         super().__init__()
-        self.inner, self.experiment = inner, experiment
+        self.inner, self.stage = inner, stage
         self._requeued: set[str] = set()  # trials Tune restarts after a failure
 
     @property
@@ -114,7 +126,7 @@ class StageGate(TrialScheduler):
             # counts it again): its start existed when it first started.
             self._requeued.discard(trial.trial_id)
             return
-        if self.experiment in GATES and trial.status == Trial.PENDING:
+        if self.stage in GATES and trial.status == Trial.PENDING:
             # Set before Tune files the trial by its status: it waits among the paused.
             trial.set_status(Trial.PAUSED)
 
@@ -135,7 +147,7 @@ class StageGate(TrialScheduler):
         self.inner.on_trial_remove(tune_controller, trial)
 
     def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
-        state = GATES.get(self.experiment)
+        state = GATES.get(self.stage)
         if state is None:  # not inside a sweep's stage: the plain scheduler
             return self.inner.choose_trial_to_run(tune_controller)
         trials = tune_controller.get_trials()
@@ -144,19 +156,23 @@ class StageGate(TrialScheduler):
             # Recounted from the trials themselves, so that a slot is never lost to an event
             # the gate did not see (a restart, a restore).
             held = {trial.trial_id for trial in trials if trial.status in HOLDS_A_SLOT}
-            slots.held[self.experiment] = held
+            slots.held[self.stage] = held
             ready = [(trial, start) for trial in trials if trial.status == Trial.PAUSED
                      for can_start, start in [state.start_of(trial.config.get("intermediate"))]
                      if can_start]
-            slots.ready[self.experiment] = len(ready)
-            if not ready or slots.free_for(self.experiment) <= 0:
-                return None
-            trial, start = ready[0]
-            if start is not None:
-                trial.set_config({**trial.config, START_CHECKPOINT: start})
-            held.add(trial.trial_id)
-            slots.ready[self.experiment] -= 1
-            return trial
+            slots.ready[self.stage] = len(ready)
+            chosen = ready[0] if ready and slots.free_for(self.stage) > 0 else None
+            if chosen is not None:
+                held.add(chosen[0].trial_id)
+                slots.ready[self.stage] -= 1
+        if chosen is None:
+            if not held:
+                time.sleep(IDLE_SECONDS)
+            return None
+        trial, start = chosen
+        if start is not None:
+            trial.set_config({**trial.config, START_CHECKPOINT: start})
+        return trial
 
     def debug_string(self) -> str:
         return self.inner.debug_string()
@@ -168,7 +184,7 @@ class StageGate(TrialScheduler):
         self.inner.restore(checkpoint_path)
 
     def _release(self, trial: Trial) -> None:
-        state = GATES.get(self.experiment)
+        state = GATES.get(self.stage)
         if state is not None:
             with state.slots.lock:
-                state.slots.held.get(self.experiment, set()).discard(trial.trial_id)
+                state.slots.held.get(self.stage, set()).discard(trial.trial_id)

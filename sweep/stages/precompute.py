@@ -32,11 +32,13 @@ def run_precompute(ctx: StageContext) -> dict[str, Any]:
     if not ctx.quiet:
         say(ctx.board, f"[{stage.name}] embedding {stage.config['image_folder']} with "
             f"{stage.config['encoder']}")
-    record = ray.get(ctx.wait_one([remote.remote(
+    job = ({}, remote.remote(
         spec.data.model_dump(), stage.config["image_folder"], stage.config["encoder"],
         settings.encoder_revision, destination.uri, device="cuda" if on_gpu else "cpu",
         precision=settings.precision, batch_size=settings.batch_size,
-        ids=stage.config["image_ids"])]))
+        ids=stage.config["image_ids"]))
+    [(_, done)] = ctx.finished_jobs([job])
+    record = ray.get(done)
     return {"table": destination.join(TABLE).uri, "images": get_task(stage.task).images.files,
             "image_count": record["images"], "dim": record["dim"], "key": record["key"],
             "encoder": record["encoder"], "encoder_revision": record["revision"],

@@ -57,8 +57,9 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     # 1. The trainable: a one-worker trial holds its worker's resources and trains in its own
     #    process; a DDP trial holds a driver slot and its Train workers ask for the rest.
     resources = spec.resources.model_dump()
-    trainable = tune.with_resources(tune.with_parameters(train_trial, run=_trial_settings(ctx)),
-                                    trial_resources(resources, TRIAL_DRIVER))
+    trainable = tune.with_resources(
+        tune.with_parameters(_stage_trainable(stage), run=_trial_settings(ctx)),
+        trial_resources(resources, TRIAL_DRIVER))
 
     # 2. The tuner. Experiments are named by config hash: a changed config starts a new one
     #    beside the old, and --resume restores only the experiment its own config started.
@@ -87,7 +88,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
             param_space=param_space,
             tune_config=tune.TuneConfig(
                 metric=SCORE, mode="max",
-                scheduler=StageGate(build_scheduler(spec, max_t), experiment_name),
+                scheduler=StageGate(build_scheduler(spec, max_t), stage.name),
                 search_alg=search_alg, num_samples=num_samples,
                 max_concurrent_trials=spec.resources.max_concurrent_trials,
             ),
@@ -110,7 +111,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     #    upstream stage sets `ctx.stop`, which ends the fit as Ctrl-C ends Tune's.
     gate_state = GateState(ctx.slots or TrialSlots(spec.resources.max_concurrent_trials),
                            _start_of(ctx))
-    with entered(experiment_name, ctx.plan.stages.index(stage), gate_state), \
+    with entered(stage.name, ctx.plan.stages.index(stage), gate_state), \
             stopped_by(ctx.stop):
         grid = tuner.fit()
     if not ctx.quiet:
@@ -155,6 +156,17 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
         entry["by_intermediate_seeds"] = {name: [checkpoint.to_dict() for checkpoint in group]
                                           for name, group in per_choice.items()}
     return entry
+
+
+def _stage_trainable(stage: Stage) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """`train_trial` named after the stage (its trial folders are `<stage>_<trial id>_...`).
+    Tune keys its trainable registry by that name and `with_parameters` keeps each stage's
+    `run` under the function's name: with the one `train_trial` for every stage, stages
+    fitting side by side would read each other's settings."""
+    def trainable(config: dict[str, Any], run: dict[str, Any]) -> None:
+        train_trial(config, run)
+    trainable.__name__ = trainable.__qualname__ = stage.slug
+    return trainable
 
 
 def _from_zero_shot(stage: Stage) -> bool:
