@@ -146,11 +146,28 @@ def stage_costs(stages: dict[str, dict[str, Any]], rows: pd.DataFrame,
         .set_index("stage")
 
 
+def elapsed_seconds(stages: dict[str, dict[str, Any]]) -> float:
+    """The time any finished stage was running: the union of their [start, end] spans
+    (stages overlap, and the time between an interruption and --resume counts for none);
+    NaN where no stage recorded a start."""
+    spans = sorted((entry["started_at"], entry["recorded_at"]) for entry in stages.values()
+                   if entry.get("status") == "finished" and "started_at" in entry)
+    if not spans:
+        return float("nan")
+    total, (start, end) = 0.0, spans[0]
+    for later_start, later_end in spans[1:]:
+        if later_start > end:
+            total, start = total + end - start, later_start
+        end = max(end, later_end)
+    return total + end - start
+
+
 def cost_table(run: Run) -> pd.DataFrame:
-    """`stage_costs` of a run with a `total` row: the sum of every stage's times (the
-    elapsed total over the stages that recorded a start)."""
+    """`stage_costs` of a run with a `total` row: the sum of every stage's busy and device
+    time, and the time any stage ran (`elapsed_seconds`: stages run side by side)."""
     costs = stage_costs(run.manifest["stages"], run.rows, run.trials, run.efficiency)
     total = costs[["wall_seconds", "busy_seconds", "device_hours"]].sum(min_count=1)
+    total["wall_seconds"] = elapsed_seconds(run.manifest["stages"])
     return pd.concat([costs, total.to_frame("total").T.assign(kind="-", status="-")]) \
         .rename_axis("stage")
 

@@ -72,6 +72,25 @@ def test_every_stage_finished(finished_run):
         assert manifest.stages[name]["status"] == "finished"
 
 
+def test_stages_overlap_and_share_one_trial_slot(finished_run):
+    """The stage trace: evaluation and retrieval run while other stages train, and the one
+    slot (`max_concurrent_trials: 1`) holds one trial at a time across every stage."""
+    _, storage, _ = finished_run
+    stages = Manifest.read(storage).stages
+
+    def span(name: str) -> tuple[float, float]:
+        return stages[name]["started_at"], stages[name]["recorded_at"]
+
+    assert span("retrieval/synth_tatoeba")[0] < span("intermediate/mixture")[1]
+    assert span("eval/synth_xnli")[0] < span("target/synth_pos")[1]
+    assert span("eval/synth_xnli")[0] >= span("target/synth_xnli")[1]
+    trials = load_trials(storage)
+    runs = sorted(zip(trials["timestamp"] - trials["time_total_s"], trials["timestamp"],
+                      strict=True))
+    for (_, first_end), (second_start, _) in zip(runs, runs[1:], strict=False):
+        assert second_start >= first_end - 1.0  # Tune's clock: whole seconds
+
+
 def _trial_folders(storage: Path) -> list[str]:
     """The trials' folders of every training stage's Tune experiment (one-worker trials keep
     their checkpoints there)."""

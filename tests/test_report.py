@@ -77,6 +77,20 @@ def test_stage_costs_from_the_manifest_trials_and_rows(tmp_path):
     assert costs.loc["retrieval/tatoeba", "busy_seconds"] == pytest.approx(3.0 * 3 * 2)
 
 
+def test_the_elapsed_total_counts_overlapping_stages_once():
+    from sweep.report import elapsed_seconds
+
+    stages = {"intermediate/a": {"status": "finished", "started_at": 0.0, "recorded_at": 50.0},
+              "target/b": {"status": "finished", "started_at": 0.0, "recorded_at": 80.0},
+              "eval/b": {"status": "finished", "started_at": 80.0, "recorded_at": 90.0},
+              # after an interruption and --resume: the gap counts for nothing
+              "retrieval/c": {"status": "finished", "started_at": 200.0,
+                              "recorded_at": 230.0},
+              "target/d": {"status": "running", "started_at": 0.0}}
+    assert elapsed_seconds(stages) == 90.0 + 30.0
+    assert elapsed_seconds({}) != elapsed_seconds({})  # NaN: nothing timed
+
+
 def test_sweep_results_cost_prints_every_stage_and_the_total(tmp_path, capsys):
     storage = write_run(tmp_path)
     run = load_run(storage)
@@ -87,6 +101,7 @@ def test_sweep_results_cost_prints_every_stage_and_the_total(tmp_path, capsys):
     for stage in costs.index:
         assert f"\n{stage},{costs.loc[stage, 'kind']}," in out
     total = out.strip().splitlines()[-1].split(",")
+    # Elapsed: the time any stage ran, here the timed stages one after another.
     assert total[0] == "total" and float(total[3]) == pytest.approx(costs["wall_seconds"].sum())
     assert float(total[4]) == pytest.approx(costs["busy_seconds"].sum())
     assert float(total[5]) == pytest.approx(costs["device_hours"].sum())
