@@ -166,6 +166,8 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
               "searcher": spec.searcher.model_dump()}
     if spec.resources.precision != "fp32":  # only where set: fp32 stages hash as before
         shared["precision"] = spec.resources.precision
+    if spec.resources.length_grouped:  # likewise
+        shared["length_grouped"] = True
     which = {"base_model": spec.model.label} if suffix else {}
     hashes = {stage.name: stage.config_hash for stage in stages}
 

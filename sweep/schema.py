@@ -210,6 +210,8 @@ class Resources(Strict):
     # The training step's precision (`trainables.device_loop`): fp32, bf16 or fp16 autocast.
     # Evaluations are not autocast; on a GPU every matmul, evaluations' too, is TF32.
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # Batches of examples of similar length (less padding): another order, so hashed when on.
+    length_grouped: bool = False
 
 
 class Retrieval(Strict):

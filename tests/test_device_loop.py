@@ -62,15 +62,17 @@ def test_autocast_and_scaler_follow_the_precision():
         configure_device(cpu, "int8")
 
 
-def test_precision_is_hashed_only_where_set():
+@pytest.mark.parametrize(("field", "off", "on"), [("precision", "fp32", "bf16"),
+                                                  ("length_grouped", False, True)])
+def test_loop_settings_are_hashed_only_where_set(field, off, on):
     base = {"name": "p", "model": SMALL_MODEL, "data": SMALL_DATA,
             "intermediate_tasks": ["synth_nli"], "target_tasks": ["synth_xnli"]}
     default = make_plan(parse_spec(base))
-    fp32 = make_plan(parse_spec({**base, "resources": {"precision": "fp32"}}))
-    bf16 = make_plan(parse_spec({**base, "resources": {"precision": "bf16"}}))
+    fp32 = make_plan(parse_spec({**base, "resources": {field: off}}))
+    bf16 = make_plan(parse_spec({**base, "resources": {field: on}}))
     assert [s.config_hash for s in default.stages] == [s.config_hash for s in fp32.stages]
     changed = {a.name for a, b in zip(default.stages, bf16.stages, strict=True)
                if a.config_hash != b.config_hash}
     assert {"intermediate/synth_nli", "target/synth_xnli"} <= changed
-    with pytest.raises(Exception, match="precision"):
-        parse_spec({**base, "resources": {"precision": "fp8"}})
+    with pytest.raises(Exception, match=field):
+        parse_spec({**base, "resources": {field: "fp8"}})

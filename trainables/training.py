@@ -99,13 +99,21 @@ def featurize_split(
     return examples, featurize_cached(task, examples, tokenizer, max_length)
 
 
+# A length group: this many batches' worth of shuffled examples, sorted by length before
+# they are cut into batches (the "megabatches" of Hugging Face's LengthGroupedSampler).
+LENGTH_GROUP_BATCHES = 50
+
+
 def epoch_schedule(
-    sizes: Mapping[str, int], batch_size: int, cap: int | None, seed: int, epoch: int
+    sizes: Mapping[str, int], batch_size: int, cap: int | None, seed: int, epoch: int,
+    lengths: Mapping[str, Sequence[int]] | None = None,
 ) -> list[tuple[str, list[int]]]:
     """The (task, global batch indices) of one epoch, identical on every rank.
 
     Each task contributes min(size, cap) examples, so tasks are sampled in proportion to their
-    capped size; the order of batches across tasks is shuffled.
+    capped size; the order of batches across tasks is shuffled. With `lengths` (each task's
+    examples' token counts), each group of LENGTH_GROUP_BATCHES batches' worth of shuffled
+    examples is sorted by length first, so a batch pads little.
     """
     rng = random.Random(f"{seed}-{epoch}")
     schedule = []
@@ -113,12 +121,23 @@ def epoch_schedule(
         order = list(range(sizes[task_name]))
         rng.shuffle(order)
         order = order[: cap or len(order)]
+        if lengths is not None:
+            group, length = batch_size * LENGTH_GROUP_BATCHES, lengths[task_name]
+            order = [index for start in range(0, len(order), group)
+                     for index in sorted(order[start:start + group], key=lambda i: -length[i])]
         schedule += [
             (task_name, order[start : start + batch_size])
             for start in range(0, len(order), batch_size)
         ]
     rng.shuffle(schedule)
     return schedule
+
+
+def feature_length(feature: Mapping[str, Any]) -> int:
+    """A feature's tokens: its sequence's, or all of its sequences' (choices, pairs)."""
+    ids = feature["input_ids"]
+    return sum(len(sequence) for sequence in ids) if len(ids) and not isinstance(
+        ids[0], int) else len(ids)
 
 
 def mixture_diversity(sizes: Mapping[str, int], cap: int | None) -> dict[str, float]:
@@ -234,8 +253,11 @@ def train_loop(config: dict, session: LoopSession) -> None:
 
     eval_steps = evaluation_steps(steps_per_epoch, int(config["evals_per_epoch"]))
     pad_id = tokenizer.pad_token_id
+    lengths = {name: [feature_length(feature) for feature in features]
+               for name, features in train_sets.items()} if config.get("length_grouped") else None
     while state["epoch"] < epochs:
-        schedule = epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), state["epoch"])
+        schedule = epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), state["epoch"],
+                                  lengths)
         for step_in_epoch in range(state["step_in_epoch"], len(schedule)):
             task_name, global_batch = schedule[step_in_epoch]
             local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]

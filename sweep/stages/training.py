@@ -210,6 +210,7 @@ def _trial_settings(ctx: StageContext) -> dict[str, Any]:
             "arm": arm, "init_heads": from_zero_shot,
             "pool_layers": stage.config.get("pool_layers", {}),
             "precision": spec.resources.precision,
+            "length_grouped": spec.resources.length_grouped,
         },
         "resources": spec.resources.model_dump(),
         "train_storage": ctx.root.join("train").uri,
