@@ -222,3 +222,14 @@ def test_concurrent_stages_lose_no_manifest_update(tmp_path):
     for thread in threads:
         thread.join()
     assert len(Manifest.read(tmp_path).stages) == 8 * 25
+
+
+def test_grid_and_random_trial_ids_are_unique_across_stages_made_at_once():
+    from ray.tune.search import BasicVariantGenerator
+
+    from sweep.stages.training import _unique_trial_ids
+
+    made = [_unique_trial_ids(None, 2), _unique_trial_ids(BasicVariantGenerator(), 2)]
+    assert all(isinstance(search, BasicVariantGenerator) and search.max_concurrent == 2
+               for search in made)
+    assert made[0]._uuid_prefix != made[1]._uuid_prefix

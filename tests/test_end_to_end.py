@@ -85,6 +85,7 @@ def test_stages_overlap_and_share_one_trial_slot(finished_run):
     assert span("eval/synth_xnli")[0] < span("target/synth_pos")[1]
     assert span("eval/synth_xnli")[0] >= span("target/synth_xnli")[1]
     trials = load_trials(storage)
+    assert trials["trial_id"].is_unique  # across stages, which made their searches at once
     runs = sorted(zip(trials["timestamp"] - trials["time_total_s"], trials["timestamp"],
                       strict=True))
     for (_, first_end), (second_start, _) in zip(runs, runs[1:], strict=False):

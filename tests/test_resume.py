@@ -125,8 +125,9 @@ def test_resume_restores_the_stages_in_flight(ray_session, tmp_path):
     # checkpoint may be reported again).
     curves = load_curves(storage)
     for _, curve in curves.groupby("trial_id"):
-        assert set(curve[EVALUATIONS]) == set(range(1, EPOCHS * 2 + 1))
-        assert list(curve[EVALUATIONS]).count(1) == 1
+        reported = (curve["stage"].iloc[0], list(curve[EVALUATIONS]))
+        assert set(curve[EVALUATIONS]) == set(range(1, EPOCHS * 2 + 1)), reported
+        assert list(curve[EVALUATIONS]).count(1) == 1, reported
     assert set(load(storage)["language"]) == {"en", "de"}
 
     # A changed evaluation re-runs only what it affects: no training, just the new evaluation.

@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from ray import tune
+from ray.tune.search import BasicVariantGenerator
 
 from sweep.errors import StageFailed, SweepInterrupted
 from sweep.plan import Stage, max_iterations
@@ -83,6 +85,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
         param_space, search_alg, num_samples = build_search(
             spec, stage.kind, stage.task, stage.config.get("intermediate"),
             arm.get("name", ZERO_SHOT))
+        search_alg = _unique_trial_ids(search_alg, spec.resources.max_concurrent_trials)
         tuner = tune.Tuner(
             trainable,
             param_space=param_space,
@@ -90,7 +93,9 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
                 metric=SCORE, mode="max",
                 scheduler=StageGate(build_scheduler(spec, max_t), stage.name),
                 search_alg=search_alg, num_samples=num_samples,
-                max_concurrent_trials=spec.resources.max_concurrent_trials,
+                # A BasicVariantGenerator has its own (above); Tune would only warn.
+                max_concurrent_trials=None if isinstance(search_alg, BasicVariantGenerator)
+                else spec.resources.max_concurrent_trials,
             ),
             run_config=tune.RunConfig(
                 name=experiment_name, storage_path=tune_root.path,
@@ -113,10 +118,17 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
                            _start_of(ctx))
     with entered(stage.name, ctx.plan.stages.index(stage), gate_state), \
             stopped_by(ctx.stop):
-        grid = tuner.fit()
+        try:
+            grid = tuner.fit()
+        except RuntimeError:
+            # Tune saves a stopped fit's state, then builds its results, which fails on a
+            # trial that never started (one waiting in the gate has no folder yet).
+            if not _was_interrupted(experiment, stage):
+                raise
+            grid = None
     if not ctx.quiet:
         progress.close()
-    if _was_interrupted(experiment, stage):
+    if grid is None or _was_interrupted(experiment, stage):
         raise SweepInterrupted(
             f"{stage.name} was interrupted; its state is saved in {experiment}. "
             "Rerun with --resume to continue it."
@@ -156,6 +168,20 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
         entry["by_intermediate_seeds"] = {name: [checkpoint.to_dict() for checkpoint in group]
                                           for name, group in per_choice.items()}
     return entry
+
+
+def _unique_trial_ids(search_alg: Any, budget: int) -> Any:
+    """The stage's search algorithm, its trial ids unique in the sweep. Grid and random
+    trials (Tune's BasicVariantGenerator, made here for the grid as Tune would) are named
+    from a time-based prefix that two stages starting at the same moment share; rows,
+    curves and DDP trials' `train/<trial id>` runs are keyed by trial id."""
+    if search_alg is None:
+        search_alg = BasicVariantGenerator()
+    if isinstance(search_alg, BasicVariantGenerator):
+        search_alg._uuid_prefix = uuid.uuid4().hex[:8] + "_"
+        # Tune applies max_concurrent_trials to a Searcher only.
+        search_alg.max_concurrent = budget
+    return search_alg
 
 
 def _stage_trainable(stage: Stage) -> Callable[[dict[str, Any], dict[str, Any]], None]:
