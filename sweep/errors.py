@@ -45,6 +45,12 @@ class RunExistsError(SweepError, RuntimeError):
     exit_code = EXIT_BAD_INPUT
 
 
+class RunLockedError(SweepError, RuntimeError):
+    """Another driver is running on this storage path now (`sweep.lock`)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class JobsError(SweepError):
     """A one-line reason why a jobs command cannot go on (address, token, unknown job)."""
 

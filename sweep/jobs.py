@@ -30,11 +30,13 @@ import os
 import shlex
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sweep.errors import JobsError
+from sweep.lock import check_free
+from trainables.storage import Location
 
 if TYPE_CHECKING:
     from ray.job_submission import JobDetails, JobSubmissionClient
@@ -192,6 +194,11 @@ def submit(address: str | None, file: str, spec: Spec, storage: str | None = Non
            resume: bool = False) -> tuple[str, str]:
     """Send the source tree and spec and start `sweep run` as a job: (job id, address)."""
     request = job_request(file, Path(file).read_text(encoding="utf-8"), spec, storage, resume)
+    if resume:
+        # A driver still running on that storage refuses the job's own run; where this
+        # machine can read the storage, it is refused here, before anything is sent.
+        with suppress(OSError):
+            check_free(Location.parse(request["metadata"]["storage"]))
     client, url = connect(address)
     with _talking_to(url):
         return client.submit_job(**request), url

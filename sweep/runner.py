@@ -1,10 +1,11 @@
 """Running a plan on Ray: each stage in order, skipping those already finished.
 
   1. open the run's manifest (new, or the one to --resume);
-  2. join or start Ray, check the cluster and inputs, pin the hub commits the run reads;
-  3. record the spec and commits, once nothing refused the run;
-  4. build the offline assets every trial shares;
-  5. run each stage with its kind's function (`sweep.stages.STAGES`), in a thread of its
+  2. take the storage's lock: one run per storage path (`sweep.lock`);
+  3. join or start Ray, check the cluster and inputs, pin the hub commits the run reads;
+  4. record the spec and commits, once nothing refused the run;
+  5. build the offline assets every trial shares;
+  6. run each stage with its kind's function (`sweep.stages.STAGES`), in a thread of its
      own once the stages it waits for have finished (`sweep.dag`), and record its entry.
 
 Training stages are Tune experiments (`sweep.stages.training`); eval and retrieval stages fan
@@ -26,6 +27,7 @@ import ray
 
 from sweep.dag import run_dag
 from sweep.errors import PreflightError, StageFailed, SweepInterrupted
+from sweep.lock import RunLock
 from sweep.manifest import Manifest
 from sweep.plan import Stage, make_plan
 from sweep.preflight import TRIAL_DRIVER, pin_revisions, run_preflight
@@ -127,20 +129,36 @@ def run_sweep(
     except (OSError, pyarrow.ArrowException) as error:  # unreachable bucket, bad URI options
         raise PreflightError(f"storage: cannot open {root}: {error}") from None
 
-    # 2. Ray, the pre-flight, and the plan over pinned commits.
+    # 2. One run per storage path (`sweep.lock`): taken before anything else is written.
+    lock = RunLock(root)
+    try:
+        lock.acquire()
+    except (OSError, pyarrow.ArrowException) as error:
+        raise PreflightError(f"storage: cannot write its lock in {root}: {error}") from None
+    try:
+        ran, skipped = _run_stages(spec, root, manifest, resume, quiet)
+    finally:
+        lock.release()
+    return SweepOutcome(root, ran, skipped, time.time() - started)
+
+
+def _run_stages(spec: Spec, root: Location, manifest: Manifest, resume: bool, quiet: bool
+                ) -> tuple[list[str], list[str]]:
+    """Steps 3 to 6 of `run_sweep`: the stages run and those skipped, by name."""
+    # 3. Ray, the pre-flight, and the plan over pinned commits.
     init_ray(spec)
     commits = run_commits(manifest, spec, resume, run_preflight(spec, root))
     plan = make_plan(pin_revisions(spec, commits))
 
-    # 3. Written only once the run can start, so a refused run leaves nothing behind.
+    # 4. Written only once the run can start, so a refused run leaves nothing behind.
     manifest.data["spec"] = spec.model_dump(mode="json")
     manifest.data["revisions"] = commits
     manifest.save()
 
-    # 4. Shared offline assets.
+    # 5. Shared offline assets.
     prepare_offline_assets(spec, quiet)
 
-    # 5. The stages, each once those it waits for have finished, side by side.
+    # 6. The stages, each once those it waits for have finished, side by side.
     board = ProgressBoard()
     skipped = [stage.name for stage in plan.stages
                if manifest.is_finished(stage.name, stage.config_hash)]
@@ -161,7 +179,7 @@ def run_sweep(
                                      "kind": stage.kind, "started_at": stage_started, **entry})
 
     ran = run_dag(plan, plan.stages, set(skipped), run_stage)
-    return SweepOutcome(root, ran, skipped, time.time() - started)
+    return ran, skipped
 
 
 def run_commits(
