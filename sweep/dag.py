@@ -95,8 +95,15 @@ def run_dag(plan: Plan, stages: Sequence[Stage], finished: set[str], run_stage: 
                     else:
                         failures.append(error)
                     stopping = True
-                    for other, event in running.values():  # they would wait for ever
-                        if stage.name in _upstream(plan, other.name):
+                if stopping:
+                    # Stages that will not finish now: the failed and interrupted ones, and
+                    # those left to start. A running stage waiting for one of them would wait
+                    # for ever.
+                    lost = {*(stage.name for stage in todo),
+                            *(name for name in events if name not in done)} - {
+                        stage.name for stage, _ in running.values()}
+                    for other, event in running.values():
+                        if _upstream(plan, other.name) & lost:
                             event.set()
         except KeyboardInterrupt:
             stopping = True

@@ -168,7 +168,7 @@ def learning_curves(curves: pd.DataFrame) -> Figure | None:
 
 def stage_cost(costs: pd.DataFrame) -> Figure | None:
     """Per stage: its elapsed wall time and the busy time of its trials or evaluations, and
-    the device-hours they used (`sweep.report.stage_costs`)."""
+    the device-hours they used (`sweep.costs.stage_costs`)."""
     if costs.empty:
         return None
     stages = list(costs.index)
@@ -194,7 +194,7 @@ def make_figures(
     baseline: str = NO_INTERMEDIATE, comparison: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
     """Every figure the inputs allow, by file stem: from the result rows, the learning curves
-    (`sweep.results.load_curves`), the cost table (`sweep.report.stage_costs`) and the
+    (`sweep.results.load_curves`), the cost table (`sweep.costs.stage_costs`) and the
     comparisons against `baseline` (`sweep.comparisons.comparisons`; made from the rows,
     untested, where not given). One whose input is absent (no eval rows, no curves, no
     costs) is left out. A baseline the eval rows lack is a `ResultsError`."""

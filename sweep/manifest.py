@@ -93,6 +93,11 @@ class Manifest:
     def stages(self) -> dict[str, dict[str, Any]]:
         return self.data["stages"]
 
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """A copy of the stages' entries, safe to iterate while other stages record."""
+        with self._lock:
+            return dict(self.stages)
+
     def is_finished(self, name: str, config_hash: str) -> bool:
         entry = self.stages.get(name, {})
         return entry.get("status") == "finished" and entry.get("config_hash") == config_hash

@@ -162,19 +162,23 @@ def _run_stages(spec: Spec, root: Location, manifest: Manifest, resume: bool, qu
     board = ProgressBoard()
     skipped = [stage.name for stage in plan.stages
                if manifest.is_finished(stage.name, stage.config_hash)]
-    for name in skipped if not quiet else []:
-        board.say(f"[{name}] finished earlier, skipped")
+    if not quiet:
+        for name in skipped:
+            board.say(f"[{name}] finished earlier, skipped")
     slots = TrialSlots(spec.resources.max_concurrent_trials)
-    for order, stage in enumerate(plan.stages):
-        if stage.kind == "intermediate" and stage.name not in skipped:
-            # Its trials may all start at once: they come first for the slots, even before
-            # its Tune loop has made them (a target's wait for checkpoints anyway).
-            slots.expect(stage.name, order, min(stage.trials, slots.budget))
 
     def run_stage(stage: Stage, stop: threading.Event) -> None:
         stage_started = time.time()
-        entry = STAGES[stage.kind](StageContext(plan, stage, manifest, root, resume, quiet,
-                                                slots, stop, board))
+        if stage.kind == "intermediate":
+            # Its trials may all start at once: they come first for the slots, even before
+            # its Tune loop (seconds away) has made them.
+            slots.expect(stage.name, plan.stages.index(stage),
+                         min(stage.trials, slots.budget))
+        try:
+            entry = STAGES[stage.kind](StageContext(plan, stage, manifest, root, resume,
+                                                    quiet, slots, stop, board))
+        finally:
+            slots.forget(stage.name)
         manifest.record(stage.name, {"status": "finished", "config_hash": stage.config_hash,
                                      "kind": stage.kind, "started_at": stage_started, **entry})
 

@@ -53,9 +53,12 @@ def _trials(path: str) -> pd.DataFrame:
 
 
 def _costs(path: str) -> pd.DataFrame:
-    from sweep.report import cost_table, load_run
+    from sweep.costs import cost_table
+    from sweep.report import load_run
 
-    return cost_table(load_run(path)).reset_index()
+    run = load_run(path)
+    return cost_table(run.manifest["stages"], run.rows, run.trials, run.efficiency) \
+        .reset_index()
 
 
 def _efficiency_records(path: str) -> pd.DataFrame:

@@ -95,6 +95,29 @@ def test_a_failure_stops_what_waits_for_it_and_lets_the_rest_finish(plan):
     assert not any(name.startswith("eval/") for name in trace.spans)
 
 
+def test_a_stage_that_will_never_start_stops_those_waiting_for_it(plan):
+    """A failure stops new starts: an intermediate still waiting for its images then never
+    starts, and the target whose trials wait for its checkpoint must not wait for ever."""
+    from dataclasses import replace
+
+    from sweep.plan import Plan
+
+    def stage(name, kind, depends_on=()):
+        return replace(plan.stages[0], name=name, kind=kind, depends_on=tuple(depends_on))
+
+    stages = (stage("precompute/images", "precompute"), stage("precompute/other", "precompute"),
+              stage("intermediate/vision", "intermediate", ["precompute/images"]),
+              stage("target/synth_xnli", "target", ["intermediate/vision"]))
+    small = Plan(plan.spec, stages)
+    trace = Trace({"precompute/images": 0.5, "target/synth_xnli": 30.0},
+                  fail="precompute/other")
+    started = time.monotonic()
+    with pytest.raises(StageFailed, match="precompute/other"):
+        run_dag(small, stages, set(), trace)
+    assert time.monotonic() - started < 10
+    assert "intermediate/vision" not in trace.spans and "target/synth_xnli" in trace.stopped
+
+
 def test_ctrl_c_stops_every_running_stage(plan):
     trace = Trace({"intermediate/synth_nli": 5.0, "intermediate/synth_squad": 5.0,
                    "target/synth_xnli": 5.0}, interrupt_main="target/synth_xnli")
@@ -183,14 +206,14 @@ def test_stages_share_the_sweep_slots_in_plan_order():
     with entered("intermediate", 0, always), entered("target", 1, always):
         target = FakeController(second, [_trial(f"t{i}", "none") for i in range(3)])
         assert target.step() and target.step()  # both slots, while no earlier stage asks
-        assert target.step() is None and slots.in_use() == 2
+        assert target.step() is None and sum(map(len, slots.held.values())) == 2
         intermediate = FakeController(first, [_trial("i0"), _trial("i1")])
         assert intermediate.step() is None  # no slot free
         target.complete(target.trials[0])
         # The freed slot goes to the earlier stage's ready trial, not to the target's.
         assert target.step() is None
         assert intermediate.step().trial_id == "i0"
-        assert slots.in_use() == 2
+        assert sum(map(len, slots.held.values())) == 2
     assert slots.held == {} and slots.ready == {}  # both stages gave their slots back
 
 
@@ -200,10 +223,16 @@ def test_a_restarted_trial_keeps_its_place_and_outside_a_sweep_the_gate_stands_a
     with entered("intermediate", 0, GateState(slots, lambda name: (True, None))):
         controller = FakeController(gate, [_trial("i0")])
         trial = controller.step()
-        gate.on_trial_error(controller, trial)  # Tune restarts it: PENDING, added again
+        trial.status = Trial.ERROR  # Tune restarts it: stopped, PENDING, added again
+        gate.on_trial_error(controller, trial)
         trial.status = Trial.PENDING
         gate.on_trial_add(controller, trial)
         assert trial.status == Trial.PENDING
+        assert slots.held["intermediate"] == {"i0"}  # its slot, kept for it
+        # A trial that fails for good frees its slot and is not taken for a restart.
+        trial.status = Trial.RUNNING
+        gate.on_trial_error(controller, trial)
+        assert slots.held["intermediate"] == set() and not gate._requeued
     outside = FakeController(StageGate(_inner(), "elsewhere"), [_trial("x")])
     assert outside.trials[0].status == Trial.PENDING
     assert outside.step().trial_id == "x"

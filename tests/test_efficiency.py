@@ -170,7 +170,7 @@ def test_the_spec_rule_names_the_bad_entry():
 
 
 def test_the_cost_table_counts_each_measurement_once():
-    from sweep.report import stage_costs
+    from sweep.costs import stage_costs
 
     records = _records({NO_INTERMEDIATE: [1.0, 1.1], "synth_nli": [1.0, 1.1]})
     records = records.assign(stage="efficiency/synth_tatoeba", seconds=10.0,

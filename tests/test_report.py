@@ -20,7 +20,8 @@ from test_figures import curve_rows, result_rows, trial_rows
 
 from sweep.cli import main
 from sweep.comparisons import comparisons
-from sweep.report import REPORT, load_run, stage_costs, write_report
+from sweep.costs import stage_costs
+from sweep.report import REPORT, load_run, write_report
 
 STARTED = 1_800_000_000.0
 STAGES = {
@@ -78,7 +79,7 @@ def test_stage_costs_from_the_manifest_trials_and_rows(tmp_path):
 
 
 def test_the_elapsed_total_counts_overlapping_stages_once():
-    from sweep.report import elapsed_seconds
+    from sweep.costs import elapsed_seconds
 
     stages = {"intermediate/a": {"status": "finished", "started_at": 0.0, "recorded_at": 50.0},
               "target/b": {"status": "finished", "started_at": 0.0, "recorded_at": 80.0},

@@ -49,7 +49,7 @@ class StageContext:
         data = self.spec.data.model_dump()
         planned = {stage.name for stage in self.plan.stages if stage.kind == "precompute"}
         tables = {entry["images"]: entry["table"]
-                  for name, entry in self.manifest.stages.items()
+                  for name, entry in self.manifest.entries().items()
                   if name in planned and entry.get("status") == "finished"}
         return {**data, "image_tables": tables} if tables else data
 
@@ -57,8 +57,17 @@ class StageContext:
                       progress: StageProgress | None = None) -> Iterator[Job]:
         """Each job (its facts and its Ray task) once it has finished, first come first
         served; `more()` gives the jobs that can start now, None once none will come, and
-        `progress` counts the jobs running. Stopping the stage cancels the rest and raises
-        SweepInterrupted (--resume runs the stage again; its finished jobs are not kept)."""
+        `progress` counts the jobs running (and shows its last line at the end). Stopping
+        the stage cancels the rest and raises SweepInterrupted (--resume runs the stage
+        again; its finished jobs are not kept)."""
+        try:
+            yield from self._finished_jobs(jobs, more, progress)
+        finally:
+            if progress is not None and not self.quiet:
+                progress.close()
+
+    def _finished_jobs(self, jobs: Sequence[Job], more: MoreJobs | None,
+                       progress: StageProgress | None) -> Iterator[Job]:
         pending = {ref: facts for facts, ref in jobs}
         while pending or more is not None:
             new = more() if more is not None else []

@@ -98,8 +98,6 @@ def run_efficiency(ctx: StageContext) -> dict[str, Any]:
                     for kind in KINDS for row in outcome[kind]]
         if not ctx.quiet:
             progress.show()
-    if not ctx.quiet:
-        progress.close()
     if failures:
         raise StageFailed(f"{stage.name}: {len(failures)} measurement(s) failed:\n  "
                           + "\n  ".join(failures))

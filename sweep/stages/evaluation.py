@@ -158,8 +158,6 @@ def collect_jobs(
         examples += prediction_rows(stage.name, stage.task, facts, outcome["examples"])
         if not ctx.quiet:
             progress.show()
-    if not ctx.quiet:
-        progress.close()
     if failures:
         raise StageFailed(f"{stage.name}: {len(failures)} evaluation(s) failed:\n  "
                           + "\n  ".join(failures))

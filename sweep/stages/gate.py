@@ -53,6 +53,12 @@ class TrialSlots:
         with self.lock:
             self.order[stage], self.ready[stage] = order, ready
 
+    def forget(self, stage: str) -> None:
+        """A stage done with the slots (ended, or never to start): nothing held or waiting."""
+        with self.lock:
+            for counts in (self.held, self.ready, self.order):
+                counts.pop(stage, None)
+
     def free_for(self, stage: str) -> int:
         """Slots `stage` may take now: the free ones less those the ready trials of stages
         before it in plan order ask for. Call with `lock` held."""
@@ -61,9 +67,6 @@ class TrialSlots:
         return free - sum(count for other, count in self.ready.items()
                           if self.order.get(other, first) < first)
 
-    def in_use(self) -> int:
-        with self.lock:
-            return sum(len(trials) for trials in self.held.values())
 
 
 # A trial's intermediate choice (None for an intermediate stage's trial) -> whether it may
@@ -95,9 +98,7 @@ def entered(stage: str, order: int, state: GateState) -> Iterator[None]:
         yield
     finally:
         GATES.pop(stage, None)
-        with slots.lock:
-            for counts in (slots.held, slots.ready, slots.order):
-                counts.pop(stage, None)
+        slots.forget(stage)
 
 
 class StageGate(TrialScheduler):
@@ -122,16 +123,21 @@ class StageGate(TrialScheduler):
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
         self.inner.on_trial_add(tune_controller, trial)
         if trial.trial_id in self._requeued:
-            # Tune restarts a failed trial at once, in the slot it held (a later choose
-            # counts it again): its start existed when it first started.
+            # Tune restarts a failed trial at once (its start existed when it first started),
+            # in the slot it held: taken back before another stage can choose it.
             self._requeued.discard(trial.trial_id)
+            state = GATES.get(self.stage)
+            if state is not None:
+                with state.slots.lock:
+                    state.slots.held.setdefault(self.stage, set()).add(trial.trial_id)
             return
         if self.stage in GATES and trial.status == Trial.PENDING:
             # Set before Tune files the trial by its status: it waits among the paused.
             trial.set_status(Trial.PAUSED)
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
-        self._requeued.add(trial.trial_id)
+        if trial.status == Trial.ERROR:  # stopped to be restarted (Tune's _try_recover)
+            self._requeued.add(trial.trial_id)
         self._release(trial)
         self.inner.on_trial_error(tune_controller, trial)
 

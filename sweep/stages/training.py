@@ -77,15 +77,23 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     experiment = tune_root.join(experiment_name)
     filesystem = root.storage_filesystem
     if ctx.resume and tune.Tuner.can_restore(experiment.path, storage_filesystem=filesystem):
-        tuner = tune.Tuner.restore(experiment.path, trainable, resume_unfinished=True,
-                                   resume_errored=True, storage_filesystem=filesystem)
+        try:
+            tuner = tune.Tuner.restore(experiment.path, trainable, resume_unfinished=True,
+                                       resume_errored=True, storage_filesystem=filesystem)
+        except ValueError as error:  # Tune: the saved experiment's trainable is another
+            raise StageFailed(
+                f"{stage.name}: its experiment {experiment} was started by an earlier version "
+                "of the engine (before stages ran side by side) and cannot be continued; "
+                f"delete that folder and rerun with --resume to train the stage again "
+                f"({error})") from None
     else:
         ctx.manifest.record(stage.name, {"status": "running", "config_hash": stage.config_hash,
                                          "kind": stage.kind, "experiment": experiment.uri})
         param_space, search_alg, num_samples = build_search(
             spec, stage.kind, stage.task, stage.config.get("intermediate"),
             arm.get("name", ZERO_SHOT))
-        search_alg = _unique_trial_ids(search_alg, spec.resources.max_concurrent_trials)
+        live = _live_trials(ctx)
+        search_alg = _unique_trial_ids(search_alg, live)
         tuner = tune.Tuner(
             trainable,
             param_space=param_space,
@@ -95,7 +103,7 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
                 search_alg=search_alg, num_samples=num_samples,
                 # A BasicVariantGenerator has its own (above); Tune would only warn.
                 max_concurrent_trials=None if isinstance(search_alg, BasicVariantGenerator)
-                else spec.resources.max_concurrent_trials,
+                else live,
             ),
             run_config=tune.RunConfig(
                 name=experiment_name, storage_path=tune_root.path,
@@ -116,18 +124,19 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     #    upstream stage sets `ctx.stop`, which ends the fit as Ctrl-C ends Tune's.
     gate_state = GateState(ctx.slots or TrialSlots(spec.resources.max_concurrent_trials),
                            _start_of(ctx))
-    with entered(stage.name, ctx.plan.stages.index(stage), gate_state), \
-            stopped_by(ctx.stop):
-        try:
+    try:
+        with entered(stage.name, ctx.plan.stages.index(stage), gate_state), \
+                stopped_by(ctx.stop):
             grid = tuner.fit()
-        except RuntimeError:
-            # Tune saves a stopped fit's state, then builds its results, which fails on a
-            # trial that never started (one waiting in the gate has no folder yet).
-            if not _was_interrupted(experiment, stage):
-                raise
-            grid = None
-    if not ctx.quiet:
-        progress.close()
+    except RuntimeError:
+        # Tune saves a stopped fit's state, then builds its results, which fails on a trial
+        # that never started (one waiting in the gate has no folder yet).
+        if not ctx.stop.is_set() or not _was_interrupted(experiment, stage):
+            raise
+        grid = None
+    finally:
+        if not ctx.quiet:
+            progress.close()
     if grid is None or _was_interrupted(experiment, stage):
         raise SweepInterrupted(
             f"{stage.name} was interrupted; its state is saved in {experiment}. "
@@ -170,8 +179,21 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     return entry
 
 
-def _unique_trial_ids(search_alg: Any, budget: int) -> Any:
-    """The stage's search algorithm, its trial ids unique in the sweep. Grid and random
+def _live_trials(ctx: StageContext) -> int:
+    """How many trials the stage's searcher may have made and not finished: the sweep's
+    trial slots (the gate holds the stage to them), or for a target whose trials wait for
+    intermediate checkpoints that many for each choice, so that trials waiting for one
+    checkpoint leave room for trials of the choices that can start (`none`)."""
+    budget, stage = ctx.spec.resources.max_concurrent_trials, ctx.stage
+    choices = stage.config.get("intermediate") or []
+    if stage.kind != "target" or _from_zero_shot(stage) or len(choices) < 2:
+        return budget
+    return max(budget, min(stage.trials, budget * len(choices)))
+
+
+def _unique_trial_ids(search_alg: Any, live: int) -> Any:
+    """The stage's search algorithm (at most `live` trials made and unfinished), its trial
+    ids unique in the sweep. Grid and random
     trials (Tune's BasicVariantGenerator, made here for the grid as Tune would) are named
     from a time-based prefix that two stages starting at the same moment share; rows,
     curves and DDP trials' `train/<trial id>` runs are keyed by trial id."""
@@ -180,15 +202,15 @@ def _unique_trial_ids(search_alg: Any, budget: int) -> Any:
     if isinstance(search_alg, BasicVariantGenerator):
         search_alg._uuid_prefix = uuid.uuid4().hex[:8] + "_"
         # Tune applies max_concurrent_trials to a Searcher only.
-        search_alg.max_concurrent = budget
+        search_alg.max_concurrent = live
     return search_alg
 
 
 def _stage_trainable(stage: Stage) -> Callable[[dict[str, Any], dict[str, Any]], None]:
     """`train_trial` named after the stage (its trial folders are `<stage>_<trial id>_...`).
-    Tune keys its trainable registry by that name and `with_parameters` keeps each stage's
-    `run` under the function's name: with the one `train_trial` for every stage, stages
-    fitting side by side would read each other's settings."""
+    Tune keys its trainable registry by that name and the last one registered wins: with the
+    one `train_trial` for every stage, trials of stages fitting side by side would run
+    another stage's trainable, its settings included."""
     def trainable(config: dict[str, Any], run: dict[str, Any]) -> None:
         train_trial(config, run)
     trainable.__name__ = trainable.__qualname__ = stage.slug
@@ -209,7 +231,13 @@ def _start_of(ctx: StageContext) -> StartOf:
     if _from_zero_shot(stage):
         chosen = manifest.chosen_by_intermediate(stage.depends_on[0])
         starts = {name: best_seed(group).checkpoint for name, group in chosen.items()}
-        return lambda name: (True, starts[name])
+
+        def from_zero_shot(name: str | None) -> tuple[bool, str | None]:
+            if name not in starts:
+                raise StageFailed(f"{stage.name}: {stage.depends_on[0]} kept no model from "
+                                  f"intermediate {name!r} to start from")
+            return True, starts[name]
+        return from_zero_shot
 
     def start_of(name: str | None) -> tuple[bool, str | None]:
         if name in (None, NO_INTERMEDIATE):
