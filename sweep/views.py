@@ -57,8 +57,8 @@ def _costs(path: str) -> pd.DataFrame:
     from sweep.report import load_run
 
     run = load_run(path)
-    return cost_table(run.manifest["stages"], run.rows, run.trials, run.efficiency) \
-        .reset_index()
+    return cost_table(run.manifest["stages"], run.rows, run.trials, run.efficiency,
+                      run.manifest.get("spec", {}).get("resources")).reset_index()
 
 
 def _efficiency_records(path: str) -> pd.DataFrame:

@@ -336,3 +336,28 @@ def test_a_run_of_two_base_models_gets_a_report_each_never_averaged(tmp_path, ca
     assert "(base model mclip)" in paths[0].read_text()
     assert main(["report", str(root)]) == 0
     assert capsys.readouterr().out.split() == [str(path) for path in paths]
+
+
+def test_gpu_and_cpu_hours_count_what_each_trial_and_task_held():
+    stages = {"intermediate/a": {"status": "finished", "started_at": 0.0, "recorded_at": 9.0,
+                                 "best": {"devices": 2}},
+              "retrieval/b": {"status": "finished", "started_at": 9.0, "recorded_at": 20.0}}
+    trials = pd.DataFrame({"stage": ["intermediate/a"] * 2, "time_total_s": [2000.0] * 2,
+                           "train_seconds": [1800.0] * 2})
+    # One evaluation (two metrics of it), 360 s.
+    rows = pd.DataFrame({"stage": ["retrieval/b"] * 2, "checkpoint_uri": ["x"] * 2,
+                         "task": ["t"] * 2, "language": ["de"] * 2, "split": ["test"] * 2,
+                         "wall_seconds": [360.0] * 2})
+    gpus = {"workers_per_trial": 2, "gpus_per_worker": 0.5, "cpus_per_worker": 4,
+            "eval_cpus": 2}
+    costs = stage_costs(stages, rows, trials, resources=gpus)
+    # 3,600 s of training on 2 workers of half a GPU and 4 CPUs each.
+    assert costs.loc["intermediate/a", "gpu_hours"] == pytest.approx(1.0)
+    assert costs.loc["intermediate/a", "cpu_hours"] == pytest.approx(8.0)
+    # The evaluation task held half a GPU (as a worker does) and its 2 CPUs.
+    assert costs.loc["retrieval/b", "gpu_hours"] == pytest.approx(0.05)
+    assert costs.loc["retrieval/b", "cpu_hours"] == pytest.approx(0.2)
+    cpu_only = stage_costs(stages, rows, trials, resources={**gpus, "gpus_per_worker": 0})
+    assert (cpu_only["gpu_hours"] == 0).all()
+    assert cpu_only.loc["intermediate/a", "cpu_hours"] == pytest.approx(8.0)
+    assert stage_costs(stages, rows, trials)["gpu_hours"].isna().all()  # no resources known
