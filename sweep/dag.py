@@ -16,9 +16,12 @@ where it stopped.
 
 from __future__ import annotations
 
+import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any
 
 from sweep.errors import SweepInterrupted
 from sweep.plan import Plan, Stage
@@ -69,7 +72,7 @@ def run_dag(plan: Plan, stages: Sequence[Stage], finished: set[str], run_stage: 
     interrupted: list[str] = []
     stopping = False  # Ctrl-C, or a failure: nothing new starts
     with ThreadPoolExecutor(max_workers=max(len(todo), 1),
-                            thread_name_prefix="stage") as pool:
+                            thread_name_prefix="stage") as pool, _ctrl_c_interrupts():
         try:
             while todo or running:
                 for stage in [] if stopping else list(todo):
@@ -124,6 +127,28 @@ def run_dag(plan: Plan, stages: Sequence[Stage], finished: set[str], run_stage: 
     if interrupted:
         raise SweepInterrupted(_interrupted_message(interrupted))
     return [stage.name for stage in stages if stage.name in ran]
+
+
+@contextmanager
+def _ctrl_c_interrupts() -> Iterator[None]:
+    """SIGINT (Ctrl-C, `sweep stop`) raises KeyboardInterrupt in the driver's main thread,
+    even where the process began with SIGINT ignored (started in the background by a
+    shell): Tune installed such a handler itself when it ran in the main thread. A second
+    SIGINT gets the handler the process had before."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGINT)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, before)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def _interrupted_message(stages: list[str]) -> str:
