@@ -134,7 +134,7 @@ def run_sweep(
     try:
         lock.acquire()
     except (OSError, pyarrow.ArrowException) as error:
-        raise PreflightError(f"storage: cannot write its lock in {root}: {error}") from None
+        raise PreflightError(f"storage: cannot write to {root} (its run lock): {error}") from None
     try:
         ran, skipped = _run_stages(spec, root, manifest, resume, quiet)
     finally:
