@@ -109,7 +109,6 @@ def run_dag(plan: Plan, stages: Sequence[Stage], finished: set[str], run_stage: 
                         if _upstream(plan, other.name) & lost:
                             event.set()
         except KeyboardInterrupt:
-            stopping = True
             for event in events.values():
                 event.set()
             for future, (stage, _) in running.items():
