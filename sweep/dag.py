@@ -35,7 +35,7 @@ RunStage = Callable[[Stage, threading.Event], None]
 
 # Kinds whose work waits for intermediate stages item by item: a target trial for the
 # checkpoint it starts from (its gate), a retrieval or efficiency job for the encoder it
-# reads (`sweep.stages.evaluation.encoder_feed`).
+# reads (`sweep.stages.evaluation.encoder_jobs`).
 ITEM_BY_ITEM = ("target", "retrieval", "efficiency")
 
 

@@ -3,7 +3,8 @@ each seed's encoder of every intermediate task) measured by `measure_efficiency`
 `noise_repeats` Ray tasks that run in processes of their own (`max_calls=1`), so that the
 repeats give the noise floor of separate processes.
 
-  1. the jobs: encoder x repeat, with the facts of their future records;
+  1. the jobs: encoder x repeat, with the facts of their future records, each encoder's
+     once it exists;
   2. the records: one per measurement (a timing cell, an index, a compression, a pool's
      geometry, the whole query), each with the encoder's facts and the hardware
      fingerprint, under `efficiency/<stage>.parquet`;
@@ -20,9 +21,10 @@ import ray
 
 from sweep.efficiency import EFFICIENCY_DIR
 from sweep.errors import StageFailed
+from sweep.manifest import BestCheckpoint
 from sweep.progress import StageProgress
 from sweep.stages.base import Job, StageContext
-from sweep.stages.evaluation import encoder_feed
+from sweep.stages.evaluation import encoder_jobs
 from trainables.efficiency.measure import measure_efficiency
 from trainables.storage import Location
 from trainables.tasks import REGISTRY
@@ -60,31 +62,24 @@ def run_efficiency(ctx: StageContext) -> dict[str, Any]:
     bundle = evaluation_resources(spec.resources.model_dump())
     remote = ray.remote(num_cpus=bundle["CPU"], num_gpus=bundle.get("GPU", 0),
                         max_calls=1)(measure_efficiency)
-    encoders = encoder_feed(ctx)
 
     # 1. The jobs, an encoder's once it exists.
-    def more() -> list[Job] | None:
-        ready = encoders()
-        if ready is None:
-            return None
-        jobs: list[Job] = []
-        for name, checkpoint in ready:
-            facts = {"stage": stage.name, "task": stage.task, "intermediate_task": name,
-                     "seed": checkpoint.config.get("seed") if checkpoint else None,
-                     "checkpoint_uri": checkpoint.checkpoint if checkpoint else
-                     f"base:{spec.model.name}",
-                     **diversity(spec, name, checkpoint.checkpoint if checkpoint else None),
-                     "equivalence_margin": config["efficiency"]["equivalence_margin"]}
-            jobs += [({**facts, "repeat": repeat}, remote.remote(
-                config["model"], config["data"], checkpoint.checkpoint if checkpoint else None,
-                stage.task, config["languages"], config["retrieval"], config["efficiency"]))
-                for repeat in range(config["efficiency"]["noise_repeats"])]
-        return jobs
+    def jobs_of(name: str, checkpoint: BestCheckpoint | None) -> list[Job]:
+        facts = {"stage": stage.name, "task": stage.task, "intermediate_task": name,
+                 "seed": checkpoint.config.get("seed") if checkpoint else None,
+                 "checkpoint_uri": checkpoint.checkpoint if checkpoint else
+                 f"base:{spec.model.name}",
+                 **diversity(spec, name, checkpoint.checkpoint if checkpoint else None),
+                 "equivalence_margin": config["efficiency"]["equivalence_margin"]}
+        return [({**facts, "repeat": repeat}, remote.remote(
+            config["model"], config["data"], checkpoint.checkpoint if checkpoint else None,
+            stage.task, config["languages"], config["retrieval"], config["efficiency"]))
+            for repeat in range(config["efficiency"]["noise_repeats"])]
 
     # 2. The records, as each job finishes; a failure is reported once all have.
     progress = StageProgress(stage.name, stage.trials, metric="sentences/s", board=ctx.board)
     records, failures = [], []
-    for facts, done in ctx.finished_jobs([], more, progress):
+    for facts, done in ctx.finished_jobs([], encoder_jobs(ctx, jobs_of), progress):
         try:
             outcome = ray.get(done)
         except Exception as error:  # keep the others

@@ -66,51 +66,47 @@ def run_retrieval(ctx: StageContext) -> dict[str, Any]:
     retrieval = spec.evaluation.retrieval
     model_cfg, data_cfg = spec.model.model_dump(), ctx.data_config()
     remote = remote_task(spec, evaluate_retrieval)
-    encoders = encoder_feed(ctx)
 
-    def more() -> list[Job] | None:
-        ready = encoders()
-        if ready is None:
-            return None
-        jobs: list[Job] = []
-        for name, checkpoint in ready:
-            facts = {**encoder_facts(checkpoint, spec.model.name), "intermediate_task": name,
-                     "retrieval_layer": retrieval.layer, "retrieval_pooling": retrieval.pooling,
-                     "split": "test"}
-            for language in stage.config["languages"]:
-                jobs.append(({**facts, "language": language}, remote.remote(
-                    model_cfg, data_cfg, checkpoint.checkpoint if checkpoint else None,
-                    stage.task, language, retrieval.layer, retrieval.pooling,
-                    retrieval.direction, retrieval.max_length)))
-        return jobs
+    def jobs_of(name: str, checkpoint: BestCheckpoint | None) -> list[Job]:
+        facts = {**encoder_facts(checkpoint, spec.model.name), "intermediate_task": name,
+                 "retrieval_layer": retrieval.layer, "retrieval_pooling": retrieval.pooling,
+                 "split": "test"}
+        return [({**facts, "language": language}, remote.remote(
+            model_cfg, data_cfg, checkpoint.checkpoint if checkpoint else None, stage.task,
+            language, retrieval.layer, retrieval.pooling, retrieval.direction,
+            retrieval.max_length)) for language in stage.config["languages"]]
     # English is the other side of every pair, so any language's score may show as the best.
-    return collect_jobs(ctx, [], shows_best=lambda facts: True, more=more)
+    return collect_jobs(ctx, [], shows_best=lambda facts: True,
+                        more=encoder_jobs(ctx, jobs_of))
 
 
-Encoder = tuple[str, BestCheckpoint | None]  # intermediate task (`none`), its checkpoint
+# An encoder's jobs, from its intermediate task (`none`) and checkpoint (None: the base model).
+JobsOf = Callable[[str, BestCheckpoint | None], list[Job]]
 
 
-def encoder_feed(ctx: StageContext) -> Callable[[], list[Encoder] | None]:
-    """The encoders a retrieval stage reads, each once it exists: the base model at once,
-    every seed's encoder of an intermediate task once its stage has finished. Each call
-    gives the ones new since the last ([] while others train), then None."""
+def encoder_jobs(ctx: StageContext, jobs_of: JobsOf) -> MoreJobs:
+    """The jobs of every encoder a retrieval stage reads, each encoder's once it exists: the
+    base model's at once, those of every seed's encoder of an intermediate task once its
+    stage has finished. Each call gives the jobs new since the last ([] while others
+    train), then None."""
     spec, manifest = ctx.spec, ctx.manifest
     waiting = [NO_INTERMEDIATE, *spec.intermediate_names()]
 
-    def new() -> list[Encoder] | None:
+    def new() -> list[Job] | None:
         if not waiting:
             return None
-        ready: list[Encoder] = []
+        jobs: list[Job] = []
         for name in list(waiting):
             if name == NO_INTERMEDIATE:
-                ready.append((name, None))
+                jobs += jobs_of(name, None)
             else:
                 upstream = spec.stage_path("intermediate", name)
                 if not manifest.is_finished(upstream, ctx.plan.stage(upstream).config_hash):
                     continue
-                ready += [(name, checkpoint) for checkpoint in manifest.chosen(upstream)]
+                for checkpoint in manifest.chosen(upstream):
+                    jobs += jobs_of(name, checkpoint)
             waiting.remove(name)
-        return ready
+        return jobs
     return new
 
 
