@@ -63,8 +63,9 @@ def _live(owner: dict[str, Any], expires_seconds: float) -> bool:
     return True
 
 
-def check_free(storage: Location, expires_seconds: float = 120.0) -> None:
-    """Refuse (RunLockedError) if a driver that may still run holds `storage`."""
+def check_free(storage: Location, expires_seconds: float = 120.0) -> dict[str, Any] | None:
+    """Refuse (RunLockedError) if a driver that may still run holds `storage`; else the
+    stale lock there, if any."""
     owner = _read(storage.join(LOCK))
     if owner is not None and _live(owner, expires_seconds):
         raise RunLockedError(
@@ -72,6 +73,7 @@ def check_free(storage: Location, expires_seconds: float = 120.0) -> None:
             f"storage path: wait for it to end, stop it, or give --storage PATH. A lock "
             f"whose driver was killed on another host is taken over {expires_seconds:.0f} s "
             f"after its last heartbeat ({storage.join(LOCK)})")
+    return owner
 
 
 @dataclass
@@ -94,8 +96,7 @@ class RunLock:
 
     def acquire(self) -> None:
         """Take the lock, or raise RunLockedError naming its live owner."""
-        check_free(self.storage, self.expires_seconds)
-        stale = _read(self.location)
+        stale = check_free(self.storage, self.expires_seconds)
         if stale is not None:
             silent = time.strftime("%Y-%m-%d %H:%M:%S",
                                    time.localtime(float(stale.get("heartbeat", 0))))
