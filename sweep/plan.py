@@ -144,7 +144,7 @@ def make_plan(spec: Spec) -> Plan:
     for task, images in precomputed_images(spec).items():
         # What decides the vectors: not the batch size or the device.
         config = {"task": task, "image_folder": images.image_folder, "encoder": images.encoder,
-                  "image_ids": images.image_ids, "data": spec.data.model_dump(),
+                  "image_ids": images.image_ids, "data": spec.data.hashed(),
                   "precompute": spec.precompute.model_dump(include={"encoder_revision",
                                                                     "precision"})}
         stages.append(Stage(f"precompute/{task}", "precompute", task, (), 1,
@@ -161,7 +161,7 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
     suffix = spec.model_suffix
     # Each stage's search holds its resolved evals_per_epoch; the deprecated scheduler copy
     # would only make the old and the new spelling of one sweep hash apart.
-    shared = {"model": spec.model.hashed(), "data": spec.data.model_dump(),
+    shared = {"model": spec.model.hashed(), "data": spec.data.hashed(),
               "scheduler": spec.scheduler.model_dump(exclude={"evals_per_epoch"}),
               "searcher": spec.searcher.model_dump()}
     if spec.resources.precision != "fp32":  # only where set: fp32 stages hash as before
@@ -251,7 +251,7 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
         add(named("retrieval", task), "retrieval", task, all_intermediates,
             encoders * len(languages), _eval_resources(spec),
             {"task": task, "languages": languages, "model": spec.model.hashed(),
-             "data": spec.data.model_dump(), "retrieval": spec.evaluation.retrieval.model_dump()})
+             "data": spec.data.hashed(), "retrieval": spec.evaluation.retrieval.model_dump()})
     if spec.evaluation.retrieval_after_target:
         # Every seed's checkpoint of each intermediate choice of every zero-shot target.
         targets = [named("target", task) for task in spec.target_tasks]
@@ -262,7 +262,7 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
             add(named("after-target", task), "after_target", task, targets,
                 checkpoints * len(languages), _eval_resources(spec),
                 {"task": task, "languages": languages, "targets": list(spec.target_tasks),
-                 "model": spec.model.hashed(), "data": spec.data.model_dump(),
+                 "model": spec.model.hashed(), "data": spec.data.hashed(),
                  "retrieval": spec.evaluation.retrieval.model_dump()})
     if spec.evaluation.efficiency is not None:
         # Every encoder, each measured in `noise_repeats` processes of its own.
@@ -274,7 +274,7 @@ def _plan_model(spec: Spec, stages: list[Stage]) -> None:
             add(named("efficiency", task), "efficiency", task, all_intermediates,
                 encoders * repeats, _eval_resources(spec),
                 {"task": task, "languages": languages, "model": spec.model.hashed(),
-                 "data": spec.data.model_dump(),
+                 "data": spec.data.hashed(),
                  "retrieval": spec.evaluation.retrieval.model_dump(),
                  "efficiency": spec.evaluation.efficiency.model_dump()}, repeats)
 

@@ -97,6 +97,14 @@ class DataSpec(Strict):
     path: str | None = None
     revisions: dict[str, str] = {}
     offline: OfflineData = OfflineData()
+    # The share of a training or dev split's rows a loader may drop (no gold label, no text)
+    # before the trial fails with the count (`trainables.drops`).
+    max_dropped_share: float = Field(0.05, ge=0.0, le=1.0)
+
+    def hashed(self) -> dict[str, Any]:
+        """What a stage's hash reads of the data: all but the drop limit, which changes no
+        finished stage's results (a stage that crossed it did not finish)."""
+        return self.model_dump(exclude={"max_dropped_share"})
 
 
 class Mixture(Strict):
