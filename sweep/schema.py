@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from trainables.arms import ARMS, ZERO_SHOT
 from trainables.trial import NO_INTERMEDIATE
@@ -324,7 +324,13 @@ class Spec(Strict):
     scheduler: Scheduler = Scheduler()
     searcher: Searcher = Searcher()
     resources: Resources = Resources()
-    storage: str | None = None
+    # Where the run lives (a local path or URI), and which checkpoints it keeps once a stage
+    # has finished (`sweep.cleanup`): `needed`, those the manifest names; `all`. The mapping
+    # form `storage: {path, keep_checkpoints}` is lifted into these two fields under its
+    # dotted keys (`_storage_mapping`), so that errors name `storage.path`. Neither is hashed.
+    storage: str | None = Field(None, validation_alias=AliasChoices("storage", "storage.path"))
+    keep_checkpoints: Literal["needed", "all"] = Field(
+        "needed", validation_alias="storage.keep_checkpoints")
     evaluation: Evaluation = Evaluation()
     tracking: Tracking | None = None  # left out: Tune's own CSV, JSON and TensorBoard logs
     precompute: Precompute | None = None  # left out: image vectors as the registry names them
@@ -344,6 +350,16 @@ class Spec(Strict):
                                  "base models to compare")
             data = {**data, "model": models[0], "base_models": models if len(models) > 1
                     else ()}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storage_mapping(cls, data: Any) -> Any:
+        """`storage: {path: p, keep_checkpoints: k}` -> the fields under `storage.path` and
+        `storage.keep_checkpoints`; any other key stays `storage.<key>`, an unknown field."""
+        if isinstance(data, dict) and isinstance(data.get("storage"), dict):
+            data = {**data}
+            data.update({f"storage.{key}": value for key, value in data.pop("storage").items()})
         return data
 
     # -- derived views the planner uses ---------------------------------------------------

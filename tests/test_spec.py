@@ -74,6 +74,7 @@ BAD = [
     ("scheduler.max_t", 0, "scheduler.max_t: got 0"),
     ("name", "has spaces", "name: got 'has spaces'"),
     ("storage", "s3://", "storage: got 's3://'; allowed: a bucket after s3://"),
+    ("keep_checkpoints", "all", "keep_checkpoints: got 'all'; allowed: unknown field"),
     ("evaluation.retrieval.layer", 99,
      "evaluation.retrieval.layer: got 99; allowed: -3 to 2 for a model of 2 layers"),
 ]
@@ -328,6 +329,34 @@ def test_custom_resources(custom, expected):
 ])
 def test_storage_scheme(storage, expected):
     assert _problems(rules.storage_scheme, {"storage": storage}) == expected
+
+
+@pytest.mark.parametrize("storage,expected", [
+    ({"path": "results/x", "keep_checkpoints": "some"},
+     "storage.keep_checkpoints: got 'some'; allowed: Input should be 'needed' or 'all'"),
+    ({"path": 3}, "storage.path: got 3; allowed: Input should be a valid string"),
+    ({"path": "results/x", "bogus": 1}, "storage.bogus: got 1; allowed: unknown field"),
+])
+def test_bad_storage_mapping_names_the_key(storage, expected):
+    with pytest.raises(SpecError) as caught:
+        parse_spec({**good(), "storage": storage}, "bad.yaml")
+    assert caught.value.problems == [expected]
+
+
+def test_storage_mapping_is_the_path_and_which_checkpoints_to_keep_and_hashes_as_before():
+    from sweep.plan import make_plan
+
+    plain = parse_spec({**good(), "storage": "/srv/sweeps/run"})
+    mapping = parse_spec({**good(), "storage": {"path": "/srv/sweeps/run",
+                                                "keep_checkpoints": "all"}})
+    assert (plain.storage, plain.keep_checkpoints) == ("/srv/sweeps/run", "needed")
+    assert (mapping.storage, mapping.keep_checkpoints) == ("/srv/sweeps/run", "all")
+    assert parse_spec({**good(), "storage": {"keep_checkpoints": "all"}}).storage is None
+    # Which checkpoints are kept changes no stage's output: no stage is trained again.
+    assert [stage.config_hash for stage in make_plan(plain).stages] == \
+        [stage.config_hash for stage in make_plan(mapping).stages]
+    with pytest.raises(SpecError, match="storage: got 's3://'"):
+        parse_spec({**good(), "storage": {"path": "s3://"}})  # the path's rules still apply
 
 
 def test_local_model_directory(tmp_path):
