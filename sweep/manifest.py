@@ -1,11 +1,12 @@
 """The checkpoint registry: what each finished stage produced, under the storage path.
 
 `manifest.json` maps each stage to its status (running or finished), the hash of the config
-that produced it, its best checkpoint (and the best per intermediate choice for target stages)
-and where its result rows are. Downstream stages read checkpoints only from here; `--resume`
-skips stages finished with the same hash and restores the Tune experiment of a stage left
-running with the same hash. A manifest that does not parse stops the command that reads it
-(`CorruptStateError`) and is never written over.
+that produced it, its best checkpoint (and the best per intermediate choice for target stages),
+where its result rows are, and for a training stage the bytes its checkpoints keep and those
+disk cleanup freed (`bytes_kept`, `bytes_freed`; `sweep.cleanup`). Downstream stages read
+checkpoints only from here; `--resume` skips stages finished with the same hash and restores
+the Tune experiment of a stage left running with the same hash. A manifest that does not
+parse stops the command that reads it (`CorruptStateError`) and is never written over.
 """
 
 from __future__ import annotations
@@ -128,9 +129,19 @@ class Manifest:
         return {choice: [BestCheckpoint.from_dict(c) for c in group]
                 for choice, group in seeds.items()}
 
+    def named_checkpoints(self) -> set[str]:
+        """Every checkpoint URI any stage's entry names: what downstream stages may read."""
+        return checkpoints_named(self.entries())
+
     def record(self, name: str, entry: dict[str, Any]) -> None:
         with self._lock:
             self.stages[name] = {**entry, "recorded_at": time.time()}
+            self.save()
+
+    def add(self, name: str, fields: dict[str, Any]) -> None:
+        """Add `fields` to a recorded stage's entry; its `recorded_at` stays."""
+        with self._lock:
+            self.stages[name] = {**self.stages[name], **fields}
             self.save()
 
     def save(self) -> None:
@@ -140,6 +151,17 @@ class Manifest:
         with self._lock:
             self.location.write_text(json.dumps(self.data, indent=2, sort_keys=True,
                                                 default=str))
+
+
+def checkpoints_named(value: Any) -> set[str]:
+    """The checkpoint URIs in `value` (an entry, or all of them): each `BestCheckpoint`'s,
+    wherever it sits (a best, a seed's, an intermediate choice's)."""
+    if isinstance(value, list):
+        return set().union(*(checkpoints_named(inner) for inner in value))
+    if not isinstance(value, dict):
+        return set()
+    found = {value["checkpoint"]} if isinstance(value.get("checkpoint"), str) else set()
+    return found.union(*(checkpoints_named(inner) for inner in value.values()))
 
 
 def _parse(location: Location) -> dict[str, Any]:

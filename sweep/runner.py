@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow
 import ray
 
+from sweep.cleanup import free_checkpoints
 from sweep.dag import run_dag
 from sweep.errors import PreflightError, StageFailed, SweepInterrupted
 from sweep.lock import RunLock
@@ -181,6 +182,7 @@ def _run_stages(spec: Spec, root: Location, manifest: Manifest, resume: bool, qu
             slots.forget(stage.name)
         manifest.record(stage.name, {"status": "finished", "config_hash": stage.config_hash,
                                      "kind": stage.kind, "started_at": stage_started, **entry})
+        free_checkpoints(manifest, root, stage.name, spec.keep_checkpoints)  # sweep.cleanup
 
     ran = run_dag(plan, plan.stages, set(skipped), run_stage)
     return ran, skipped

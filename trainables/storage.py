@@ -7,19 +7,24 @@ Credentials never appear here: pyarrow reads them from the environment or the in
 The driver keeps the manifest, rows and Tune's experiments at a location; workers write Train
 checkpoints there and read them back through `local_directory`. A file is written whole or not
 at all (`Location.write_bytes`), and one that does not parse is a `CorruptFile` naming it.
+Each node caches what it builds or downloads under `cache_dir()`, published once per node
+(`publish_directory`); the folders that grow with a sweep are bounded (`BOUNDED_CACHES`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import hashlib
 import io
+import math
 import os
 import posixpath
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,26 +203,140 @@ def cache_dir() -> Path:
     return Path(root)
 
 
+# The cache folders that grow with the sweep (a download per checkpoint, a retrieval pool's
+# vectors per checkpoint and pool): each is held to XSTILTS_CACHE_LIMIT_GB, least recently
+# used entries evicted first. An entry used in the last IN_USE_SECONDS is never evicted, nor
+# the one just published, so a folder whose entries are all that recent stays over its limit.
+BOUNDED_CACHES = ("downloads", "evaluations")
+CACHE_LIMIT_ENV = "XSTILTS_CACHE_LIMIT_GB"
+DEFAULT_CACHE_LIMIT_GB = 50.0
+IN_USE_SECONDS = 600.0
+DONE = "DONE"  # a published entry's marker; its mtime is when the entry was last used
+
+
+def cache_limit_bytes() -> int:
+    """The size each bounded cache folder is held to, from $XSTILTS_CACHE_LIMIT_GB."""
+    text = os.environ.get(CACHE_LIMIT_ENV, "").strip()
+    if not text:
+        return round(DEFAULT_CACHE_LIMIT_GB * 1e9)
+    try:
+        limit = float(text)
+    except ValueError:
+        limit = math.nan
+    if not (math.isfinite(limit) and limit > 0):
+        raise ValueError(f"{CACHE_LIMIT_ENV}: got {text!r}; allowed: a positive number of "
+                         f"gigabytes per cache folder, as in 50 or 0.5 (unset: "
+                         f"{DEFAULT_CACHE_LIMIT_GB:g})")
+    return round(limit * 1e9)
+
+
 def publish_directory(build: Callable[[Path], None], target: Path) -> Path:
     """Build into a temp dir beside `target` and rename it into place, once per node: the
     evaluation tasks that land on a node together wait for one download of a checkpoint, or
-    one embedding of a retrieval pool, instead of each making their own."""
-    if (target / "DONE").exists():
+    one embedding of a retrieval pool, instead of each making their own. In a bounded cache
+    folder, a use marks the entry used and a new entry may evict old ones."""
+    bounded = _bounded_cache(target)
+    limit = cache_limit_bytes() if bounded else 0  # a bad value fails before any work
+    if _published(target, mark_used=bool(bounded)):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with (target.parent / f"{target.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if (target / "DONE").exists():  # built while this process waited
+        if (target / DONE).exists():  # built while this process waited
             return target
         staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
         try:
             build(staging)
-            (staging / "DONE").write_text("")
+            (staging / DONE).write_text("")
             os.replace(staging, target)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
+    if bounded:
+        evict(bounded, limit, keep=target)
     return target
+
+
+def _bounded_cache(target: Path) -> Path | None:
+    """The bounded cache folder `target` is an entry of, if any."""
+    for name in BOUNDED_CACHES:
+        folder = cache_dir() / name
+        if target != folder and target.is_relative_to(folder):
+            return folder
+    return None
+
+
+def _published(target: Path, mark_used: bool) -> bool:
+    """Whether `target` is published; with `mark_used`, its DONE's mtime is set to now under
+    a shared hold of its lock, so that an eviction (`_evict_entry`) either sees the fresh
+    mark or has already taken the entry away (then it is built again)."""
+    if not mark_used:
+        return (target / DONE).exists()
+    if not (target / DONE).exists():
+        return False
+    try:
+        with (target.parent / f"{target.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            os.utime(target / DONE)
+    except FileNotFoundError:  # evicted in between
+        return False
+    return True
+
+
+def evict(folder: Path, limit: int, keep: Path | None = None) -> int:
+    """Remove `folder`'s least recently used entries (DONE's mtime) until their total is at
+    most `limit` bytes, sparing `keep` and entries used in the last IN_USE_SECONDS; returns
+    the bytes removed. One eviction per folder at a time (its `.evict.lock`)."""
+    removed = 0
+    with (folder / ".evict.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = _entries(folder)
+        total = sum(size for _, size, _ in entries)
+        for last_used, size, entry in sorted(entries, key=lambda item: item[0]):
+            if total <= limit:
+                break
+            if entry == keep or time.time() - last_used < IN_USE_SECONDS:
+                continue
+            if _evict_entry(entry):
+                total -= size
+                removed += size
+    return removed
+
+
+def _entries(folder: Path) -> list[tuple[float, int, Path]]:
+    """(last used, bytes, path) of every published entry under `folder`, at any depth; what
+    an interrupted eviction left is removed on the way."""
+    found = []
+    for directory, subdirectories, files in os.walk(folder):
+        here = Path(directory)
+        if ".evicted." in here.name:
+            shutil.rmtree(here, ignore_errors=True)
+            subdirectories.clear()
+        elif DONE in files:
+            subdirectories.clear()  # an entry's own folders are part of it
+            with contextlib.suppress(FileNotFoundError):
+                size = sum(path.stat().st_size for path in here.rglob("*") if path.is_file())
+                found.append(((here / DONE).stat().st_mtime, size, here))
+    return found
+
+
+def _evict_entry(entry: Path) -> bool:
+    """Take `entry` away unless it is being built or read: under its lock (not waited for),
+    still unused for IN_USE_SECONDS, it is renamed aside, then deleted."""
+    with (entry.parent / f"{entry.name}.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        try:
+            if time.time() - (entry / DONE).stat().st_mtime < IN_USE_SECONDS:
+                return False
+        except FileNotFoundError:
+            return False
+        aside = entry.with_name(f".{entry.name}.evicted.{secrets.token_hex(4)}")
+        os.replace(entry, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+    return True
 
 
 def local_directory(location: str | os.PathLike) -> Path:
