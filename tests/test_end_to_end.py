@@ -323,3 +323,38 @@ def test_the_offline_default_benchmark_reads_a_finished_run(finished_run):
     assert result["trials"] == len(load_trials(storage))
     assert 0 < result["floor"] <= result["wall"] and 0 < result["share"] <= 1
     assert result["training"] <= result["trial_time"]  # the loop runs inside the trial
+
+
+# -- disk (issue 16, part 7): a finished run keeps only the checkpoints its manifest names --
+
+
+def _checkpoint_folders(storage: Path) -> list[Path]:
+    """The checkpoint folders left in the run's trial folders: one-worker trials' in their
+    Tune folders, DDP trials' in their Train runs."""
+    root = storage.resolve()
+    return [*root.glob("tune/*/*/checkpoint_*"), *root.glob("train/*/checkpoint_*")]
+
+
+def test_a_finished_run_keeps_only_the_checkpoints_its_manifest_names(finished_run):
+    _, storage, _ = finished_run
+    manifest = Manifest.read(storage)
+    training = {name: entry for name, entry in manifest.stages.items()
+                if entry["kind"] in ("intermediate", "target")}
+    left = _checkpoint_folders(storage)
+    measured = sum(path.stat().st_size for folder in left for path in folder.rglob("*")
+                   if path.is_file())
+    kept = sum(entry["bytes_kept"] for entry in training.values())
+    freed = sum(entry["bytes_freed"] for entry in training.values())
+    # Before: every checkpoint the trials left; after: what is on disk, what the manifest says.
+    assert measured == kept < kept + freed
+    assert {str(folder) for folder in left} == manifest.named_checkpoints()
+    for name, entry in training.items():
+        assert "cleanup_error" not in entry, name
+        if entry["trials"] > 1:  # trials not chosen (ASHA stopped some) freed theirs
+            assert entry["bytes_freed"] > 0, name
+    # Downstream stages found theirs: each stage finished, and every checkpoint a row was
+    # measured on is still there.
+    assert all(entry["status"] == "finished" for entry in manifest.stages.values())
+    measured_on = {uri for uri in load(storage)["checkpoint_uri"].dropna()
+                   if uri.startswith(str(storage.resolve()))}
+    assert measured_on and measured_on <= manifest.named_checkpoints()
