@@ -291,8 +291,15 @@ def test_hub_columns_gathered_into_choices(hub):
 
 
 def test_hub_rows_without_gold_label_are_dropped(hub):
-    examples = load_examples(hub_data(snli="s"), "snli", "train", "en")
+    from trainables.drops import DataLossError, counted_drops
+
+    with pytest.raises(DataLossError, match="snli/train/en: 1 of 2 rows dropped"):
+        load_examples(hub_data(snli="s"), "snli", "train", "en")  # half: over the 5% allowed
+    with counted_drops() as dropped:
+        examples = load_examples({**hub_data(snli="s"), "max_dropped_share": 0.5}, "snli",
+                                 "train", "en")
     assert [e["premise"] for e in examples] == ["A man sleeps."]
+    assert dropped == {"snli/train/en": 1}
 
 
 def test_hub_language_picked_by_id_prefix(hub):
@@ -338,7 +345,9 @@ def test_anli_plus_trains_on_anli_mnli_and_snli(hub):
     from trainables.training import featurize_split
 
     tokenizer = load_tokenizer(TINY_MODEL)
-    config = {"data": hub_data(anli_plus="a", mnli="m", snli="s"), "max_length": 32}
+    # The fake SNLI's one row without a gold label is half of it.
+    config = {"data": {**hub_data(anli_plus="a", mnli="m", snli="s"), "max_dropped_share": 0.5},
+              "max_length": 32}
     examples, features = featurize_split(config, get_task("anli_plus"), "train", "en",
                                          tokenizer)
     assert [e["premise"] for e in examples] == ["anli 1", "anli 2", "anli 3", "mnli p",

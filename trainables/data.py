@@ -9,11 +9,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from trainables.drops import (
+    COUNTED_SPLITS,
+    DEFAULT_MAX_SHARE,
+    EMPTY_TEXT,
+    NO_GOLD_LABEL,
+    empty_text,
+    record,
+)
 from trainables.images import attach_images
 from trainables.readers import READERS
 from trainables.roots import data_root
@@ -24,25 +33,36 @@ def load_examples(
     data_cfg: Mapping[str, Any], task_name: str, split: str, language: str
 ) -> list[dict]:
     """Examples of one task, split and language, with the task's field names. A task whose
-    dev set is held out of its training split (`Task.dev_slice`) reads both from train."""
+    dev set is held out of its training split (`Task.dev_slice`) reads both from train. Rows
+    that are not examples are dropped and counted (`trainables.drops`)."""
     task = get_task(task_name)
-    if task.dev_slice is not None and split in ("train", "dev"):
+    dropped: Counter = Counter()
+    sliced = task.dev_slice is not None and split in ("train", "dev")
+    examples = _load_split(data_cfg, task, "train" if sliced else split, language, dropped)
+    rows = len(examples) + sum(dropped.values())
+    if sliced:
         held_out = split == "dev"
-        examples = [example for example in _load_split(data_cfg, task, "train", language)
+        examples = [example for example in examples
                     if task.dev_slice.holds(example) == held_out]
-    else:
-        examples = _load_split(data_cfg, task, split, language)
+    if split in COUNTED_SPLITS and task.text_fields:
+        kept = [example for example in examples if not empty_text(example, task.text_fields)]
+        if len(kept) < len(examples):
+            dropped[EMPTY_TEXT] += len(examples) - len(kept)
+        examples = kept
+    record(f"{task.name}/{split}/{language}", rows, dropped,
+           float(data_cfg.get("max_dropped_share", DEFAULT_MAX_SHARE)))
     if task.images is not None:
         examples = attach_images(data_cfg, task, examples, f"{task.name} {split} {language}")
     return examples
 
 
-def _load_split(data_cfg: Mapping[str, Any], task: Task, split: str, language: str) -> list:
+def _load_split(data_cfg: Mapping[str, Any], task: Task, split: str, language: str,
+                dropped: Counter) -> list:
     if task.reads_hub(data_cfg["source"], language):
         revisions = data_cfg.get("revisions", {})  # a control's: its real task's
         revision = (revisions.get(task.name) or revisions.get(task.files_of or task.name)
                     or task.hub.revision)
-        return _load_from_hub(task, split, language, revision)
+        return _load_from_hub(task, split, language, revision, dropped)
     files = local_files(data_cfg, task.name, split, language)
     reader = READERS[task.local.format if task.local else FileFormat.JSONL]
     options = task.local.reader_options if task.local else {}
@@ -113,7 +133,8 @@ def task_with_labels(data_cfg: Mapping[str, Any], task_name: str) -> Task:
     return replace(task, labels=tuple(sorted(labels)))
 
 
-def _load_from_hub(task: Task, split: str, language: str, revision: str | None) -> list[dict]:
+def _load_from_hub(task: Task, split: str, language: str, revision: str | None,
+                   dropped: Counter) -> list[dict]:
     import datasets  # lazy: slow to import, and only hub runs need it
 
     source = task.hub
@@ -126,11 +147,13 @@ def _load_from_hub(task: Task, split: str, language: str, revision: str | None) 
     for hub_split in source.splits_for(split, code):
         rows += datasets.load_dataset(source.path, source.config_for(code), split=hub_split,
                                       revision=revision)
-    return hub_examples(source, rows, language)
+    return hub_examples(source, rows, language, dropped)
 
 
-def hub_examples(source: HubSource, rows: Iterable[Mapping[str, Any]], language: str) -> list:
-    """Hub rows -> examples with the task's field names (see HubSource)."""
+def hub_examples(source: HubSource, rows: Iterable[Mapping[str, Any]], language: str,
+                 dropped: Counter | None = None) -> list:
+    """Hub rows -> examples with the task's field names (see HubSource); the rows without a
+    gold label are counted in `dropped`."""
     prefix = source.id_prefix.get(language)
     examples = []
     if source.explode:
@@ -145,7 +168,9 @@ def hub_examples(source: HubSource, rows: Iterable[Mapping[str, Any]], language:
             example[ours] = [row[column] for column in theirs]
         if source.label_values is not None:
             if example["label"] not in source.label_values:
-                continue  # no gold label (SNLI's -1): not an example
+                if dropped is not None:  # no gold label (SNLI's -1): not an example
+                    dropped[NO_GOLD_LABEL] += 1
+                continue
             example["label"] = source.label_values.index(example["label"])
         # Hub Tatoeba keeps each sentence's trailing newline; no field should.
         examples.append({key: value.rstrip("\r\n") if isinstance(value, str) else value

@@ -68,18 +68,21 @@ def train_step(
     model: torch.nn.Module, task_name: str, loss_of: Callable[..., torch.Tensor],
     batch: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, scheduler: Any,
     scaler: torch.amp.GradScaler | None, device: torch.device, precision: str,
+    weight: float = 1.0,
 ) -> None:
     """One optimiser step of the training loop on a batch already on `device` (its
     `labels`, `input_ids`, `attention_mask` and the family's extra inputs): forward under
-    the precision's autocast, gradients clipped to norm 1, then the schedule. Nothing is
-    read back, so the host never waits for the GPU here."""
+    the precision's autocast, the loss times `weight` (a DDP rank's share of the global
+    batch times the world size, so that DDP's mean of the ranks' gradients is the global
+    batch's), gradients clipped to norm 1, then the schedule. Nothing is read back, so the
+    host never waits for the GPU here."""
     model.train()
     inputs = dict(batch)
     labels = inputs.pop("labels")
     with autocast(device, precision):
         logits = model(task_name, inputs.pop("input_ids"), inputs.pop("attention_mask"),
                        **inputs)
-        loss = loss_of(logits, labels)
+        loss = loss_of(logits, labels) * weight
     optimizer.zero_grad()
     if scaler is None:
         loss.backward()

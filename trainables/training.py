@@ -30,6 +30,7 @@ from trainables.device_loop import (
     to_device,
     train_step,
 )
+from trainables.drops import counted_drops, drop_metrics
 from trainables.families import get_family
 from trainables.families.base import Feature, SplitContext
 from trainables.feature_cache import featurize_cached
@@ -106,14 +107,15 @@ LENGTH_GROUP_BATCHES = 50
 
 def epoch_schedule(
     sizes: Mapping[str, int], batch_size: int, cap: int | None, seed: int, epoch: int,
-    lengths: Mapping[str, Sequence[int]] | None = None,
+    lengths: Mapping[str, Sequence[int]] | None = None, ranks: int = 1,
 ) -> list[tuple[str, list[int]]]:
     """The (task, global batch indices) of one epoch, identical on every rank.
 
     Each task contributes min(size, cap) examples, so tasks are sampled in proportion to their
     capped size; the order of batches across tasks is shuffled. With `lengths` (each task's
     examples' token counts), each group of LENGTH_GROUP_BATCHES batches' worth of shuffled
-    examples is sorted by length first, so a batch pads little.
+    examples is sorted by length first, so a batch pads little. A task's last batch with
+    fewer examples than `ranks` (DDP workers) joins the batch before it.
     """
     rng = random.Random(f"{seed}-{epoch}")
     schedule = []
@@ -125,10 +127,14 @@ def epoch_schedule(
             group, length = batch_size * LENGTH_GROUP_BATCHES, lengths[task_name]
             order = [index for start in range(0, len(order), group)
                      for index in sorted(order[start:start + group], key=lambda i: -length[i])]
-        schedule += [
-            (task_name, order[start : start + batch_size])
-            for start in range(0, len(order), batch_size)
-        ]
+        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        if len(batches) > 1 and len(batches[-1]) < ranks:
+            last = batches.pop()  # else a rank would have nothing of it
+            batches[-1] += last
+        if batches and len(batches[-1]) < ranks:
+            raise ValueError(f"task {task_name!r}: {len(order)} training examples an epoch for "
+                             f"{ranks} workers; each worker needs at least one")
+        schedule += [(task_name, batch) for batch in batches]
     rng.shuffle(schedule)
     return schedule
 
@@ -191,24 +197,25 @@ def train_loop(config: dict, session: LoopSession) -> None:
              for name in config["tasks"]}
     # A target arm's data (`trainables.arms`): None reads the English splits.
     arm = config.get("arm") or {}
-    train_examples = {
-        name: split_examples(config, task, "train", "en", arm.get("train"),
-                             hparams.get("shots"), int(hparams.get("shot_seed", 0)))
-        for name, task in tasks.items()
-    }
+    with counted_drops() as dropped:
+        train_examples = {
+            name: split_examples(config, task, "train", "en", arm.get("train"),
+                                 hparams.get("shots"), int(hparams.get("shot_seed", 0)))
+            for name, task in tasks.items()
+        }
+        dev_sets = (
+            {name: featurize_split(config, task, "dev", "en", tokenizer, arm.get("dev"))
+             for name, task in tasks.items()}
+            if rank == 0 else {}
+        )
     train_sets = {
         name: featurize_cached(task, train_examples[name][0], tokenizer,
                                config.get("max_length") or task.max_length)
         for name, task in tasks.items()
     }
     # Target-language training examples: what a direct arm trains on beside English.
-    config = {**config, "target_train_examples": sum(count for _, count in
-                                                     train_examples.values())}
-    dev_sets = (
-        {name: featurize_split(config, task, "dev", "en", tokenizer, arm.get("dev"))
-         for name, task in tasks.items()}
-        if rank == 0 else {}
-    )
+    config = {**config, "dropped": dropped,
+              "target_train_examples": sum(count for _, count in train_examples.values())}
 
     if config.get("init_heads"):  # few-shot: the zero-shot target model, head and all
         model = load_checkpoint(config["model"], config["init_checkpoint"])
@@ -226,7 +233,8 @@ def train_loop(config: dict, session: LoopSession) -> None:
     sizes = {name: len(features) for name, features in train_sets.items()}
     cap = config.get("mixture_cap")
     config = {**config, **mixture_diversity(sizes, cap)}
-    steps_per_epoch = len(epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), 0))
+    steps_per_epoch = len(epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), 0,
+                                         ranks=world_size))
     epochs = int(hparams["epochs"])
     total_steps = steps_per_epoch * epochs
     optimizer = adamw(model.parameters(), float(hparams["learning_rate"]),
@@ -257,15 +265,17 @@ def train_loop(config: dict, session: LoopSession) -> None:
                for name, features in train_sets.items()} if config.get("length_grouped") else None
     while state["epoch"] < epochs:
         schedule = epoch_schedule(sizes, batch_size, cap, int(hparams["seed"]), state["epoch"],
-                                  lengths)
+                                  lengths, ranks=world_size)
         for step_in_epoch in range(state["step_in_epoch"], len(schedule)):
             task_name, global_batch = schedule[step_in_epoch]
-            local = [train_sets[task_name][i] for i in global_batch[rank::world_size]]
+            mine = global_batch[rank::world_size]  # never empty (epoch_schedule's ranks)
             family = get_family(tasks[task_name].family)
-            batch = to_device(family.collate(
-                local or [train_sets[task_name][global_batch[0]]], pad_id), device)
+            batch = to_device(family.collate([train_sets[task_name][i] for i in mine], pad_id),
+                              device)
+            # Slices of a global batch may differ by one example: each rank's loss weighs its
+            # share, so that DDP's mean of the gradients is the global batch's.
             train_step(model, task_name, family.loss, batch, optimizer, scheduler, scaler,
-                       device, precision)
+                       device, precision, world_size * len(mine) / len(global_batch))
             state["global_step"] += 1
             state["examples_seen"] += len(global_batch)
             state["step_in_epoch"] = step_in_epoch + 1
@@ -307,6 +317,7 @@ def _evaluate_and_report(
         "step": state["global_step"], "examples_seen": state["examples_seen"],
         "train_seconds": state["train_seconds"], "worker_nodes": worker_nodes,
         "target_train_examples": config.get("target_train_examples", 0),
+        **drop_metrics(config.get("dropped", {})),
         "mixture_examples": config.get("mixture_examples"),
         "mixture_entropy": config.get("mixture_entropy"),
     })
