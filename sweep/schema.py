@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from trainables.arms import ARMS, ZERO_SHOT
 from trainables.trial import NO_INTERMEDIATE
@@ -361,6 +361,15 @@ class Spec(Strict):
             data = {**data}
             data.update({f"storage.{key}": value for key, value in data.pop("storage").items()})
         return data
+
+    @model_serializer(mode="wrap")
+    def _storage_as_written(self, handler: Any) -> dict[str, Any]:
+        """The dump reads back as the spec: `keep_checkpoints` under `storage` where set."""
+        dumped = handler(self)
+        keep = dumped.pop("keep_checkpoints", "needed")
+        if keep != "needed":
+            dumped["storage"] = {"path": dumped["storage"], "keep_checkpoints": keep}
+        return dumped
 
     # -- derived views the planner uses ---------------------------------------------------
     def models(self) -> tuple[ModelSpec, ...]:

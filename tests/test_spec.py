@@ -357,6 +357,12 @@ def test_storage_mapping_is_the_path_and_which_checkpoints_to_keep_and_hashes_as
         [stage.config_hash for stage in make_plan(mapping).stages]
     with pytest.raises(SpecError, match="storage: got 's3://'"):
         parse_spec({**good(), "storage": {"path": "s3://"}})  # the path's rules still apply
+    # The manifest's copy of the spec reads back as the spec.
+    for spec in (plain, mapping):
+        dumped = spec.model_dump(mode="json")
+        assert "keep_checkpoints" not in dumped and parse_spec(dumped) == spec
+    assert mapping.model_dump()["storage"] == {"path": "/srv/sweeps/run",
+                                               "keep_checkpoints": "all"}
 
 
 def test_local_model_directory(tmp_path):
