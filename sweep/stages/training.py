@@ -149,9 +149,11 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
     root.join(trials_table).write_parquet(trials)
     root.join(f"{CURVES_DIR}/{stage.slug}.parquet").write_parquet(learning_curves(grid, trials))
     if grid.errors:
+        failed = [result.path.rstrip("/").rsplit("/", 1)[-1] for result in grid if result.error]
         raise StageFailed(
-            f"{stage.name}: {len(grid.errors)} trial(s) failed; see the error files under "
-            f"{experiment}. Finished stages are kept: fix the cause and rerun with --resume."
+            f"{stage.name}: {len(grid.errors)} trial(s) failed ({', '.join(failed)}); see the "
+            f"error files under {experiment}. Finished stages are kept: fix the cause (a lost "
+            "worker: raise resources.max_failures) and rerun with --resume."
             f"\nfirst error: {grid.errors[0]}"
         )
 
@@ -308,7 +310,8 @@ def trial_table(
     return frame
 
 
-CURVE_COLUMNS = ["training_iteration", SCORE, EVALUATIONS, "time_total_s", "train_seconds"]
+CURVE_COLUMNS = ["training_iteration", SCORE, EVALUATIONS, "time_total_s", "train_seconds",
+                 "examples_seen"]
 
 
 def learning_curves(grid: tune.ResultGrid, trials: pd.DataFrame) -> pd.DataFrame:
