@@ -39,7 +39,7 @@ from sweep.stages import STAGES, StageContext
 from sweep.stages.gate import TrialSlots
 from trainables.data import data_root
 from trainables.model import base_model_reference
-from trainables.storage import Location
+from trainables.storage import Location, cache_limit_bytes
 
 # The errors a stage raises are importable from here too, as before they had one module.
 __all__ = ["SweepOutcome", "StageFailed", "SweepInterrupted", "init_ray",
@@ -123,7 +123,11 @@ def run_sweep(
     """Run every stage of the spec's plan; with `resume`, skip what is already finished."""
     started = time.time()
 
-    # 1. The manifest.
+    # 1. The manifest, once this node's settings are known good.
+    try:
+        cache_limit_bytes()
+    except ValueError as error:
+        raise PreflightError(str(error)) from None
     root = resolve_storage(spec, storage)
     try:
         manifest = Manifest.open(root, spec.name, resume)

@@ -116,6 +116,17 @@ def test_the_console_script_refuses_bad_yaml_with_status_2_and_no_traceback(tmp_
         assert completed.stderr.startswith("error: ") and "Traceback" not in completed.stderr
 
 
+def test_a_bad_cache_limit_stops_sweep_run_before_ray_starts(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XSTILTS_CACHE_LIMIT_GB", "lots")
+    path = _write(tmp_path, "ok.yaml", "name: x\ntarget_tasks: [synth_xnli]\n")
+    assert main(["run", str(path), "--storage", str(tmp_path / "run")]) == 2
+    assert "XSTILTS_CACHE_LIMIT_GB: got 'lots'; allowed: a positive number" in \
+        capsys.readouterr().err
+    import ray
+
+    assert not (tmp_path / "run").exists() and not ray.is_initialized()
+
+
 # -- mutations of the default spec --------------------------------------------------------
 
 
