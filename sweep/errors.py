@@ -75,6 +75,11 @@ class StageFailed(SweepError, RuntimeError):
     """A stage ended with failed trials or tasks; finished stages stay recorded."""
 
 
+class StorageUnavailable(SweepError, RuntimeError):
+    """The run's storage stopped answering mid-run; what it finished is kept there, and
+    --resume continues once it is back."""
+
+
 class SweepInterrupted(SweepError, RuntimeError):
     """Stopped by the user (Ctrl-C) mid-stage; --resume continues from the saved state."""
 

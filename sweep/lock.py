@@ -48,10 +48,18 @@ def _read(location: Location) -> dict[str, Any] | None:
     return owner if isinstance(owner, dict) else {"heartbeat": 0.0}
 
 
+# The tokens of locks this process released but could not remove (its storage was out):
+# their runs have ended, whatever the lock files still say.
+_ENDED_HERE: set[str] = set()
+
+
 def _live(owner: dict[str, Any], expires_seconds: float) -> bool:
     """Whether the lock's driver may still run: its heartbeat is recent, and where it ran on
-    this host, its process is still there (a driver killed here is known dead at once)."""
+    this host, its process is still there (a driver killed here is known dead at once) and,
+    where it is this process, its run has not ended."""
     if time.time() - float(owner.get("heartbeat", 0)) >= expires_seconds:
+        return False
+    if owner.get("token") in _ENDED_HERE:
         return False
     if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
         try:
@@ -100,8 +108,10 @@ class RunLock:
         if stale is not None:
             silent = time.strftime("%Y-%m-%d %H:%M:%S",
                                    time.localtime(float(stale.get("heartbeat", 0))))
+            why = ("its run ended here while the storage was out"
+                   if stale.get("token") in _ENDED_HERE else f"no heartbeat since {silent}")
             print(f"[lock] taking over {self.location} from the driver on {_describe(stale)}: "
-                  f"no heartbeat since {silent}", file=sys.stderr)
+                  f"{why}", file=sys.stderr)
         mine = self._owner = {"host": socket.gethostname(), "pid": os.getpid(),
                               "started": time.time(), "heartbeat": time.time(),
                               "token": self.token}
@@ -142,12 +152,12 @@ class RunLock:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_seconds):
-            owner = _read(self.location) or {}
-            if owner.get("token") != self.token:
-                print(f"[lock] {self.location} was taken over by {_describe(owner)}; this "
-                      "driver no longer holds it", file=sys.stderr)
-                return
             try:
+                owner = _read(self.location) or {}
+                if owner.get("token") != self.token:
+                    print(f"[lock] {self.location} was taken over by {_describe(owner)}; this "
+                          "driver no longer holds it", file=sys.stderr)
+                    return
                 self.location.write_text(json.dumps({**self._owner, "heartbeat": time.time()}))
             except OSError as error:  # a storage outage: the next beat tries again
                 print(f"[lock] heartbeat not written: {error}", file=sys.stderr)
@@ -161,6 +171,7 @@ class RunLock:
             if (_read(self.location) or {}).get("token") == self.token:
                 self.location.filesystem.delete_file(self.location.path)
         except OSError as error:  # the storage is out: the run's own error matters more
+            _ENDED_HERE.add(self.token)
             print(f"[lock] {self.location} not removed ({error}); the next run takes it over "
                   f"{self.expires_seconds:.0f} s after its last heartbeat", file=sys.stderr)
         if self._made_folder:  # a run refused before it wrote anything leaves no folder

@@ -27,9 +27,9 @@ import ray
 
 from sweep.cleanup import free_checkpoints
 from sweep.dag import run_dag
-from sweep.errors import PreflightError, StageFailed, SweepInterrupted
+from sweep.errors import PreflightError, StageFailed, StorageUnavailable, SweepInterrupted
 from sweep.lock import RunLock
-from sweep.manifest import Manifest
+from sweep.manifest import MANIFEST, Manifest
 from sweep.plan import Stage, make_plan
 from sweep.preflight import TRIAL_DRIVER, pin_revisions, run_preflight
 from sweep.progress import ProgressBoard
@@ -188,8 +188,25 @@ def _run_stages(spec: Spec, root: Location, manifest: Manifest, resume: bool, qu
                                      "kind": stage.kind, "started_at": stage_started, **entry})
         free_checkpoints(manifest, root, stage.name, spec.keep_checkpoints)  # sweep.cleanup
 
-    ran = run_dag(plan, plan.stages, set(skipped), run_stage)
+    try:
+        ran = run_dag(plan, plan.stages, set(skipped), run_stage)
+    except (StageFailed, OSError, pyarrow.ArrowException) as error:
+        outage = storage_outage(root)
+        if outage is None:
+            raise
+        raise StorageUnavailable(
+            f"storage: {root} stopped answering during the run ({outage}); what it finished "
+            "is kept there. Once the storage is back, rerun with --resume.") from error
     return ran, skipped
+
+
+def storage_outage(root: Location) -> str | None:
+    """Why the run's storage cannot be read now, or None where it answers."""
+    try:
+        root.join(MANIFEST).read_bytes()
+    except (OSError, pyarrow.ArrowException) as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def run_commits(

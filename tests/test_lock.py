@@ -8,6 +8,7 @@ import json
 import socket
 import time
 
+import pyarrow.fs as pafs
 import pytest
 import yaml
 from small import SMALL_DATA, SMALL_MODEL
@@ -122,3 +123,31 @@ def test_a_run_that_only_took_the_lock_leaves_no_folder(tmp_path):
     lock.acquire()
     lock.release()
     assert not (tmp_path / "new").exists()
+
+
+def test_a_lock_left_by_an_outage_is_free_to_this_process_again(tmp_path, monkeypatch, capsys):
+    """A run whose storage went out could not remove its lock; the run is over, so the next
+    run in the same process (`--resume` once the storage is back) takes the lock over."""
+    storage = Location.parse(str(tmp_path / "run"))
+    first = _lock(storage)
+    first.acquire()
+
+    class Out:  # reads still answer; the delete is where the outage shows
+        def __getattr__(self, name):
+            return getattr(pafs.LocalFileSystem(), name)
+
+        def delete_file(self, path):
+            raise OSError("storage out")
+
+    monkeypatch.setattr(Location, "filesystem", property(lambda self: Out()))
+    first.release()
+    monkeypatch.undo()
+    assert "not removed (storage out)" in capsys.readouterr().err
+    assert json.loads(storage.join(LOCK).read_text())["token"] == first.token
+    second = _lock(storage)
+    second.acquire()
+    try:
+        assert "its run ended here while the storage was out" in capsys.readouterr().err
+    finally:
+        second.release()
+    assert not storage.join(LOCK).exists()

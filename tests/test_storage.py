@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -116,26 +117,53 @@ def test_bad_storage_options_are_bad_input(capsys):
 
 
 @pytest.mark.slow
-def test_a_sweep_keeps_everything_in_the_bucket(ray_session, s3_endpoint, capsys):
+def test_a_sweep_keeps_everything_in_the_bucket_through_an_outage(ray_session, s3_endpoint,
+                                                                    capsys):
+    """The storage goes away while the intermediate stage trains: the run stops naming it
+    and saying how to go on; once it is back, --resume finishes the sweep."""
+    import threading
+
+    import pyarrow.fs as pafs
+    from outage import Relay
     from small import SMALL_DATA, SMALL_MODEL
 
+    from sweep.errors import StorageUnavailable
     from sweep.runner import run_sweep
     from sweep.spec import parse_spec
 
+    relay = Relay(s3_endpoint)
+    relay.up()
     spec = parse_spec({
         "name": "on-s3", "model": SMALL_MODEL, "data": SMALL_DATA,
         "intermediate_tasks": ["synth_nli"], "target_tasks": ["synth_xnli"],
         "retrieval_tasks": ["synth_tatoeba"],
-        "search": {"intermediate": {"epochs": 1, "batch_size": 32, "learning_rate": 1e-3,
+        "search": {"intermediate": {"epochs": 4, "batch_size": 32, "learning_rate": 1e-3,
                                     "evals_per_epoch": 1},
                    "target": {"intermediate": ["synth_nli"], "epochs": 1, "batch_size": 32,
                               "learning_rate": 3e-3, "evals_per_epoch": 1}},
         "scheduler": {"type": "fifo"}, "searcher": {"type": "grid"},
         "resources": {"max_concurrent_trials": 1},
         "evaluation": {"languages": ["en", "de", "zh"]},
-        "storage": f"s3://sweeps/on-s3?endpoint_override={s3_endpoint}",
+        "storage": f"s3://sweeps/on-s3?endpoint_override={relay.endpoint}",
     })
-    outcome = run_sweep(spec, quiet=True)
+    behind = Location.parse(f"s3://sweeps/on-s3/tune?endpoint_override={s3_endpoint}")
+
+    def down_after_the_first_checkpoint() -> None:
+        deadline = time.time() + 300
+        everything = pafs.FileSelector(behind.path, recursive=True, allow_not_found=True)
+        while time.time() < deadline and not any(
+                "/checkpoint_" in info.path for info in
+                behind.filesystem.get_file_info(everything)):
+            time.sleep(0.2)
+        relay.down()
+
+    threading.Thread(target=down_after_the_first_checkpoint, daemon=True).start()
+    with pytest.raises(StorageUnavailable) as caught:
+        run_sweep(spec, quiet=True)
+    assert f"storage: s3://sweeps/on-s3?endpoint_override={relay.endpoint} stopped answering" \
+        in str(caught.value) and "rerun with --resume" in str(caught.value)
+    relay.up()
+    outcome = run_sweep(spec, resume=True, quiet=True)
     root = outcome.storage
     assert not root.is_local
 
