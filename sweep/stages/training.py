@@ -104,6 +104,9 @@ def run_training(ctx: StageContext) -> dict[str, Any]:
                 # A BasicVariantGenerator has its own (above); Tune would only warn.
                 max_concurrent_trials=None if isinstance(search_alg, BasicVariantGenerator)
                 else live,
+                # A one-worker trial's process goes on to the next trial: no new process
+                # importing torch and transformers per trial (seconds each).
+                reuse_actors=in_trial_process(resources),
             ),
             run_config=tune.RunConfig(
                 name=experiment_name, storage_path=tune_root.path,
