@@ -36,7 +36,7 @@ SPEC = {
     "intermediate_tasks": ["synth_nli"],
     "target_tasks": ["synth_xnli"],
     "search": {
-        "intermediate": {"learning_rate": 1e-3, "epochs": 6, "batch_size": 32,
+        "intermediate": {"learning_rate": 1e-3, "epochs": 3, "batch_size": 32,
                          "evals_per_epoch": 1},
         "target": {"intermediate": ["synth_nli"], "learning_rate": 3e-3, "epochs": 1,
                    "batch_size": 32, "evals_per_epoch": 1},

@@ -38,8 +38,8 @@ def test_a_resumed_loop_counts_on_from_its_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("length_grouped", [False, True])
 def test_one_rank_sees_a_mixture_as_the_ddp_trial_does(tmp_path, length_grouped):
-    """The mixture `test_ray_small`'s two-worker DDP trial trains (synth_nli + synth_pos,
-    capped at 100, batch 16, one epoch) seen by the one-worker loop: the same 200 examples,
+    """The mixture `test_faults`'s two-worker DDP trial trains (synth_nli + synth_pos,
+    capped at 100, an epoch) seen by the one-worker loop: the same 200 examples,
     the same steps, both heads scored; in length-grouped batches too."""
     torch.set_num_threads(1)
     root = generate_benchmark(tmp_path / "data", train_size=300, eval_size=20,
