@@ -25,8 +25,8 @@ import pyarrow.fs as pafs
 from sweep.manifest import Manifest, checkpoints_named
 from trainables.storage import Location
 
-# Where Tune and Train name a trial's checkpoint folders, and where DDP trials' Train runs
-# live under the storage (`train_storage` in `sweep.stages.training`).
+# How Tune and Train name a trial's checkpoint folders, and where DDP trials' Train runs
+# live under the storage (the training stage's `train_storage`).
 CHECKPOINT_PREFIX = "checkpoint_"
 TRAIN_RUNS = "train"
 

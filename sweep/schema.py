@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from trainables.arms import ARMS, ZERO_SHOT
+from trainables.drops import DEFAULT_MAX_SHARE
 from trainables.trial import NO_INTERMEDIATE
 
 HYPERPARAMETERS = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "seed")
@@ -99,7 +100,7 @@ class DataSpec(Strict):
     offline: OfflineData = OfflineData()
     # The share of a training or dev split's rows a loader may drop (no gold label, no text)
     # before the trial fails with the count (`trainables.drops`).
-    max_dropped_share: float = Field(0.05, ge=0.0, le=1.0)
+    max_dropped_share: float = Field(DEFAULT_MAX_SHARE, ge=0.0, le=1.0)
 
     def hashed(self) -> dict[str, Any]:
         """What a stage's hash reads of the data: all but the drop limit, which changes no

@@ -76,3 +76,15 @@ def s3_endpoint():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(params=["local", "s3"])
+def run_storage(request, tmp_path):
+    """A run's storage root, on a local disk and in the loopback S3 bucket (one per test)."""
+    from trainables.storage import Location
+
+    if request.param == "local":
+        return Location.parse(str(tmp_path / "run"))
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return Location.parse(f"s3://sweeps/{request.node.name}?endpoint_override={endpoint}"
+                          .replace("[", "-").replace("]", ""))

@@ -29,13 +29,9 @@ STAGE = "target/synth_xnli"
 EXPERIMENT = "tune/target-synth_xnli-0123abcd"
 
 
-@pytest.fixture(params=["local", "s3"])
-def root(request, tmp_path) -> Location:
-    if request.param == "local":
-        return Location.parse(str(tmp_path / "run"))
-    endpoint = request.getfixturevalue("s3_endpoint")
-    return Location.parse(f"s3://sweeps/{request.node.name}?endpoint_override={endpoint}"
-                          .replace("[", "-").replace("]", ""))
+@pytest.fixture
+def root(run_storage) -> Location:
+    return run_storage
 
 
 def _checkpoint(where: Location, size: int) -> str:

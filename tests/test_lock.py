@@ -19,13 +19,9 @@ from sweep.lock import LOCK, RunLock, check_free
 from trainables.storage import Location
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(request, tmp_path) -> Location:
-    if request.param == "local":
-        return Location.parse(str(tmp_path / "run"))
-    endpoint = request.getfixturevalue("s3_endpoint")
-    return Location.parse(f"s3://sweeps/{request.node.name}?endpoint_override={endpoint}"
-                          .replace("[", "-").replace("]", ""))
+@pytest.fixture
+def storage(run_storage) -> Location:
+    return run_storage
 
 
 def _lock(storage: Location, **timing) -> RunLock:

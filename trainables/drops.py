@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 NO_GOLD_LABEL = "no gold label"
 EMPTY_TEXT = "empty text"
-DEFAULT_MAX_SHARE = 0.05  # the schema's default for data.max_dropped_share
+DEFAULT_MAX_SHARE = 0.05  # data.max_dropped_share where a spec sets none
 COUNTED_SPLITS = ("train", "dev")
 
 # The counts of the loads made inside `counted_drops()`: "<task>/<split>/<language>" -> rows

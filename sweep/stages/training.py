@@ -19,6 +19,7 @@ import pandas as pd
 from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
+from sweep.cleanup import TRAIN_RUNS
 from sweep.errors import StageFailed, SweepInterrupted
 from sweep.plan import Stage, max_iterations
 from sweep.preflight import TRIAL_DRIVER
@@ -272,7 +273,7 @@ def _trial_settings(ctx: StageContext) -> dict[str, Any]:
             "length_grouped": spec.resources.length_grouped,
         },
         "resources": spec.resources.model_dump(),
-        "train_storage": ctx.root.join("train").uri,
+        "train_storage": ctx.root.join(TRAIN_RUNS).uri,
         "max_failures": spec.resources.max_failures,
         "seeds": spec.seeds(stage.kind, stage.task),
     }
