@@ -132,8 +132,10 @@ def test_a_stage_that_will_never_start_stops_those_waiting_for_it(plan):
 
 
 def test_ctrl_c_stops_every_running_stage(plan):
-    trace = Trace({"intermediate/synth_nli": 5.0, "intermediate/synth_squad": 5.0,
-                   "target/synth_xnli": 5.0}, interrupt_main="target/synth_xnli")
+    # Each would run 30 s: Ctrl-C, however late the main thread takes it, lands while all
+    # three run (the target, which sends it, may start before the intermediates).
+    trace = Trace({"intermediate/synth_nli": 30.0, "intermediate/synth_squad": 30.0,
+                   "target/synth_xnli": 30.0}, interrupt_main="target/synth_xnli")
     with pytest.raises(SweepInterrupted, match="--resume") as caught:
         run_dag(plan, plan.stages, set(), trace)
     assert {"intermediate/synth_nli", "intermediate/synth_squad",
